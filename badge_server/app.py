@@ -1,0 +1,85 @@
+"""The application factory. Nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from badge_server import __version__, audit, web
+from badge_server.api import router as api_router
+from badge_server.db import transaction
+from badge_server.errors import ApiError, ConfigError, DatabaseUnavailable, MalformedRequest, RateLimited
+from badge_server.migrate import is_current
+from badge_server.runtime import Runtime
+from badge_server.settings import Settings
+
+log = logging.getLogger("badge_server")
+MAX_BODY_BYTES = 64 * 1024
+
+
+def error_body(error: ApiError) -> dict[str, dict[str, str]]:
+    return {"error": {"code": error.code, "message": error.message}}
+
+
+def _record_failure(runtime: Runtime, request: Request, error: ApiError) -> None:
+    # Runs after the request's transaction rolled back, in a transaction of its own, so
+    # the failure is on record even though nothing else of the request was kept.
+    context = getattr(request.state, "audit_failure", None)
+    if context is None or isinstance(error, DatabaseUnavailable):
+        return
+    context = {**context, **error.audit_ids}
+    kind = context.pop("kind")
+    try:
+        with transaction(runtime.factory) as session:
+            audit.record(session, kind, error.code, **context)
+    except OperationalError:
+        log.warning("could not write the audit row of a failed %s: database unavailable", kind)
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the server: load keys (refusing unsafe ones), open the DB, check the schema."""
+    runtime = runtime or Runtime.start(settings or Settings())
+    if not is_current(runtime.engine):
+        raise ConfigError("the database schema is missing or old; run `badge-server init` first")
+    app = FastAPI(title="Badge login server", version=__version__)
+    app.state.runtime = runtime
+    app.include_router(api_router)
+    app.include_router(web.router)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            error = MalformedRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
+            return JSONResponse(error_body(error), status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        _record_failure(runtime, request, error)
+        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+        return JSONResponse(error_body(error), status_code=error.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+        )
+        return JSONResponse(error_body(MalformedRequest(f"request not understood: {problems}")), status_code=400)
+
+    @app.exception_handler(OperationalError)
+    async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.orig)
+        return JSONResponse(error_body(DatabaseUnavailable()), status_code=503, headers={"Retry-After": "2"})
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        with runtime.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return {"status": "ok", "version": __version__}
+
+    return app

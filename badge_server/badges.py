@@ -1,0 +1,246 @@
+"""Badge lifecycle: issue, reprint, replace, revoke, expire, void, temporary codes and PINs.
+
+Functions here change the caller's session and never commit: a request or command is one
+transaction, so "revoke old + issue new" lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from badge_server import audit
+from badge_server.clock import utcnow
+from badge_server.errors import NotFoundError, PolicyError
+from badge_server.keys import ServerKeys
+from badge_server.models import Badge, Enrollment, Person, SchoolClass, StudentSession
+from badge_server.payload import MAX_GENERATION, BadgeKind, BadgePayload, new_payload
+from badge_server.settings import Settings
+
+ACTIVE, REPLACED, REVOKED, VOIDED = "active", "replaced", "revoked", "voided"
+_pin_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class IssuedBadge:
+    """A badge row with its payload in clear, for printing or showing once."""
+
+    badge: Badge
+    payload: BadgePayload
+
+
+def is_eligible(person: Person, settings: Settings) -> bool:
+    """Active students in a badge grade (a district setting, PK-5 by default) get badges."""
+    return person.active and person.role == "student" and (person.grade or "") in settings.badge_grades
+
+
+def _new_badge(
+    session: Session, keys: ServerKeys, person: Person, kind: BadgeKind, generation: int, expires_at: datetime
+) -> IssuedBadge:
+    payload = new_payload(kind, generation)
+    badge = Badge(
+        person_id=person.id,
+        kind=kind.value,
+        generation=generation,
+        status=ACTIVE,
+        digest=keys.secret_digest(payload.secret),
+        secret_encrypted=keys.encrypt(payload.secret),
+        issued_at=utcnow(),
+        expires_at=expires_at,
+    )
+    badge.reference = ""
+    session.add(badge)
+    session.flush()  # assigns the id the reference is made from
+    badge.reference = f"{badge.id[:4].upper()}-{generation}"
+    return IssuedBadge(badge, payload)
+
+
+def current_badge(session: Session, person_id: str) -> Badge | None:
+    """The person's active printed badge, if any."""
+    return session.scalars(
+        select(Badge).where(Badge.person_id == person_id, Badge.kind == BadgeKind.BADGE, Badge.status == ACTIVE)
+    ).first()
+
+
+def get_person(session: Session, person_id: str) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFoundError(f"no person with id {person_id!r}")
+    return person
+
+
+def issue_badge(session: Session, keys: ServerKeys, settings: Settings, person: Person, *, actor: str) -> IssuedBadge:
+    """Issue a first badge; refused if the person is not eligible or already has one."""
+    if not is_eligible(person, settings):
+        raise PolicyError(
+            f"{person.display_name} ({person.id}) cannot have a badge: badges are for active students "
+            f"in grades {', '.join(settings.badge_grades)}"
+        )
+    if current_badge(session, person.id) is not None:
+        raise PolicyError(f"{person.display_name} already has an active badge; reprint or replace it")
+    previous = session.scalars(
+        select(Badge.generation).where(Badge.person_id == person.id, Badge.kind == BadgeKind.BADGE)
+    ).all()
+    generation = max(previous, default=0) + 1
+    issued = _new_badge(
+        session, keys, person, BadgeKind.BADGE, generation, utcnow() + timedelta(days=settings.badge_expiry_days)
+    )
+    audit.record(session, "badge.issue", actor=actor, person_id=person.id, badge_id=issued.badge.id)
+    return issued
+
+
+def issue_missing_badges(session: Session, keys: ServerKeys, settings: Settings, *, actor: str) -> int:
+    """Issue badges to every eligible student without an active one; returns how many."""
+    have = select(Badge.person_id).where(Badge.kind == BadgeKind.BADGE, Badge.status == ACTIVE)
+    people = session.scalars(
+        select(Person).where(
+            Person.active.is_(True),
+            Person.role == "student",
+            Person.grade.in_(settings.badge_grades),
+            Person.id.not_in(have),
+        )
+    ).all()
+    for person in people:
+        issue_badge(session, keys, settings, person, actor=actor)
+    return len(people)
+
+
+def reprint(session: Session, keys: ServerKeys, badge: Badge, *, actor: str) -> IssuedBadge:
+    """The same badge again (same secret), e.g. a copy for the classroom; audited as a print."""
+    if badge.status != ACTIVE:
+        raise PolicyError(f"badge {badge.reference} is {badge.status}; only an active badge can be printed")
+    payload = BadgePayload(BadgeKind(badge.kind), badge.generation, keys.decrypt(badge.secret_encrypted))
+    badge.printed_at = utcnow()
+    audit.record(session, "badge.print", actor=actor, person_id=badge.person_id, badge_id=badge.id)
+    return IssuedBadge(badge, payload)
+
+
+def end_sessions(session: Session, *, reason: str, badge_ids: list[str] | None = None,
+                 person_ids: list[str] | None = None) -> int:  # fmt: skip
+    """End every open session of these badges or people, at once, on the server."""
+    statement = update(StudentSession).where(StudentSession.ended_at.is_(None))
+    if badge_ids is not None:
+        statement = statement.where(StudentSession.badge_id.in_(badge_ids))
+    if person_ids is not None:
+        statement = statement.where(StudentSession.person_id.in_(person_ids))
+    result = session.execute(statement.values(ended_at=utcnow(), end_reason=reason))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _end_badges(session: Session, badges: list[Badge], status: str, *, actor: str, kind: str) -> None:
+    now = utcnow()
+    for badge in badges:
+        badge.status = status
+        badge.ended_at = now
+        audit.record(session, kind, actor=actor, person_id=badge.person_id, badge_id=badge.id)
+    if badges:
+        end_sessions(session, reason=status, badge_ids=[b.id for b in badges])
+
+
+def replace(session: Session, keys: ServerKeys, settings: Settings, person: Person, *, actor: str) -> IssuedBadge:
+    """A new generation; every copy of the old badge stops at once and its sessions end."""
+    old = current_badge(session, person.id)
+    if old is None:
+        raise PolicyError(f"{person.display_name} has no active badge to replace; issue one instead")
+    if old.generation >= MAX_GENERATION:
+        raise PolicyError(f"badge generation limit {MAX_GENERATION} reached for {person.id}")
+    _end_badges(session, [old], REPLACED, actor=actor, kind="badge.replace")
+    session.flush()
+    return issue_badge(session, keys, settings, person, actor=actor)
+
+
+def revoke(session: Session, badge: Badge, *, actor: str) -> None:
+    """Stop one badge or temporary code for good (no replacement)."""
+    if badge.status != ACTIVE:
+        raise PolicyError(f"badge {badge.reference} is already {badge.status}")
+    _end_badges(session, [badge], REVOKED, actor=actor, kind="badge.revoke")
+
+
+def _active_badges_of(session: Session, person_ids: select) -> list[Badge]:  # type: ignore[type-arg]
+    return list(session.scalars(select(Badge).where(Badge.status == ACTIVE, Badge.person_id.in_(person_ids))))
+
+
+def void_class(session: Session, class_id: str, *, actor: str) -> int:
+    """Void every badge and temporary code of a class's students (year end)."""
+    if session.get(SchoolClass, class_id) is None:
+        raise NotFoundError(f"no class with id {class_id!r}")
+    students = select(Enrollment.person_id).where(Enrollment.class_id == class_id, Enrollment.role == "student")
+    badges = _active_badges_of(session, students)
+    _end_badges(session, badges, VOIDED, actor=actor, kind="badge.void")
+    audit.record(session, "class.void", actor=actor, class_id=class_id, badges=len(badges))
+    return len(badges)
+
+
+def void_school(session: Session, school_id: str, *, actor: str) -> int:
+    """Void every badge and temporary code of a school's students (year end)."""
+    students = select(Person.id).where(Person.school_id == school_id, Person.role == "student")
+    badges = _active_badges_of(session, students)
+    _end_badges(session, badges, VOIDED, actor=actor, kind="badge.void")
+    audit.record(session, "school.void", actor=actor, school_id=school_id, badges=len(badges))
+    return len(badges)
+
+
+def temporary_code(
+    session: Session, keys: ServerKeys, settings: Settings, person: Person, *, actor: str, hours: float | None = None
+) -> IssuedBadge:
+    """A same-day code for a forgotten badge; replaces any earlier temporary code."""
+    hours = settings.temp_code_default_hours if hours is None else hours
+    if not 0 < hours <= settings.temp_code_max_hours:
+        raise PolicyError(f"a temporary code lasts at most {settings.temp_code_max_hours:g} hours, not {hours:g}")
+    if not is_eligible(person, settings):
+        raise PolicyError(f"{person.display_name} ({person.id}) cannot sign in with a badge")
+    earlier = session.scalars(
+        select(Badge).where(
+            Badge.person_id == person.id, Badge.kind == BadgeKind.TEMPORARY, Badge.status == ACTIVE
+        )
+    ).all()
+    _end_badges(session, list(earlier), REVOKED, actor=actor, kind="badge.revoke")
+    issued = _new_badge(session, keys, person, BadgeKind.TEMPORARY, 1, utcnow() + timedelta(hours=hours))
+    audit.record(session, "badge.temporary", actor=actor, person_id=person.id, badge_id=issued.badge.id, hours=hours)
+    return issued
+
+
+def expiring_soon(session: Session, settings: Settings) -> list[Badge]:
+    """Active printed badges that expire within the warning window (default 30 days)."""
+    horizon = utcnow() + timedelta(days=settings.badge_expiry_warning_days)
+    return list(
+        session.scalars(
+            select(Badge).where(Badge.kind == BadgeKind.BADGE, Badge.status == ACTIVE, Badge.expires_at <= horizon)
+        )
+    )
+
+
+def check_pin_strength(pin: str) -> None:
+    """Refuse anything but 6 digits, and PINs a classmate would guess first."""
+    if not re.fullmatch(r"\d{6}", pin):
+        raise PolicyError("a PIN is exactly 6 digits")
+    digits = [int(c) for c in pin]
+    steps = {b - a for a, b in zip(digits, digits[1:], strict=False)}
+    if len(set(digits)) <= 2 or steps in ({1}, {-1}) or pin[:3] == pin[3:]:
+        raise PolicyError(f"the PIN {pin} is too easy to guess (repeats or counts); choose another")
+
+
+def set_pin(session: Session, person: Person, pin: str, *, actor: str) -> None:
+    check_pin_strength(pin)
+    person.pin_hash = _pin_hasher.hash(pin)
+    audit.record(session, "pin.set", actor=actor, person_id=person.id)
+
+
+def pin_matches(person: Person, pin: str) -> bool:
+    if person.pin_hash is None:
+        return False
+    try:
+        return _pin_hasher.verify(person.pin_hash, pin)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def pin_required(person: Person, settings: Settings) -> bool:
+    """The policy asks for a PIN for this grade, and the student has one set."""
+    return person.pin_hash is not None and (person.grade or "") in settings.pin_required_grades

@@ -1,0 +1,176 @@
+"""Every error the badge server raises on purpose, in one place.
+
+API errors carry the HTTP status and the machine code of the error body
+``{"error": {"code": ..., "message": ...}}`` that DESIGN.md fixes; the kiosk and the
+browser scanner choose what to show a child from ``code``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class BadgeServerError(Exception):
+    """Base class of every error the server raises deliberately."""
+
+
+class ConfigError(BadgeServerError):
+    """Raised when settings are missing or unsafe (e.g. no secret key in production)."""
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    """One thing wrong with a roster file, located for the person who must fix it."""
+
+    file: str
+    line: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f", line {self.line}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+class RosterImportError(BadgeServerError):
+    """Raised when a roster import has any invalid row; the import then changes nothing."""
+
+    def __init__(self, problems: list[RosterProblem]) -> None:
+        self.problems = problems
+        shown = "\n".join(f"  {p}" for p in problems[:50])
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"roster import refused, nothing was changed ({len(problems)} problems):\n{shown}{more}")
+
+
+class NotFoundError(BadgeServerError):
+    """Raised when a named school, class, person or badge does not exist."""
+
+
+class PolicyError(BadgeServerError):
+    """Raised when an action breaks badge policy (trivial PIN, temporary code too long, ...)."""
+
+
+class ApiError(BadgeServerError):
+    """Base of errors answered over HTTP with a status and a machine-readable code."""
+
+    status = 400
+    code = "bad_request"
+    message = "The request could not be handled."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or type(self).message
+        # Ids (badge, person) an audit row of this failure should name; never secrets.
+        self.audit_ids: dict[str, str] = {}
+        super().__init__(self.message)
+
+
+class MalformedRequest(ApiError):
+    """Raised when a request body is missing fields, oversized or of the wrong type."""
+
+    status = 400
+    code = "malformed_request"
+    message = "The request was not understood."
+
+
+class NotABadge(ApiError):
+    """Raised when QR text is not one of our badge payloads (a poster, an app link)."""
+
+    status = 400
+    code = "not_a_badge"
+    message = "That is not a sign-in badge."
+
+
+class DeviceNotAuthorized(ApiError):
+    """Raised when a device token is missing, unknown or belongs to a disabled device."""
+
+    status = 401
+    code = "device_not_authorized"
+    message = "This device is not enrolled or has been disabled. Ask IT to enrol it."
+
+
+class EnrollCodeNotAccepted(ApiError):
+    """Raised when a device enrolment code is unknown, used or expired."""
+
+    status = 403
+    code = "enroll_code_not_accepted"
+    message = "That enrolment code is not valid (codes are single use and expire)."
+
+
+class BadgeNotAccepted(ApiError):
+    """Raised for an unknown, revoked or voided badge; deliberately one answer for all."""
+
+    status = 403
+    code = "badge_not_accepted"
+    message = "This badge does not work. Please ask your teacher."
+
+
+class BadgeReplaced(ApiError):
+    """Raised when a badge that was replaced by a newer one is shown."""
+
+    status = 409
+    code = "badge_replaced"
+    message = "This badge was replaced. Ask your teacher for your new badge."
+
+
+class BadgeExpired(ApiError):
+    """Raised when an expired badge or temporary code is shown."""
+
+    status = 410
+    code = "badge_expired"
+    message = "This badge has expired. Ask your teacher for a new one."
+
+
+class PinRequired(ApiError):
+    """Raised when the badge's policy needs a PIN and none was sent."""
+
+    status = 423
+    code = "pin_required"
+    message = "Type your secret number."
+
+
+class PinIncorrect(ApiError):
+    """Raised when the PIN sent with a badge is wrong."""
+
+    status = 423
+    code = "pin_incorrect"
+    message = "That number is not right. Try again."
+
+
+class LaunchCodeNotAccepted(ApiError):
+    """Raised when a launch code is unknown, used, expired or redeemed by another device."""
+
+    status = 403
+    code = "launch_code_not_accepted"
+    message = "That sign-in link has expired. Please scan your badge again."
+
+
+class SessionNotValid(ApiError):
+    """Raised when a session token is missing, ended, idle too long or past its lifetime."""
+
+    status = 401
+    code = "session_not_valid"
+    message = "You have been signed out. Please scan your badge again."
+
+
+class RateLimited(ApiError):
+    """Raised when a badge, address or device makes too many attempts; carries Retry-After."""
+
+    status = 429
+    code = "rate_limited"
+    message = "Too many tries. Please wait a moment."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class DatabaseUnavailable(ApiError):
+    """Raised when the database cannot be reached; answered as 503 so clients retry."""
+
+    status = 503
+    code = "database_unavailable"
+    message = "The sign-in server is busy. Trying again..."

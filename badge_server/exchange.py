@@ -1,0 +1,203 @@
+"""Badge exchange and student sessions: badge -> one-time launch code -> session -> sign out."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from badge_server import audit
+from badge_server.badges import ACTIVE, REPLACED, pin_matches, pin_required
+from badge_server.clock import utcnow
+from badge_server.errors import (
+    ApiError,
+    BadgeExpired,
+    BadgeNotAccepted,
+    BadgeReplaced,
+    LaunchCodeNotAccepted,
+    NotABadge,
+    PinIncorrect,
+    PinRequired,
+    SessionNotValid,
+)
+from badge_server.keys import ServerKeys, token_digest
+from badge_server.models import Badge, Device, LaunchCode, Org, Person, StudentSession
+from badge_server.payload import PAYLOAD_LENGTH, BadgePayload
+from badge_server.ratelimit import Limit
+from badge_server.settings import Settings
+
+Client = Literal["kiosk", "browser"]
+AVATAR_COLORS = ("#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d405b")
+
+
+@dataclass(frozen=True)
+class ExchangeResult:
+    launch_code: str
+    expires_in: int
+    person: Person
+    badge: Badge
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    expires_in: int
+    record: StudentSession
+
+
+def user_summary(session: Session, person: Person) -> dict[str, str | None]:
+    """What a kiosk may show: a name and a picture, nothing a stranger could use."""
+    school = session.get(Org, person.school_id) if person.school_id else None
+    color = AVATAR_COLORS[int(hashlib.sha256(person.id.encode()).hexdigest(), 16) % len(AVATAR_COLORS)]
+    return {
+        "id": person.id,
+        "display_name": person.display_name,
+        "first_name": person.first_name,
+        "initials": person.initials,
+        "grade": person.grade,
+        "school": school.name if school else None,
+        "avatar_color": color,
+    }
+
+
+def not_a_badge(text: str, settings: Settings) -> NotABadge:
+    """The error for QR text that is not ours; names what was wrong without echoing it."""
+    if len(text) > settings.max_badge_text_chars:
+        return NotABadge(f"QR text is {len(text)} characters; a badge has {PAYLOAD_LENGTH}")
+    if not text.isprintable():
+        return NotABadge("QR text holds control or binary characters; a badge never does")
+    return NotABadge()
+
+
+def exchange_limits(settings: Settings, keys: ServerKeys, device_token: str, source_ip: str,
+                    payload: BadgePayload | None) -> list[Limit]:  # fmt: skip
+    """Per address (classrooms share one), per device credential, per badge (about 20 a minute)."""
+    limits = [
+        Limit(f"ip:{source_ip}", settings.rate_per_address_per_minute),
+        Limit(f"device:{token_digest(device_token)[:32]}", settings.rate_per_device_per_minute),
+    ]
+    if payload is not None:
+        limits.append(Limit(f"badge:{keys.secret_digest(payload.secret)[:32]}", settings.rate_per_badge_per_minute))
+    return limits
+
+
+def find_badge(session: Session, keys: ServerKeys, payload: BadgePayload) -> Badge | None:
+    digest = keys.secret_digest(payload.secret)
+    badge = session.scalars(select(Badge).where(Badge.digest == digest)).first()
+    # The look-up compares keyed HMAC digests, which an attacker cannot steer byte by byte,
+    # so index timing reveals nothing; the constant-time check below keeps that true even if
+    # the look-up ever changes to a prefix or a cache.
+    if badge is None or not hmac.compare_digest(badge.digest, digest):
+        return None
+    if badge.kind != payload.kind.value or badge.generation != payload.generation:
+        return None
+    return badge
+
+
+def exchange_badge(
+    session: Session,
+    keys: ServerKeys,
+    settings: Settings,
+    device: Device,
+    payload: BadgePayload,
+    pin: str | None,
+    *,
+    source_ip: str | None,
+) -> ExchangeResult:
+    """Check a scanned badge and hand the device a one-time launch code bound to it."""
+    badge = find_badge(session, keys, payload)
+    now = utcnow()
+    if badge is None:
+        raise BadgeNotAccepted()
+    failure_ids = {"badge_id": badge.id, "person_id": badge.person_id}
+    try:
+        if badge.status == REPLACED:
+            raise BadgeReplaced()
+        # Revoked, voided, a student who left: the same answer as an unknown badge.
+        if badge.status != ACTIVE or not badge.person.active:
+            raise BadgeNotAccepted()
+        if badge.expires_at <= now:
+            raise BadgeExpired()
+        if pin_required(badge.person, settings):
+            if not pin:
+                raise PinRequired()
+            if not pin_matches(badge.person, pin):
+                raise PinIncorrect()
+    except ApiError as exc:
+        exc.audit_ids = failure_ids
+        raise
+    code = secrets.token_urlsafe(24)
+    session.add(
+        LaunchCode(digest=token_digest(code), badge_id=badge.id, device_id=device.id,
+                   expires_at=now + timedelta(seconds=settings.launch_code_seconds))  # fmt: skip
+    )
+    audit.record(session, "badge.exchange", person_id=badge.person_id, badge_id=badge.id,
+                 device_id=device.id, source_ip=source_ip)  # fmt: skip
+    return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge)
+
+
+def redeem_launch_code(
+    session: Session, settings: Settings, code: str, device_id: str, client: Client, *, source_ip: str | None
+) -> NewSession:
+    """Turn a launch code into a session. Single use: of two concurrent redemptions one wins."""
+    now = utcnow()
+    # The conditional UPDATE is the single-use guarantee: both databases let exactly one
+    # transaction change the row from unused to used; the loser sees no row and is refused.
+    badge_id = session.execute(
+        update(LaunchCode)
+        .where(
+            LaunchCode.digest == token_digest(code),
+            LaunchCode.used_at.is_(None),
+            LaunchCode.expires_at > now,
+            LaunchCode.device_id == device_id,
+        )
+        .values(used_at=now)
+        .returning(LaunchCode.badge_id)
+    ).scalar_one_or_none()
+    if badge_id is None:
+        raise LaunchCodeNotAccepted()
+    badge = session.get(Badge, badge_id)
+    # A replace or revoke that committed after the exchange still wins over the launch.
+    if badge is None or badge.status != ACTIVE or not badge.person.active:
+        raise LaunchCodeNotAccepted()
+    idle, lifetime = (
+        (settings.kiosk_session_idle_seconds, settings.kiosk_session_max_seconds)
+        if client == "kiosk"
+        else (settings.browser_session_idle_seconds, settings.browser_session_max_seconds)
+    )
+    token = secrets.token_urlsafe(32)
+    record = StudentSession(
+        token_digest=token_digest(token), person_id=badge.person_id, badge_id=badge.id, device_id=device_id,
+        client=client, created_at=now, last_seen_at=now, idle_seconds=idle,
+        expires_at=min(now + timedelta(seconds=lifetime), badge.expires_at),
+    )  # fmt: skip
+    session.add(record)
+    session.flush()
+    audit.record(session, "session.start", person_id=badge.person_id, badge_id=badge.id, device_id=device_id,
+                 source_ip=source_ip, client=client)  # fmt: skip
+    return NewSession(token, int((record.expires_at - now).total_seconds()), record)
+
+
+def authenticate_session(session: Session, token: str) -> StudentSession:
+    """The live session for this token; refreshes its idle timer."""
+    record = session.scalars(select(StudentSession).where(StudentSession.token_digest == token_digest(token))).first()
+    now = utcnow()
+    if record is None or record.ended_at is not None:
+        raise SessionNotValid()
+    if now - record.last_seen_at > timedelta(seconds=record.idle_seconds) or now >= record.expires_at:
+        raise SessionNotValid()
+    record.last_seen_at = now
+    return record
+
+
+def end_session(session: Session, record: StudentSession, *, reason: str) -> None:
+    record.ended_at = utcnow()
+    record.end_reason = reason
+    audit.record(session, "session.end", person_id=record.person_id, badge_id=record.badge_id,
+                 device_id=record.device_id, reason=reason)  # fmt: skip

@@ -1,0 +1,323 @@
+"""OneRoster 1.1 bulk CSV import: validate everything first, then apply in one transaction.
+
+An import with any problem changes nothing and reports every problem with file, line and
+column. A valid import is idempotent: it updates what changed and deactivates people,
+classes and enrolments that disappeared, without deleting their history.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from badge_server import audit
+from badge_server.clock import utcnow
+from badge_server.errors import RosterImportError, RosterProblem
+from badge_server.models import AcademicSession, Course, Enrollment, ImportRun, Org, Person, SchoolClass
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+GRADES = {
+    "IT", "PR", "PK", "TK", "KG", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12",
+    "13", "PS", "UG", "Other",
+}  # fmt: skip
+ORG_TYPES = {"department", "school", "district", "local", "state", "national"}
+ROLES = {"administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"}
+ENROLL_ROLES = {"administrator", "aide", "proctor", "student", "teacher"}
+SESSION_TYPES = {"gradingPeriod", "semester", "schoolYear", "term"}
+STATUSES = {"", "active", "tobedeleted", "inactive"}
+
+# file -> (required columns, optional file?)
+FILES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "orgs.csv": (("sourcedId", "name", "type"), False),
+    "users.csv": (("sourcedId", "enabledUser", "orgSourcedIds", "role", "username", "givenName", "familyName"), False),
+    "classes.csv": (("sourcedId", "title", "schoolSourcedId"), False),
+    "enrollments.csv": (("sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"), False),
+    "courses.csv": (("sourcedId", "title", "orgSourcedId"), True),
+    "academicSessions.csv": (("sourcedId", "title", "type", "startDate", "endDate"), True),
+}  # fmt: skip
+
+
+@dataclass
+class Row:
+    """One data row with where it came from, so problems can name line and column."""
+
+    file: str
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return (self.values.get(column) or "").strip()
+
+
+@dataclass
+class ImportReport:
+    """What an import did, counted per kind; kept in ``import_runs`` for the console."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    deactivated: dict[str, int] = field(default_factory=dict)
+    badges_issued: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deactivated": self.deactivated,
+            "badges_issued": self.badges_issued,
+        }
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.problems: list[RosterProblem] = []
+
+    def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
+        self.problems.append(RosterProblem(file, line, column, message))
+
+
+def _read_csv(path: Path, checker: _Checker, required: tuple[str, ...]) -> list[Row]:
+    name = path.name
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        checker.add(name, None, None, f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+        return []
+    data = path.read_bytes()
+    if b"\x00" in data:
+        checker.add(name, None, None, "file is binary (it contains NUL bytes), not CSV text")
+        return []
+    try:
+        text = data.decode("utf-8-sig")  # Excel and SIS exports often start with a BOM
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        checker.add(name, line, None, f"not UTF-8 text (bad byte 0x{data[exc.start]:02x}); save as UTF-8")
+        return []
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        checker.add(name, 1, None, "file is empty; expected a header row")
+        return []
+    except csv.Error as exc:
+        checker.add(name, 1, None, f"CSV syntax error: {exc}")
+        return []
+    header = [h.strip() for h in header]
+    missing = [c for c in required if c not in header]
+    for column in missing:
+        checker.add(name, 1, column, "required column is missing from the header")
+    if missing:
+        return []
+    rows: list[Row] = []
+    line = reader.line_num + 1
+    try:
+        for record in reader:
+            if not any(cell.strip() for cell in record):
+                line = reader.line_num + 1
+                continue
+            if len(record) > len(header):
+                checker.add(name, line, None, f"row has {len(record)} fields but the header has {len(header)}")
+            rows.append(Row(name, line, dict(zip(header, record, strict=False))))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        checker.add(name, line, None, f"CSV syntax error: {exc}")
+    return rows
+
+
+def _read_manifest(directory: Path, checker: _Checker) -> dict[str, str]:
+    path = directory / "manifest.csv"
+    if not path.exists():
+        return {}
+    values: dict[str, str] = {}
+    for row in _read_csv(path, checker, ("propertyName", "value")):
+        values[row.get("propertyName")] = row.get("value")
+    version = values.get("oneroster.version")
+    if version and version not in {"1.1", "1.0"}:
+        checker.add("manifest.csv", None, "value", f"oneroster.version {version!r} is not supported (1.1)")
+    for file_name in FILES:
+        mode = values.get(f"file.{file_name.removesuffix('.csv')}", "")
+        if mode == "delta":
+            checker.add("manifest.csv", None, "value", f"{file_name} is a delta file; only bulk is supported")
+    return values
+
+
+def _load(directory: Path, checker: _Checker) -> dict[str, list[Row]]:
+    if not directory.is_dir():
+        checker.add(str(directory), None, None, "not a folder of OneRoster CSV files")
+        return {}
+    manifest = _read_manifest(directory, checker)
+    tables: dict[str, list[Row]] = {}
+    for file_name, (required, optional) in FILES.items():
+        path = directory / file_name
+        declared_absent = manifest.get(f"file.{file_name.removesuffix('.csv')}") == "absent"
+        if not path.exists():
+            if not optional and not declared_absent:
+                checker.add(file_name, None, None, "required file is missing from the roster folder")
+            tables[file_name] = []
+            continue
+        tables[file_name] = _read_csv(path, checker, required)
+    return tables
+
+
+def _require(row: Row, checker: _Checker, columns: tuple[str, ...]) -> None:
+    for column in columns:
+        if not row.get(column):
+            checker.add(row.file, row.line, column, "value is required but empty")
+
+
+def _check_choice(row: Row, checker: _Checker, column: str, allowed: set[str]) -> None:
+    value = row.get(column)
+    if value and value not in allowed:
+        checker.add(row.file, row.line, column, f"{value!r} is not one of {', '.join(sorted(allowed))}")
+
+
+def _unique(rows: list[Row], checker: _Checker) -> dict[str, Row]:
+    seen: dict[str, Row] = {}
+    for row in rows:
+        key = row.get("sourcedId")
+        if key in seen:
+            checker.add(row.file, row.line, "sourcedId", f"{key!r} already used on line {seen[key].line}")
+        elif key:
+            seen[key] = row
+    return seen
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _validate(tables: dict[str, list[Row]], checker: _Checker) -> dict[str, dict[str, Row]]:
+    by_id = {name: _unique(rows, checker) for name, rows in tables.items()}
+    orgs, users, classes = by_id["orgs.csv"], by_id["users.csv"], by_id["classes.csv"]
+    courses, terms = by_id["courses.csv"], by_id["academicSessions.csv"]
+
+    def ref(row: Row, column: str, known: dict[str, Row], what: str, *, many: bool = False) -> None:
+        values = _split(row.get(column)) if many else [row.get(column)]
+        for value in values:
+            if value and value not in known:
+                checker.add(row.file, row.line, column, f"{what} {value!r} is not in the roster")
+
+    for name, rows in tables.items():
+        required = FILES[name][0]
+        for row in rows:
+            _require(row, checker, required)
+            _check_choice(row, checker, "status", STATUSES)
+    for row in tables["orgs.csv"]:
+        _check_choice(row, checker, "type", ORG_TYPES)
+        ref(row, "parentSourcedId", orgs, "parent org")
+    for row in tables["academicSessions.csv"]:
+        _check_choice(row, checker, "type", SESSION_TYPES)
+    for row in tables["courses.csv"]:
+        ref(row, "orgSourcedId", orgs, "org")
+    for row in tables["users.csv"]:
+        _check_choice(row, checker, "role", ROLES)
+        _check_choice(row, checker, "enabledUser", {"true", "false", "TRUE", "FALSE", "True", "False"})
+        ref(row, "orgSourcedIds", orgs, "org", many=True)
+        for grade in _split(row.get("grades")):
+            if grade not in GRADES:
+                checker.add(row.file, row.line, "grades", f"{grade!r} is not a OneRoster grade code")
+    for row in tables["classes.csv"]:
+        ref(row, "schoolSourcedId", orgs, "school")
+        if courses:  # without courses.csv there is nothing to check the reference against
+            ref(row, "courseSourcedId", courses, "course")
+        if terms:
+            ref(row, "termSourcedIds", terms, "academic session", many=True)
+    for row in tables["enrollments.csv"]:
+        _check_choice(row, checker, "role", ENROLL_ROLES)
+        ref(row, "classSourcedId", classes, "class")
+        ref(row, "userSourcedId", users, "user")
+        ref(row, "schoolSourcedId", orgs, "school")
+    return by_id
+
+
+def _active(row: Row) -> bool:
+    return row.get("status") in {"", "active"}
+
+
+def _apply(
+    session: Session,
+    model: type[Any],
+    rows: dict[str, Row],
+    fields: Callable[[Row], dict[str, Any]],
+    report: ImportReport,
+    label: str,
+) -> None:
+    existing = {obj.id: obj for obj in session.scalars(select(model))}
+    created = updated = 0
+    for key, row in rows.items():
+        values = fields(row)
+        obj = existing.get(key)
+        if obj is None:
+            session.add(model(id=key, **values))
+            created += 1
+        elif any(getattr(obj, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(obj, k, v)
+            updated += 1
+    gone = [k for k, obj in existing.items() if k not in rows and obj.active]
+    if gone:
+        session.execute(update(model).where(model.id.in_(gone)).values(active=False))
+    report.created[label], report.updated[label], report.deactivated[label] = created, updated, len(gone)
+
+
+def _person_fields(row: Row, orgs: dict[str, Row]) -> dict[str, Any]:
+    org_ids = _split(row.get("orgSourcedIds"))
+    school = next((o for o in org_ids if orgs[o].get("type") == "school"), org_ids[0] if org_ids else None)
+    grades = _split(row.get("grades"))
+    return {
+        "role": row.get("role"),
+        "username": row.get("username"),
+        "given_name": row.get("givenName"),
+        "family_name": row.get("familyName"),
+        "preferred_name": row.get("preferredFirstName") or None,
+        "email": row.get("email") or None,
+        "grade": grades[0] if grades else None,
+        "school_id": school,
+        "active": _active(row) and row.get("enabledUser").lower() == "true",
+    }
+
+
+def validate_roster(directory: Path) -> dict[str, dict[str, Row]]:
+    """Read and check a roster folder; raise :class:`RosterImportError` listing every problem."""
+    checker = _Checker()
+    tables = _load(directory, checker)
+    by_id = _validate(tables, checker) if tables and not checker.problems else {}
+    if checker.problems:
+        raise RosterImportError(checker.problems)
+    return by_id
+
+
+def import_roster(session: Session, directory: Path, *, actor: str) -> ImportReport:
+    """Validate, then upsert everything into the caller's transaction (all or nothing)."""
+    by_id = validate_roster(directory)
+    orgs = by_id["orgs.csv"]
+    report = ImportReport()
+    _apply(session, Org, orgs, lambda r: {
+        "name": r.get("name"), "type": r.get("type"), "identifier": r.get("identifier") or None,
+        "parent_id": r.get("parentSourcedId") or None, "active": _active(r),
+    }, report, "orgs")  # fmt: skip
+    _apply(session, AcademicSession, by_id["academicSessions.csv"], lambda r: {
+        "title": r.get("title"), "type": r.get("type"), "start_date": r.get("startDate"),
+        "end_date": r.get("endDate"), "active": _active(r),
+    }, report, "academic_sessions")  # fmt: skip
+    _apply(session, Course, by_id["courses.csv"], lambda r: {
+        "title": r.get("title"), "org_id": r.get("orgSourcedId"), "active": _active(r),
+    }, report, "courses")  # fmt: skip
+    _apply(session, Person, by_id["users.csv"], lambda r: _person_fields(r, orgs), report, "people")
+    _apply(session, SchoolClass, by_id["classes.csv"], lambda r: {
+        "title": r.get("title"), "school_id": r.get("schoolSourcedId"),
+        "course_id": r.get("courseSourcedId") or None, "grades": r.get("grades") or None, "active": _active(r),
+    }, report, "classes")  # fmt: skip
+    _apply(session, Enrollment, by_id["enrollments.csv"], lambda r: {
+        "class_id": r.get("classSourcedId"), "person_id": r.get("userSourcedId"), "role": r.get("role"),
+        "primary": r.get("primary").lower() == "true", "active": _active(r),
+    }, report, "enrollments")  # fmt: skip
+    session.flush()
+    session.add(ImportRun(at=utcnow(), source=str(directory), report=report.as_dict()))
+    audit.record(session, "roster.import", actor=actor, source=str(directory), **report.as_dict())
+    return report

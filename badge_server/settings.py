@@ -1,0 +1,80 @@
+"""Server settings: environment variables prefixed ``BADGE_`` or a ``.env`` file.
+
+One ``Settings`` object is built at start-up (``Settings()``) and handed to the app
+factory and the commands; tests build their own and inject it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: OneRoster grade codes that get badges unless the district says otherwise (PreK to grade 5).
+DEFAULT_BADGE_GRADES = ("PK", "TK", "KG", "01", "02", "03", "04", "05")
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Everything the server reads from its environment, with safe defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="BADGE_", env_file=".env", extra="ignore")
+
+    env: Literal["production", "development"] = Field(
+        "production", description="'development' allows a generated secret key; demo sets it."
+    )
+    data_dir: Path = Field(Path("badge-data"), description="Embedded database, keys and generated files.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite under data_dir.")
+    secret_key: SecretStr | None = Field(None, description="Server key (prefer secret_key_file).")
+    secret_key_file: Path | None = Field(None, description="File holding the server key; default data_dir.")
+    public_url: str | None = Field(None, description="Base URL for launch links; default: request URL.")
+    district_name: str = "Demo District"
+
+    badge_grades: CommaList = Field(DEFAULT_BADGE_GRADES, description="Grades whose students get badges.")
+    badge_expiry_days: int = Field(365, ge=1, le=3650)
+    badge_expiry_warning_days: int = Field(30, ge=0, le=365)
+    pin_required_grades: CommaList = Field((), description="Grades whose badges also need a PIN.")
+    temp_code_default_hours: float = Field(4, gt=0, le=12)
+    temp_code_max_hours: float = Field(12, gt=0, le=12)
+
+    enroll_code_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
+    launch_code_seconds: int = Field(60, ge=5, le=60)
+    kiosk_session_idle_seconds: int = Field(300, ge=30)
+    kiosk_session_max_seconds: int = Field(3600, ge=60)
+    browser_session_idle_seconds: int = Field(1800, ge=60)
+    browser_session_max_seconds: int = Field(8 * 3600, ge=60)
+
+    rate_per_badge_per_minute: int = Field(20, ge=1)
+    rate_per_address_per_minute: int = Field(300, ge=1)
+    rate_per_device_per_minute: int = Field(120, ge=1)
+    max_badge_text_chars: int = Field(256, ge=64, le=4096)
+
+    @field_validator("badge_grades", "pin_required_grades", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @model_validator(mode="after")
+    def _temp_code_bounds(self) -> Settings:
+        if self.temp_code_default_hours > self.temp_code_max_hours:
+            raise ValueError("temp_code_default_hours must not exceed temp_code_max_hours")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'badge.db').resolve()}"
+
+    @property
+    def effective_secret_key_file(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
