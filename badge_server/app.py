@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
 
 from badge_server import __version__, audit, web
@@ -60,7 +61,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        _record_failure(runtime, request, error)
+        # Off the event loop: a blocking wait for the database here would stall the very
+        # requests that must finish (and release SQLite's write lock) first.
+        await run_in_threadpool(_record_failure, runtime, request, error)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
         return JSONResponse(error_body(error), status_code=error.status, headers=headers)
 

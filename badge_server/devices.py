@@ -78,6 +78,8 @@ def enroll_device(session: Session, code: str, name: str, *, source_ip: str | No
 
 def authenticate_device(session: Session, token: str) -> Device:
     """The enabled device holding this token; updates its last-seen time."""
+    if not token:
+        raise DeviceNotAuthorized("This request needs the device token (Authorization: Bearer ...).")
     device = session.scalars(select(Device).where(Device.token_digest == token_digest(token))).first()
     if device is None or device.disabled_at is not None:
         raise DeviceNotAuthorized()

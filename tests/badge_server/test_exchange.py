@@ -1,0 +1,182 @@
+"""Exchange, launch and sessions over real HTTP on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from badge_server import clock
+from badge_server.payload import new_payload
+from tests.badge_server.helpers import audit_count, error_code, exchange, sign_in
+from tests.conftest import District, LoopbackServer
+
+JOSE = "st-0001"  # José García, Kindergarten, Maple Street
+
+
+def test_exchange_returns_a_launch_code_and_who_signed_in(http: httpx.Client, district: District) -> None:
+    answer = exchange(http, district.device_token, district.payloads[JOSE])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["expires_in"] <= 60
+    assert body["launch_url"] == f"{http.base_url}/launch/{body['launch_code']}"
+    assert body["user"]["display_name"] == "José García"
+    assert body["user"]["initials"] == "JG"
+    assert body["user"]["school"] == "Maple Street Elementary"
+    assert audit_count(district.runtime, "badge.exchange", "ok") == 1
+
+
+def test_full_sign_in_shows_the_students_apps_and_sign_out_ends_it(http: httpx.Client, district: District) -> None:
+    token = sign_in(http, district.device_token, district.payloads[JOSE])
+    auth = {"Authorization": f"Bearer {token}"}
+    me = http.get("/api/v1/me", headers=auth)
+    assert me.status_code == 200 and me.json()["first_name"] == "José"
+    apps = [a["id"] for a in http.get("/api/v1/me/apps", headers=auth).json()["apps"]]
+    assert "starfall" in apps  # a Kindergarten app
+    assert "scratch" not in apps  # grades 3-5 only
+    assert http.post("/api/v1/logout", headers=auth).status_code == 200
+    after = http.get("/api/v1/me", headers=auth)
+    assert after.status_code == 401 and error_code(after) == "session_not_valid"
+
+
+def test_launch_code_is_single_use_even_under_concurrent_redemption(
+    http: httpx.Client, server: LoopbackServer, district: District
+) -> None:
+    code = exchange(http, district.device_token, district.payloads[JOSE]).json()["launch_code"]
+
+    def redeem(_: int) -> int:
+        with httpx.Client(base_url=server.url, timeout=30) as own:
+            return own.post(
+                "/api/v1/launch", json={"launch_code": code}, headers=district.device_headers
+            ).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(redeem, range(12)))
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) == {200, 403}
+
+
+def test_launch_code_is_bound_to_the_device_that_asked(http: httpx.Client, district: District) -> None:
+    code = exchange(http, district.device_token, district.payloads[JOSE]).json()["launch_code"]
+    _other_id, other_token = district.enroll_device()
+    stolen = http.post("/api/v1/launch", json={"launch_code": code}, headers={"Authorization": f"Bearer {other_token}"})
+    assert stolen.status_code == 403 and error_code(stolen) == "launch_code_not_accepted"
+    mine = http.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers)
+    assert mine.status_code == 200
+
+
+def test_launch_code_expires_after_sixty_seconds(http: httpx.Client, district: District) -> None:
+    code = exchange(http, district.device_token, district.payloads[JOSE]).json()["launch_code"]
+    clock.advance(timedelta(seconds=61))
+    late = http.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers)
+    assert late.status_code == 403
+
+
+def test_browser_launch_sets_a_session_cookie_and_lands_on_the_dashboard(
+    server: LoopbackServer, district: District
+) -> None:
+    with httpx.Client(base_url=server.url) as kiosk:
+        code = exchange(kiosk, district.device_token, district.payloads[JOSE]).json()["launch_code"]
+    with httpx.Client(base_url=server.url, cookies={"badge_device": district.device_token}) as browser:
+        landed = browser.get(f"/launch/{code}", follow_redirects=True)
+        assert landed.status_code == 200
+        assert landed.url.path == "/dashboard"
+        assert "Hello, José!" in landed.text and "Starfall" in landed.text
+        cookie = next(c for c in browser.cookies.jar if c.name == "badge_session")
+        assert cookie.has_nonstandard_attr("HttpOnly")
+        assert browser.get("/api/v1/me").json()["display_name"] == "José García"
+        browser.post("/logout")
+        assert browser.get("/api/v1/me").status_code == 401
+
+
+def test_browser_launch_without_the_device_cookie_is_refused(server: LoopbackServer, district: District) -> None:
+    with httpx.Client(base_url=server.url) as other:
+        code = exchange(other, district.device_token, district.payloads[JOSE]).json()["launch_code"]
+        answer = other.get(f"/launch/{code}")
+        assert answer.status_code == 401 and error_code(answer) == "device_not_authorized"
+
+
+@pytest.mark.parametrize(("idle_for", "still_signed_in"), [(250, True), (301, False)])
+def test_kiosk_sessions_end_after_five_idle_minutes(
+    http: httpx.Client, district: District, idle_for: int, still_signed_in: bool
+) -> None:
+    token = sign_in(http, district.device_token, district.payloads[JOSE])
+    clock.advance(timedelta(seconds=idle_for))
+    answer = http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert (answer.status_code == 200) is still_signed_in
+
+
+def test_active_kiosk_sessions_still_end_at_their_absolute_limit(http: httpx.Client, district: District) -> None:
+    token = sign_in(http, district.device_token, district.payloads[JOSE])
+    for _ in range(13):  # busy every 4.6 minutes: never idle, but an hour passes
+        clock.advance(timedelta(seconds=280))
+        answer = http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401
+
+
+def test_unknown_and_revoked_badges_get_the_same_answer(http: httpx.Client, district: District) -> None:
+    from badge_server import badges
+    from badge_server.db import transaction
+
+    with transaction(district.runtime.factory) as session:
+        badge = badges.current_badge(session, JOSE)
+        assert badge is not None
+        badges.revoke(session, badge, actor="test")
+    revoked = exchange(http, district.device_token, district.payloads[JOSE])
+    unknown = exchange(http, district.device_token, str(new_payload()))
+    assert revoked.status_code == unknown.status_code == 403
+    assert revoked.json() == unknown.json()
+    assert revoked.headers.get("content-length") == unknown.headers.get("content-length")
+
+
+@pytest.mark.parametrize(
+    ("badge", "why"),
+    [
+        ("https://pbskids.org", "That is not a sign-in badge."),
+        ("BL1:B001" + "A" * 25 + "\u0000", "control or binary"),
+        ("Z" * 3000, "3000 characters"),
+    ],
+)
+def test_text_that_is_not_a_badge_gets_a_clear_400(http: httpx.Client, district: District, badge: str, why: str) -> None:
+    answer = exchange(http, district.device_token, badge)
+    assert answer.status_code == 400 and error_code(answer) == "not_a_badge"
+    assert why in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers"),
+    [
+        (b'{"badge": ', {"Content-Type": "application/json"}),
+        (b'{"nope": 1}', {"Content-Type": "application/json"}),
+        (b"BL1:B001", {"Content-Type": "text/plain"}),
+        (b'{"badge": "' + b"A" * 5000 + b'"}', {"Content-Type": "application/json"}),
+        (b'{"badge": "x", "pin": "12"}', {"Content-Type": "application/json"}),
+    ],
+)
+def test_malformed_requests_get_400_naming_the_problem(
+    http: httpx.Client, district: District, content: bytes, headers: dict[str, str]
+) -> None:
+    answer = http.post("/api/v1/exchange", content=content, headers={**headers, **district.device_headers})
+    assert answer.status_code == 400, answer.text
+    assert error_code(answer) == "malformed_request"
+    assert "body" in answer.json()["error"]["message"]
+
+
+def test_oversized_bodies_are_refused_before_parsing(http: httpx.Client, district: District) -> None:
+    answer = http.post("/api/v1/exchange", content=b"x" * 100_000, headers=district.device_headers)
+    assert answer.status_code == 413
+
+
+def test_exchange_needs_an_enrolled_enabled_device(http: httpx.Client, district: District) -> None:
+    assert error_code(exchange(http, "not-a-token", district.payloads[JOSE])) == "device_not_authorized"
+    assert http.post("/api/v1/exchange", json={"badge": district.payloads[JOSE]}).status_code == 401
+    from badge_server import devices
+    from badge_server.db import transaction
+
+    with transaction(district.runtime.factory) as session:
+        devices.disable_device(session, district.device_id, actor="test")
+    answer = exchange(http, district.device_token, district.payloads[JOSE])
+    assert answer.status_code == 401
+    assert audit_count(district.runtime, "badge.exchange", "device_not_authorized") == 3
