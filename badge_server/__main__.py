@@ -1,0 +1,3 @@
+from badge_server.cli import main
+
+main()

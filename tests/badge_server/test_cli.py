@@ -1,0 +1,116 @@
+"""``badge-server`` as IT and a newcomer run it: real processes, real files, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import DEMO_ROSTER
+
+CLI = [sys.executable, "-m", "badge_server"]
+
+
+def run(args: list[str], data_dir: Path, *, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
+    environment.update({"BADGE_DATA_DIR": str(data_dir), **env})
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, cwd=data_dir.parent,
+                          timeout=120, check=False)  # fmt: skip
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "badge-data"
+
+
+def test_serve_refuses_without_a_key_then_init_makes_one(data_dir: Path) -> None:
+    refused = run(["serve", "--port", str(free_port())], data_dir, check=False)
+    assert refused.returncode == 2
+    assert "no server key" in refused.stderr and "badge-server init" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    made = run(["init"], data_dir)
+    assert "created server key" in made.stdout
+    assert (data_dir / "secret.key").stat().st_mode & 0o077 == 0
+    assert "created server key" not in run(["init"], data_dir).stdout  # idempotent: never replaces a key
+
+
+def test_import_roster_issue_and_enroll_code_as_json(data_dir: Path, tmp_path: Path) -> None:
+    run(["init"], data_dir)
+    report = json.loads(run(["import-roster", str(DEMO_ROSTER), "--json"], data_dir).stdout)
+    assert report["badges_issued"] == 40
+    grant = json.loads(run(["enroll-code", "--school", "s-maple", "--json"], data_dir).stdout)
+    assert re.fullmatch(r"[A-Z2-7]{5}-[A-Z2-7]{5}", grant["code"])
+    replaced = json.loads(run(["replace-badge", "--person", "st-0001", "--json"], data_dir).stdout)
+    assert replaced["generation"] == 2 and replaced["payload"].startswith("BL1:B002")
+    missing = run(["enroll-code", "--school", "nowhere"], data_dir, check=False)
+    assert missing.returncode == 2 and "no active school with id 'nowhere'" in missing.stderr
+
+
+def test_a_bad_roster_is_refused_with_every_problem_and_exit_status_2(data_dir: Path, tmp_path: Path) -> None:
+    run(["init"], data_dir)
+    roster = tmp_path / "roster"
+    shutil.copytree(DEMO_ROSTER, roster)
+    (roster / "users.csv").write_text("sourcedId,role\nx,student\n", encoding="utf-8")
+    refused = run(["import-roster", str(roster)], data_dir, check=False)
+    assert refused.returncode == 2
+    assert "users.csv, line 1, column givenName: required column is missing" in refused.stderr
+    assert "nothing was changed" in refused.stderr
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`badge-server demo` exactly as the README runs it, in its own process."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
+    with subprocess.Popen([*CLI, "demo", "--port", str(port)], cwd=tmp_path, env=environment,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:  # fmt: skip
+        output = ""
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while "API documentation" not in output and time.monotonic() < deadline:
+            output += process.stdout.readline()
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        try:
+            yield base, output
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def test_the_readme_demo_signs_a_student_in_with_the_printed_commands(demo_server: tuple[str, str]) -> None:
+    base, output = demo_server
+    token = re.search(r"Authorization: Bearer ([\w-]+)", output)
+    badge = re.search(r'"badge": "(BL1:[A-Z0-9]+)"', output)
+    assert token and badge, output
+    headers = {"Authorization": f"Bearer {token[1]}"}
+    answer = httpx.post(f"{base}/api/v1/exchange", json={"badge": badge[1]}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["user"]["display_name"] == "José García"
+    launched = httpx.post(f"{base}/api/v1/launch", json={"launch_code": answer.json()["launch_code"]}, headers=headers)
+    apps = httpx.get(f"{base}/api/v1/me/apps", headers={"Authorization": f"Bearer {launched.json()['session_token']}"})
+    assert len(apps.json()["apps"]) >= 3

@@ -1,0 +1,180 @@
+"""OneRoster import: good files, real-world CSV quirks, and every kind of bad file."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from badge_server import badges
+from badge_server.db import transaction
+from badge_server.errors import RosterImportError
+from badge_server.models import AuditEvent, Badge, Enrollment, ImportRun, Org, Person, SchoolClass
+from badge_server.roster import import_roster
+from badge_server.runtime import Runtime
+from tests.badge_server.helpers import error_code, exchange
+from tests.conftest import DEMO_ROSTER, District
+
+Rows = list[dict[str, str]]
+
+
+@pytest.fixture
+def roster(tmp_path: Path) -> Path:
+    folder = tmp_path / "roster"
+    shutil.copytree(DEMO_ROSTER, folder)
+    return folder
+
+
+def edit(folder: Path, file: str, change: Callable[[Rows], Rows | None], *, fieldnames: list[str] | None = None) -> None:
+    path = folder / file
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        names = list(fieldnames or reader.fieldnames or [])
+        rows = list(reader)
+    rows = change(rows) or rows
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def run_import(runtime: Runtime, folder: Path) -> dict[str, object]:
+    with transaction(runtime.factory) as session:
+        report = import_roster(session, folder, actor="test")
+        report.badges_issued = badges.issue_missing_badges(session, runtime.keys, runtime.settings, actor="test")
+    return report.as_dict()
+
+
+def snapshot(runtime: Runtime) -> dict[str, int]:
+    with transaction(runtime.factory) as session:
+        counts = {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+                  for m in (Org, Person, SchoolClass, Enrollment, Badge, ImportRun)}  # fmt: skip
+        counts["active_people"] = session.scalar(select(func.count()).where(Person.active.is_(True))) or 0
+    return counts
+
+
+def test_import_creates_everything_and_issues_badges_to_eligible_students(runtime: Runtime, roster: Path) -> None:
+    report = run_import(runtime, roster)
+    assert report["created"] == {"orgs": 3, "academic_sessions": 1, "courses": 4, "people": 44,
+                                 "classes": 4, "enrollments": 44}  # fmt: skip
+    assert report["badges_issued"] == 40  # 40 students in PK-5; the 4 teachers get none
+    with transaction(runtime.factory) as session:
+        names = set(session.scalars(select(Person.given_name)))
+        assert {"Zoë", "Аня", "Σοφία", "محمد", "נועה", "小明", "さくら", "민준"} <= names
+        wang = session.get(Person, "st-0021")
+        assert wang is not None and wang.display_name == "王小明"
+        audit_rows = session.scalar(select(func.count()).where(AuditEvent.kind == "roster.import"))
+        assert audit_rows == 1
+
+
+def test_reimporting_the_same_roster_changes_nothing(runtime: Runtime, roster: Path) -> None:
+    run_import(runtime, roster)
+    before = snapshot(runtime)
+    again = run_import(runtime, roster)
+    assert set(again["created"].values()) == {0}  # type: ignore[union-attr]
+    assert set(again["updated"].values()) == {0}  # type: ignore[union-attr]
+    assert again["badges_issued"] == 0
+    after = snapshot(runtime)
+    assert after["badges"] == before["badges"] and after["people"] == before["people"]
+
+
+def test_reimport_updates_changes_and_deactivates_people_who_left_keeping_history(
+    http: httpx.Client, district: District, roster: Path
+) -> None:
+    runtime = district.runtime
+    leaver = "st-0002"
+    edit(roster, "users.csv", lambda rows: [
+        {**r, "givenName": "Josefina"} if r["sourcedId"] == "st-0001" else r for r in rows if r["sourcedId"] != leaver
+    ])  # fmt: skip
+    edit(roster, "enrollments.csv", lambda rows: [r for r in rows if r["userSourcedId"] != leaver])
+    report = run_import(runtime, roster)
+    assert report["updated"]["people"] == 1  # type: ignore[index]
+    assert report["deactivated"]["people"] == 1  # type: ignore[index]
+    with transaction(runtime.factory) as session:
+        gone = session.get(Person, leaver)
+        assert gone is not None and gone.active is False  # still there, history kept
+        assert session.scalar(select(func.count()).where(Badge.person_id == leaver)) == 1
+    # The badge of someone who left no longer signs in, with the same answer as an unknown badge.
+    answer = exchange(http, district.device_token, district.payloads[leaver])
+    assert answer.status_code == 403 and error_code(answer) == "badge_not_accepted"
+    renamed = exchange(http, district.device_token, district.payloads["st-0001"])
+    assert renamed.json()["user"]["first_name"] == "Josefina"
+
+
+def test_real_world_csv_bom_extra_columns_empty_optionals_and_no_optional_files(runtime: Runtime, roster: Path) -> None:
+    users = roster / "users.csv"
+    text = users.read_text(encoding="utf-8")
+    header, *rest = text.split("\r\n" if "\r\n" in text else "\n")
+    users.write_text("\ufeff" + header + ",favouriteColour\n" + "\n".join(line + ",blue" for line in rest if line),
+                     encoding="utf-8")  # fmt: skip
+    (roster / "courses.csv").unlink()
+    (roster / "academicSessions.csv").unlink()
+    edit(roster, "orgs.csv", lambda rows: [{**r, "identifier": "", "dateLastModified": ""} for r in rows])
+    report = run_import(runtime, roster)
+    assert report["created"]["people"] == 44  # type: ignore[index]
+
+
+def problems_of(runtime: Runtime, roster: Path) -> list[str]:
+    before = snapshot(runtime)
+    with pytest.raises(RosterImportError) as caught:
+        run_import(runtime, roster)
+    assert snapshot(runtime) == before, "a refused import must change nothing"
+    assert "nothing was changed" in str(caught.value)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (lambda f: edit(f, "users.csv", lambda rows: [{**rows[5], "givenName": ""}, *rows[1:]]),
+         "users.csv, line 2, column givenName: value is required but empty"),
+        (lambda f: edit(f, "users.csv", lambda rows: [{**r, "role": "wizard"} if r["sourcedId"] == "st-0003" else r
+                                                       for r in rows]),
+         "users.csv, line 8, column role: 'wizard' is not one of"),
+        (lambda f: edit(f, "users.csv", lambda rows: [{**r, "grades": "K"} if r["sourcedId"] == "st-0003" else r
+                                                       for r in rows]),
+         "users.csv, line 8, column grades: 'K' is not a OneRoster grade code"),
+        (lambda f: edit(f, "enrollments.csv", lambda rows: [*rows, {**rows[0], "sourcedId": "e-x",
+                                                                    "userSourcedId": "ghost"}]),
+         "enrollments.csv, line 46, column userSourcedId: user 'ghost' is not in the roster"),
+        (lambda f: edit(f, "classes.csv", lambda rows: [*rows, rows[0]]),
+         "classes.csv, line 6, column sourcedId: 'k-maple-kg' already used on line 2"),
+        (lambda f: edit(f, "users.csv", lambda rows: None, fieldnames=["sourcedId", "role", "username"]),
+         "users.csv, line 1, column givenName: required column is missing from the header"),
+        (lambda f: (f / "enrollments.csv").unlink(),
+         "enrollments.csv: required file is missing from the roster folder"),
+        (lambda f: (f / "orgs.csv").write_bytes("sourcedId,name,type\ns1,Escuela Peñ".encode("latin-1") + b"a,school\n"),
+         "orgs.csv, line 2: not UTF-8 text (bad byte 0xf1); save as UTF-8"),
+        (lambda f: (f / "classes.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+         "classes.csv: file is binary"),
+        (lambda f: edit(f, "manifest.csv", lambda rows: [{**r, "value": "delta"} if r["propertyName"] == "file.users"
+                                                          else r for r in rows]),
+         "manifest.csv, column value: users.csv is a delta file; only bulk is supported"),
+        (lambda f: (f / "orgs.csv").write_text('sourcedId,name,type\n"s1,Broken school,school\n', encoding="utf-8"),
+         "orgs.csv, line 2: CSV syntax error"),
+    ],
+    ids=["empty-required", "bad-role", "bad-grade", "unknown-reference", "duplicate-id", "missing-column",
+         "missing-file", "not-utf8", "binary", "delta-manifest", "csv-syntax"],
+)  # fmt: skip
+def test_each_kind_of_bad_file_is_refused_naming_file_line_and_column(
+    runtime: Runtime, roster: Path, breakage: Callable[[Path], None], expected: str
+) -> None:
+    run_import(runtime, DEMO_ROSTER)  # a district that already has data must keep it unchanged
+    breakage(roster)
+    problems = problems_of(runtime, roster)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once(runtime: Runtime, roster: Path) -> None:
+    edit(roster, "users.csv", lambda rows: [{**r, "role": "pirate"} for r in rows])
+    problems = problems_of(runtime, roster)
+    assert len([p for p in problems if "pirate" in p]) == 44
+
+
+def test_not_a_folder_is_a_clear_error(runtime: Runtime, tmp_path: Path) -> None:
+    assert problems_of(runtime, tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: not a folder of OneRoster CSV files"]
