@@ -111,8 +111,9 @@ def exchange_badge(
 
 
 @router.post("/launch", response_model=LaunchOut)
-def launch(body: LaunchIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep,
-           ip: ClientIP) -> LaunchOut:  # fmt: skip
+def launch(
+    body: LaunchIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
+) -> LaunchOut:
     _audit_failures_as(request, "session.start", source_ip=ip)
     enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
     device = devices.authenticate_device(db, token)

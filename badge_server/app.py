@@ -7,8 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 
 from badge_server import __version__, audit, web
 from badge_server.api import router as api_router
@@ -69,9 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
         return JSONResponse(error_body(MalformedRequest(f"request not understood: {problems}")), status_code=400)
 
     @app.exception_handler(OperationalError)

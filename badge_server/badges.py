@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
@@ -121,8 +122,9 @@ def reprint(session: Session, keys: ServerKeys, badge: Badge, *, actor: str) -> 
     return IssuedBadge(badge, payload)
 
 
-def end_sessions(session: Session, *, reason: str, badge_ids: list[str] | None = None,
-                 person_ids: list[str] | None = None) -> int:  # fmt: skip
+def end_sessions(
+    session: Session, *, reason: str, badge_ids: list[str] | None = None, person_ids: list[str] | None = None
+) -> int:
     """End every open session of these badges or people, at once, on the server."""
     statement = update(StudentSession).where(StudentSession.ended_at.is_(None))
     if badge_ids is not None:
@@ -162,7 +164,7 @@ def revoke(session: Session, badge: Badge, *, actor: str) -> None:
     _end_badges(session, [badge], REVOKED, actor=actor, kind="badge.revoke")
 
 
-def _active_badges_of(session: Session, person_ids: select) -> list[Badge]:  # type: ignore[type-arg]
+def _active_badges_of(session: Session, person_ids: Select[str]) -> list[Badge]:
     return list(session.scalars(select(Badge).where(Badge.status == ACTIVE, Badge.person_id.in_(person_ids))))
 
 
@@ -196,9 +198,7 @@ def temporary_code(
     if not is_eligible(person, settings):
         raise PolicyError(f"{person.display_name} ({person.id}) cannot sign in with a badge")
     earlier = session.scalars(
-        select(Badge).where(
-            Badge.person_id == person.id, Badge.kind == BadgeKind.TEMPORARY, Badge.status == ACTIVE
-        )
+        select(Badge).where(Badge.person_id == person.id, Badge.kind == BadgeKind.TEMPORARY, Badge.status == ACTIVE)
     ).all()
     _end_badges(session, list(earlier), REVOKED, actor=actor, kind="badge.revoke")
     issued = _new_badge(session, keys, person, BadgeKind.TEMPORARY, 1, utcnow() + timedelta(hours=hours))
@@ -221,7 +221,7 @@ def check_pin_strength(pin: str) -> None:
     if not re.fullmatch(r"\d{6}", pin):
         raise PolicyError("a PIN is exactly 6 digits")
     digits = [int(c) for c in pin]
-    steps = {b - a for a, b in zip(digits, digits[1:], strict=False)}
+    steps = {b - a for a, b in pairwise(digits)}
     if len(set(digits)) <= 2 or steps in ({1}, {-1}) or pin[:3] == pin[3:]:
         raise PolicyError(f"the PIN {pin} is too easy to guess (repeats or counts); choose another")
 

@@ -161,8 +161,12 @@ def _person_badge_command(
             person = badges.get_person(session, person_id)
             issued = action(runtime, session, person)
             data = _badge_json(issued)
-        _emit(as_json, data, f"{person.display_name}: badge {data['reference']}, expires {data['expires_at']}\n"
-                             f"QR text: {data['payload']}")  # fmt: skip
+        _emit(
+            as_json,
+            data,
+            f"{person.display_name}: badge {data['reference']}, expires {data['expires_at']}\n"
+            f"QR text: {data['payload']}",
+        )
 
 
 def _reprint(runtime: Runtime, session: Session, person: Any) -> badges.IssuedBadge:
@@ -172,13 +176,22 @@ def _reprint(runtime: Runtime, session: Session, person: Any) -> badges.IssuedBa
     return badges.reprint(session, runtime.keys, badge, actor=ACTOR)
 
 
-_person_badge_command("issue-badge", "Issue a first badge to an eligible student.",
-                      lambda rt, s, p: badges.issue_badge(s, rt.keys, rt.settings, p, actor=ACTOR))  # fmt: skip
+_person_badge_command(
+    "issue-badge",
+    "Issue a first badge to an eligible student.",
+    lambda rt, s, p: badges.issue_badge(s, rt.keys, rt.settings, p, actor=ACTOR),
+)
 _person_badge_command("show-badge", "Show a student's current badge text (audited as a print).", _reprint)
-_person_badge_command("replace-badge", "Replace a lost badge: the old one stops working now.",
-                      lambda rt, s, p: badges.replace(s, rt.keys, rt.settings, p, actor=ACTOR))  # fmt: skip
-_person_badge_command("temp-code", "Make a same-day temporary code for a forgotten badge.",
-                      lambda rt, s, p: badges.temporary_code(s, rt.keys, rt.settings, p, actor=ACTOR))  # fmt: skip
+_person_badge_command(
+    "replace-badge",
+    "Replace a lost badge: the old one stops working now.",
+    lambda rt, s, p: badges.replace(s, rt.keys, rt.settings, p, actor=ACTOR),
+)
+_person_badge_command(
+    "temp-code",
+    "Make a same-day temporary code for a forgotten badge.",
+    lambda rt, s, p: badges.temporary_code(s, rt.keys, rt.settings, p, actor=ACTOR),
+)
 
 
 @main.command("revoke-badge")
@@ -236,8 +249,15 @@ def expiring(ctx: click.Context, as_json: bool) -> None:
     """List badges that expire within the warning window."""
     with _unit_of_work(ctx) as (runtime, session):
         rows: list[Badge] = badges.expiring_soon(session, runtime.settings)
-        data = [{"person_id": b.person_id, "name": b.person.display_name, "reference": b.reference,
-                 "expires_at": b.expires_at.isoformat(timespec="seconds")} for b in rows]  # fmt: skip
+        data = [
+            {
+                "person_id": b.person_id,
+                "name": b.person.display_name,
+                "reference": b.reference,
+                "expires_at": b.expires_at.isoformat(timespec="seconds"),
+            }
+            for b in rows
+        ]
     text = "\n".join(f"{d['expires_at']}  {d['reference']}  {d['name']}" for d in data) or "no badges expire soon"
     _emit(as_json, {"expiring": data}, text)
 

@@ -47,8 +47,9 @@ def create_enroll_code(session: Session, school_id: str, *, minutes: int, actor:
     raw = base64.b32encode(secrets.token_bytes(8)).decode()[:_CODE_CHARS]
     expires_at = utcnow() + timedelta(minutes=minutes)
     session.add(
-        EnrollCode(digest=token_digest(raw), school_id=school_id, created_at=utcnow(), expires_at=expires_at,
-                   created_by=actor)  # fmt: skip
+        EnrollCode(
+            digest=token_digest(raw), school_id=school_id, created_at=utcnow(), expires_at=expires_at, created_by=actor
+        )
     )
     audit.record(session, "device.enroll_code", actor=actor, school_id=school_id, minutes=minutes)
     return EnrollCodeGrant(f"{raw[:5]}-{raw[5:]}", school_id, expires_at.isoformat(timespec="seconds"))

@@ -75,8 +75,9 @@ def not_a_badge(text: str, settings: Settings) -> NotABadge:
     return NotABadge()
 
 
-def exchange_limits(settings: Settings, keys: ServerKeys, device_token: str, source_ip: str,
-                    payload: BadgePayload | None) -> list[Limit]:  # fmt: skip
+def exchange_limits(
+    settings: Settings, keys: ServerKeys, device_token: str, source_ip: str, payload: BadgePayload | None
+) -> list[Limit]:
     """Per address (classrooms share one), per device credential, per badge (about 20 a minute)."""
     limits = [
         Limit(f"ip:{source_ip}", settings.rate_per_address_per_minute),
@@ -134,11 +135,21 @@ def exchange_badge(
         raise
     code = secrets.token_urlsafe(24)
     session.add(
-        LaunchCode(digest=token_digest(code), badge_id=badge.id, device_id=device.id,
-                   expires_at=now + timedelta(seconds=settings.launch_code_seconds))  # fmt: skip
+        LaunchCode(
+            digest=token_digest(code),
+            badge_id=badge.id,
+            device_id=device.id,
+            expires_at=now + timedelta(seconds=settings.launch_code_seconds),
+        )
     )
-    audit.record(session, "badge.exchange", person_id=badge.person_id, badge_id=badge.id,
-                 device_id=device.id, source_ip=source_ip)  # fmt: skip
+    audit.record(
+        session,
+        "badge.exchange",
+        person_id=badge.person_id,
+        badge_id=badge.id,
+        device_id=device.id,
+        source_ip=source_ip,
+    )
     return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge)
 
 
@@ -173,14 +184,27 @@ def redeem_launch_code(
     )
     token = secrets.token_urlsafe(32)
     record = StudentSession(
-        token_digest=token_digest(token), person_id=badge.person_id, badge_id=badge.id, device_id=device_id,
-        client=client, created_at=now, last_seen_at=now, idle_seconds=idle,
+        token_digest=token_digest(token),
+        person_id=badge.person_id,
+        badge_id=badge.id,
+        device_id=device_id,
+        client=client,
+        created_at=now,
+        last_seen_at=now,
+        idle_seconds=idle,
         expires_at=min(now + timedelta(seconds=lifetime), badge.expires_at),
-    )  # fmt: skip
+    )
     session.add(record)
     session.flush()
-    audit.record(session, "session.start", person_id=badge.person_id, badge_id=badge.id, device_id=device_id,
-                 source_ip=source_ip, client=client)  # fmt: skip
+    audit.record(
+        session,
+        "session.start",
+        person_id=badge.person_id,
+        badge_id=badge.id,
+        device_id=device_id,
+        source_ip=source_ip,
+        client=client,
+    )
     return NewSession(token, int((record.expires_at - now).total_seconds()), record)
 
 
@@ -199,5 +223,11 @@ def authenticate_session(session: Session, token: str) -> StudentSession:
 def end_session(session: Session, record: StudentSession, *, reason: str) -> None:
     record.ended_at = utcnow()
     record.end_reason = reason
-    audit.record(session, "session.end", person_id=record.person_id, badge_id=record.badge_id,
-                 device_id=record.device_id, reason=reason)  # fmt: skip
+    audit.record(
+        session,
+        "session.end",
+        person_id=record.person_id,
+        badge_id=record.badge_id,
+        device_id=record.device_id,
+        reason=reason,
+    )

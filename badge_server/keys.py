@@ -87,9 +87,7 @@ def _master_from_text(text: str, source: str) -> bytes:
     except (ValueError, UnicodeEncodeError):
         raw = b""
     if len(raw) < MASTER_KEY_BYTES:
-        raise ConfigError(
-            f"the server key from {source} is not a base64 string of at least {MASTER_KEY_BYTES} bytes"
-        )
+        raise ConfigError(f"the server key from {source} is not a base64 string of at least {MASTER_KEY_BYTES} bytes")
     return raw
 
 

@@ -76,6 +76,4 @@ def parse_payload(text: str) -> BadgePayload | None:
     match = _PAYLOAD_RE.fullmatch(text)
     if match is None:
         return None
-    return BadgePayload(
-        kind=BadgeKind(match["kind"]), generation=int(match["gen"]), secret=match["secret"]
-    )
+    return BadgePayload(kind=BadgeKind(match["kind"]), generation=int(match["gen"]), secret=match["secret"])

@@ -52,9 +52,7 @@ def count_attempts(session: Session, limits: list[Limit]) -> int | None:
         statement = (
             insert(RateCounter)
             .values(key=limit.key, window_start=window, count=1)
-            .on_conflict_do_update(
-                index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1}
-            )
+            .on_conflict_do_update(index_elements=["key", "window_start"], set_={"count": RateCounter.count + 1})
             .returning(RateCounter.count)
         )
         count = session.execute(statement).scalar_one()

@@ -24,9 +24,28 @@ from badge_server.models import AcademicSession, Course, Enrollment, ImportRun, 
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 GRADES = {
-    "IT", "PR", "PK", "TK", "KG", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12",
-    "13", "PS", "UG", "Other",
-}  # fmt: skip
+    "IT",
+    "PR",
+    "PK",
+    "TK",
+    "KG",
+    "01",
+    "02",
+    "03",
+    "04",
+    "05",
+    "06",
+    "07",
+    "08",
+    "09",
+    "10",
+    "11",
+    "12",
+    "13",
+    "PS",
+    "UG",
+    "Other",
+}
 ORG_TYPES = {"department", "school", "district", "local", "state", "national"}
 ROLES = {"administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"}
 ENROLL_ROLES = {"administrator", "aide", "proctor", "student", "teacher"}
@@ -41,7 +60,7 @@ FILES: dict[str, tuple[tuple[str, ...], bool]] = {
     "enrollments.csv": (("sourcedId", "classSourcedId", "schoolSourcedId", "userSourcedId", "role"), False),
     "courses.csv": (("sourcedId", "title", "orgSourcedId"), True),
     "academicSessions.csv": (("sourcedId", "title", "type", "startDate", "endDate"), True),
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -297,26 +316,75 @@ def import_roster(session: Session, directory: Path, *, actor: str) -> ImportRep
     by_id = validate_roster(directory)
     orgs = by_id["orgs.csv"]
     report = ImportReport()
-    _apply(session, Org, orgs, lambda r: {
-        "name": r.get("name"), "type": r.get("type"), "identifier": r.get("identifier") or None,
-        "parent_id": r.get("parentSourcedId") or None, "active": _active(r),
-    }, report, "orgs")  # fmt: skip
-    _apply(session, AcademicSession, by_id["academicSessions.csv"], lambda r: {
-        "title": r.get("title"), "type": r.get("type"), "start_date": r.get("startDate"),
-        "end_date": r.get("endDate"), "active": _active(r),
-    }, report, "academic_sessions")  # fmt: skip
-    _apply(session, Course, by_id["courses.csv"], lambda r: {
-        "title": r.get("title"), "org_id": r.get("orgSourcedId"), "active": _active(r),
-    }, report, "courses")  # fmt: skip
+    _apply(
+        session,
+        Org,
+        orgs,
+        lambda r: {
+            "name": r.get("name"),
+            "type": r.get("type"),
+            "identifier": r.get("identifier") or None,
+            "parent_id": r.get("parentSourcedId") or None,
+            "active": _active(r),
+        },
+        report,
+        "orgs",
+    )
+    _apply(
+        session,
+        AcademicSession,
+        by_id["academicSessions.csv"],
+        lambda r: {
+            "title": r.get("title"),
+            "type": r.get("type"),
+            "start_date": r.get("startDate"),
+            "end_date": r.get("endDate"),
+            "active": _active(r),
+        },
+        report,
+        "academic_sessions",
+    )
+    _apply(
+        session,
+        Course,
+        by_id["courses.csv"],
+        lambda r: {
+            "title": r.get("title"),
+            "org_id": r.get("orgSourcedId"),
+            "active": _active(r),
+        },
+        report,
+        "courses",
+    )
     _apply(session, Person, by_id["users.csv"], lambda r: _person_fields(r, orgs), report, "people")
-    _apply(session, SchoolClass, by_id["classes.csv"], lambda r: {
-        "title": r.get("title"), "school_id": r.get("schoolSourcedId"),
-        "course_id": r.get("courseSourcedId") or None, "grades": r.get("grades") or None, "active": _active(r),
-    }, report, "classes")  # fmt: skip
-    _apply(session, Enrollment, by_id["enrollments.csv"], lambda r: {
-        "class_id": r.get("classSourcedId"), "person_id": r.get("userSourcedId"), "role": r.get("role"),
-        "primary": r.get("primary").lower() == "true", "active": _active(r),
-    }, report, "enrollments")  # fmt: skip
+    _apply(
+        session,
+        SchoolClass,
+        by_id["classes.csv"],
+        lambda r: {
+            "title": r.get("title"),
+            "school_id": r.get("schoolSourcedId"),
+            "course_id": r.get("courseSourcedId") or None,
+            "grades": r.get("grades") or None,
+            "active": _active(r),
+        },
+        report,
+        "classes",
+    )
+    _apply(
+        session,
+        Enrollment,
+        by_id["enrollments.csv"],
+        lambda r: {
+            "class_id": r.get("classSourcedId"),
+            "person_id": r.get("userSourcedId"),
+            "role": r.get("role"),
+            "primary": r.get("primary").lower() == "true",
+            "active": _active(r),
+        },
+        report,
+        "enrollments",
+    )
     session.flush()
     session.add(ImportRun(at=utcnow(), source=str(directory), report=report.as_dict()))
     audit.record(session, "roster.import", actor=actor, source=str(directory), **report.as_dict())

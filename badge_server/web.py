@@ -17,8 +17,9 @@ router = APIRouter()
 
 
 @router.get("/launch/{code}")
-def launch_in_browser(code: str, request: Request, db: SessionDep, runtime: RuntimeDep,
-                      ip: ClientIP) -> RedirectResponse:  # fmt: skip
+def launch_in_browser(
+    code: str, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
+) -> RedirectResponse:
     """Redeem a launch code in a browser. The code is bound to the device that scanned the
     badge, which proves itself with the device cookie the scanner page holds."""
     request.state.audit_failure = {"kind": "session.start", "source_ip": ip}
@@ -30,9 +31,14 @@ def launch_in_browser(code: str, request: Request, db: SessionDep, runtime: Runt
     started = exchange.redeem_launch_code(db, runtime.settings, code, device.id, "browser", source_ip=ip)
     response = RedirectResponse("/dashboard", status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, started.token, max_age=started.expires_in, httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", path="/",
-    )  # fmt: skip
+        SESSION_COOKIE,
+        started.token,
+        max_age=started.expires_in,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 

@@ -54,9 +54,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_template() -> Iterator[str]:
     """A PostgreSQL template database, migrated once; each test clones it (CREATE ... TEMPLATE)."""
     if not PG_URL:
-        message = (
-            "PostgreSQL tests need BADGE_TEST_POSTGRES_URL; scripts/test starts a server on loopback and sets it"
-        )
+        message = "PostgreSQL tests need BADGE_TEST_POSTGRES_URL; scripts/test starts a server on loopback and sets it"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(f"!!! SKIPPING POSTGRESQL: {message}")

@@ -33,11 +33,19 @@ def test_every_kind_of_event_is_audited_and_no_secret_reaches_the_log(http: http
             [[e.kind, e.outcome, e.actor, e.person_id, e.badge_id, e.device_id, e.source_ip, e.detail] for e in events]
         )
     assert {
-        ("roster.import", "ok"), ("badge.issue", "ok"), ("badge.print", "ok"), ("device.enroll_code", "ok"),
-        ("device.enroll", "ok"), ("badge.exchange", "ok"), ("session.start", "ok"), ("session.end", "ok"),
-        ("badge.exchange", "badge_not_accepted"), ("badge.replace", "ok"), ("badge.revoke", "ok"),
+        ("roster.import", "ok"),
+        ("badge.issue", "ok"),
+        ("badge.print", "ok"),
+        ("device.enroll_code", "ok"),
+        ("device.enroll", "ok"),
+        ("badge.exchange", "ok"),
+        ("session.start", "ok"),
+        ("session.end", "ok"),
+        ("badge.exchange", "badge_not_accepted"),
+        ("badge.replace", "ok"),
+        ("badge.revoke", "ok"),
         ("badge.exchange", "badge_replaced"),
-    } <= kinds  # fmt: skip
+    } <= kinds
     failure = next(e for e in events if e.outcome == "badge_replaced")
     assert failure.person_id == "st-0002" and failure.device_id == district.device_id
     assert failure.source_ip == "127.0.0.1"

@@ -55,7 +55,9 @@ def test_replace_stops_every_copy_of_the_old_badge_and_ends_its_sessions(
         assert ended.end_reason == "replaced"
 
 
-def test_a_replace_that_commits_after_the_exchange_still_stops_the_launch(http: httpx.Client, district: District) -> None:
+def test_a_replace_that_commits_after_the_exchange_still_stops_the_launch(
+    http: httpx.Client, district: District
+) -> None:
     code = exchange(http, district.device_token, district.payloads[JOSE]).json()["launch_code"]
     act(district, lambda s, rt, p: badges.replace(s, rt.keys, rt.settings, p, actor="teacher"))
     launch = http.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers)
@@ -111,8 +113,9 @@ def test_a_new_temporary_code_cancels_the_previous_one_and_twelve_hours_is_the_l
     http: httpx.Client, district: District
 ) -> None:
     first = act(district, lambda s, rt, p: str(badges.temporary_code(s, rt.keys, rt.settings, p, actor="t").payload))
-    second = act(district, lambda s, rt, p: str(badges.temporary_code(s, rt.keys, rt.settings, p, actor="t",
-                                                                      hours=12).payload))  # fmt: skip
+    second = act(
+        district, lambda s, rt, p: str(badges.temporary_code(s, rt.keys, rt.settings, p, actor="t", hours=12).payload)
+    )
     assert exchange(http, district.device_token, first).status_code == 403
     assert exchange(http, district.device_token, second).status_code == 200
     with pytest.raises(PolicyError, match="at most 12 hours"):

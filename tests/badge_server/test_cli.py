@@ -24,8 +24,9 @@ CLI = [sys.executable, "-m", "badge_server"]
 def run(args: list[str], data_dir: Path, *, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
     environment.update({"BADGE_DATA_DIR": str(data_dir), **env})
-    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, cwd=data_dir.parent,
-                          timeout=120, check=False)  # fmt: skip
+    done = subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env=environment, cwd=data_dir.parent, timeout=120, check=False
+    )
     if check:
         assert done.returncode == 0, done.stderr
     return done
@@ -81,8 +82,14 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`badge-server demo` exactly as the README runs it, in its own process."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
-    with subprocess.Popen([*CLI, "demo", "--port", str(port)], cwd=tmp_path, env=environment,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:  # fmt: skip
+    with subprocess.Popen(
+        [*CLI, "demo", "--port", str(port)],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
         output = ""
         assert process.stdout is not None
         deadline = time.monotonic() + 60

@@ -48,9 +48,7 @@ def test_launch_code_is_single_use_even_under_concurrent_redemption(
 
     def redeem(_: int) -> int:
         with httpx.Client(base_url=server.url, timeout=30) as own:
-            return own.post(
-                "/api/v1/launch", json={"launch_code": code}, headers=district.device_headers
-            ).status_code
+            return own.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers).status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         statuses = list(pool.map(redeem, range(12)))
@@ -139,7 +137,9 @@ def test_unknown_and_revoked_badges_get_the_same_answer(http: httpx.Client, dist
         ("Z" * 3000, "3000 characters"),
     ],
 )
-def test_text_that_is_not_a_badge_gets_a_clear_400(http: httpx.Client, district: District, badge: str, why: str) -> None:
+def test_text_that_is_not_a_badge_gets_a_clear_400(
+    http: httpx.Client, district: District, badge: str, why: str
+) -> None:
     answer = exchange(http, district.device_token, badge)
     assert answer.status_code == 400 and error_code(answer) == "not_a_badge"
     assert why in answer.json()["error"]["message"]

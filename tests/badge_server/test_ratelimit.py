@@ -14,7 +14,9 @@ from tests.badge_server.helpers import audit_count, error_code, exchange
 from tests.conftest import District, LoopbackServer, build_district
 
 
-def test_one_badge_is_throttled_after_twenty_tries_a_minute_then_recovers(http: httpx.Client, district: District) -> None:
+def test_one_badge_is_throttled_after_twenty_tries_a_minute_then_recovers(
+    http: httpx.Client, district: District
+) -> None:
     badge = district.payloads["st-0001"]
     # Start at the top of a window so the minute cannot roll over mid-test.
     now = clock.utcnow()

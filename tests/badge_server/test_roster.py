@@ -30,7 +30,9 @@ def roster(tmp_path: Path) -> Path:
     return folder
 
 
-def edit(folder: Path, file: str, change: Callable[[Rows], Rows | None], *, fieldnames: list[str] | None = None) -> None:
+def edit(
+    folder: Path, file: str, change: Callable[[Rows], Rows | None], *, fieldnames: list[str] | None = None
+) -> None:
     path = folder / file
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
@@ -52,16 +54,24 @@ def run_import(runtime: Runtime, folder: Path) -> dict[str, object]:
 
 def snapshot(runtime: Runtime) -> dict[str, int]:
     with transaction(runtime.factory) as session:
-        counts = {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
-                  for m in (Org, Person, SchoolClass, Enrollment, Badge, ImportRun)}  # fmt: skip
+        counts = {
+            m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Org, Person, SchoolClass, Enrollment, Badge, ImportRun)
+        }
         counts["active_people"] = session.scalar(select(func.count()).where(Person.active.is_(True))) or 0
     return counts
 
 
 def test_import_creates_everything_and_issues_badges_to_eligible_students(runtime: Runtime, roster: Path) -> None:
     report = run_import(runtime, roster)
-    assert report["created"] == {"orgs": 3, "academic_sessions": 1, "courses": 4, "people": 44,
-                                 "classes": 4, "enrollments": 44}  # fmt: skip
+    assert report["created"] == {
+        "orgs": 3,
+        "academic_sessions": 1,
+        "courses": 4,
+        "people": 44,
+        "classes": 4,
+        "enrollments": 44,
+    }
     assert report["badges_issued"] == 40  # 40 students in PK-5; the 4 teachers get none
     with transaction(runtime.factory) as session:
         names = set(session.scalars(select(Person.given_name)))
@@ -88,9 +98,15 @@ def test_reimport_updates_changes_and_deactivates_people_who_left_keeping_histor
 ) -> None:
     runtime = district.runtime
     leaver = "st-0002"
-    edit(roster, "users.csv", lambda rows: [
-        {**r, "givenName": "Josefina"} if r["sourcedId"] == "st-0001" else r for r in rows if r["sourcedId"] != leaver
-    ])  # fmt: skip
+    edit(
+        roster,
+        "users.csv",
+        lambda rows: [
+            {**r, "givenName": "Josefina"} if r["sourcedId"] == "st-0001" else r
+            for r in rows
+            if r["sourcedId"] != leaver
+        ],
+    )
     edit(roster, "enrollments.csv", lambda rows: [r for r in rows if r["userSourcedId"] != leaver])
     report = run_import(runtime, roster)
     assert report["updated"]["people"] == 1  # type: ignore[index]
@@ -110,8 +126,9 @@ def test_real_world_csv_bom_extra_columns_empty_optionals_and_no_optional_files(
     users = roster / "users.csv"
     text = users.read_text(encoding="utf-8")
     header, *rest = text.split("\r\n" if "\r\n" in text else "\n")
-    users.write_text("\ufeff" + header + ",favouriteColour\n" + "\n".join(line + ",blue" for line in rest if line),
-                     encoding="utf-8")  # fmt: skip
+    users.write_text(
+        "\ufeff" + header + ",favouriteColour\n" + "\n".join(line + ",blue" for line in rest if line), encoding="utf-8"
+    )
     (roster / "courses.csv").unlink()
     (roster / "academicSessions.csv").unlink()
     edit(roster, "orgs.csv", lambda rows: [{**r, "identifier": "", "dateLastModified": ""} for r in rows])
@@ -131,36 +148,79 @@ def problems_of(runtime: Runtime, roster: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
-        (lambda f: edit(f, "users.csv", lambda rows: [{**rows[5], "givenName": ""}, *rows[1:]]),
-         "users.csv, line 2, column givenName: value is required but empty"),
-        (lambda f: edit(f, "users.csv", lambda rows: [{**r, "role": "wizard"} if r["sourcedId"] == "st-0003" else r
-                                                       for r in rows]),
-         "users.csv, line 8, column role: 'wizard' is not one of"),
-        (lambda f: edit(f, "users.csv", lambda rows: [{**r, "grades": "K"} if r["sourcedId"] == "st-0003" else r
-                                                       for r in rows]),
-         "users.csv, line 8, column grades: 'K' is not a OneRoster grade code"),
-        (lambda f: edit(f, "enrollments.csv", lambda rows: [*rows, {**rows[0], "sourcedId": "e-x",
-                                                                    "userSourcedId": "ghost"}]),
-         "enrollments.csv, line 46, column userSourcedId: user 'ghost' is not in the roster"),
-        (lambda f: edit(f, "classes.csv", lambda rows: [*rows, rows[0]]),
-         "classes.csv, line 6, column sourcedId: 'k-maple-kg' already used on line 2"),
-        (lambda f: edit(f, "users.csv", lambda rows: None, fieldnames=["sourcedId", "role", "username"]),
-         "users.csv, line 1, column givenName: required column is missing from the header"),
-        (lambda f: (f / "enrollments.csv").unlink(),
-         "enrollments.csv: required file is missing from the roster folder"),
-        (lambda f: (f / "orgs.csv").write_bytes("sourcedId,name,type\ns1,Escuela Peñ".encode("latin-1") + b"a,school\n"),
-         "orgs.csv, line 2: not UTF-8 text (bad byte 0xf1); save as UTF-8"),
-        (lambda f: (f / "classes.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
-         "classes.csv: file is binary"),
-        (lambda f: edit(f, "manifest.csv", lambda rows: [{**r, "value": "delta"} if r["propertyName"] == "file.users"
-                                                          else r for r in rows]),
-         "manifest.csv, column value: users.csv is a delta file; only bulk is supported"),
-        (lambda f: (f / "orgs.csv").write_text('sourcedId,name,type\n"s1,Broken school,school\n', encoding="utf-8"),
-         "orgs.csv, line 2: CSV syntax error"),
+        (
+            lambda f: edit(f, "users.csv", lambda rows: [{**rows[5], "givenName": ""}, *rows[1:]]),
+            "users.csv, line 2, column givenName: value is required but empty",
+        ),
+        (
+            lambda f: edit(
+                f,
+                "users.csv",
+                lambda rows: [{**r, "role": "wizard"} if r["sourcedId"] == "st-0003" else r for r in rows],
+            ),
+            "users.csv, line 8, column role: 'wizard' is not one of",
+        ),
+        (
+            lambda f: edit(
+                f, "users.csv", lambda rows: [{**r, "grades": "K"} if r["sourcedId"] == "st-0003" else r for r in rows]
+            ),
+            "users.csv, line 8, column grades: 'K' is not a OneRoster grade code",
+        ),
+        (
+            lambda f: edit(
+                f, "enrollments.csv", lambda rows: [*rows, {**rows[0], "sourcedId": "e-x", "userSourcedId": "ghost"}]
+            ),
+            "enrollments.csv, line 46, column userSourcedId: user 'ghost' is not in the roster",
+        ),
+        (
+            lambda f: edit(f, "classes.csv", lambda rows: [*rows, rows[0]]),
+            "classes.csv, line 6, column sourcedId: 'k-maple-kg' already used on line 2",
+        ),
+        (
+            lambda f: edit(f, "users.csv", lambda rows: None, fieldnames=["sourcedId", "role", "username"]),
+            "users.csv, line 1, column givenName: required column is missing from the header",
+        ),
+        (
+            lambda f: (f / "enrollments.csv").unlink(),
+            "enrollments.csv: required file is missing from the roster folder",
+        ),
+        (
+            lambda f: (f / "orgs.csv").write_bytes(
+                "sourcedId,name,type\ns1,Escuela Peñ".encode("latin-1") + b"a,school\n"
+            ),
+            "orgs.csv, line 2: not UTF-8 text (bad byte 0xf1); save as UTF-8",
+        ),
+        (
+            lambda f: (f / "classes.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+            "classes.csv: file is binary",
+        ),
+        (
+            lambda f: edit(
+                f,
+                "manifest.csv",
+                lambda rows: [{**r, "value": "delta"} if r["propertyName"] == "file.users" else r for r in rows],
+            ),
+            "manifest.csv, column value: users.csv is a delta file; only bulk is supported",
+        ),
+        (
+            lambda f: (f / "orgs.csv").write_text('sourcedId,name,type\n"s1,Broken school,school\n', encoding="utf-8"),
+            "orgs.csv, line 2: CSV syntax error",
+        ),
     ],
-    ids=["empty-required", "bad-role", "bad-grade", "unknown-reference", "duplicate-id", "missing-column",
-         "missing-file", "not-utf8", "binary", "delta-manifest", "csv-syntax"],
-)  # fmt: skip
+    ids=[
+        "empty-required",
+        "bad-role",
+        "bad-grade",
+        "unknown-reference",
+        "duplicate-id",
+        "missing-column",
+        "missing-file",
+        "not-utf8",
+        "binary",
+        "delta-manifest",
+        "csv-syntax",
+    ],
+)
 def test_each_kind_of_bad_file_is_refused_naming_file_line_and_column(
     runtime: Runtime, roster: Path, breakage: Callable[[Path], None], expected: str
 ) -> None:
@@ -177,4 +237,6 @@ def test_every_problem_is_reported_at_once(runtime: Runtime, roster: Path) -> No
 
 
 def test_not_a_folder_is_a_clear_error(runtime: Runtime, tmp_path: Path) -> None:
-    assert problems_of(runtime, tmp_path / "nowhere") == [f"{tmp_path / 'nowhere'}: not a folder of OneRoster CSV files"]
+    assert problems_of(runtime, tmp_path / "nowhere") == [
+        f"{tmp_path / 'nowhere'}: not a folder of OneRoster CSV files"
+    ]
