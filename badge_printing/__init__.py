@@ -1,0 +1,17 @@
+"""Badge cards laid out on label-sheet templates, rendered to PDF. A pure library: no database."""
+
+from badge_printing.card import BadgeCard
+from badge_printing.sheets import LayoutError, render_calibration, render_sheets, write_sheets
+from badge_printing.templates import BUILT_IN, SheetTemplate, TemplateError, get_template
+
+__all__ = [
+    "BUILT_IN",
+    "BadgeCard",
+    "LayoutError",
+    "SheetTemplate",
+    "TemplateError",
+    "get_template",
+    "render_calibration",
+    "render_sheets",
+    "write_sheets",
+]

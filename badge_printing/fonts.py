@@ -1,0 +1,97 @@
+"""Fonts for every script a roster holds, with per-character fallback and right-to-left shaping.
+
+The fonts come from Debian packages that scripts/install installs (fonts-noto-core for Latin,
+Greek, Cyrillic, Vietnamese, Arabic and Hebrew; fonts-wqy-microhei for Chinese, Japanese and
+Korean). They are TrueType-outline fonts, which reportlab can embed (it cannot embed CFF ones
+such as Noto CJK). ``BADGE_FONT_DIRS`` adds folders to search first.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from arabic_reshaper import reshape
+from bidi import get_display
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+SEARCH_DIRS = (
+    Path("/usr/share/fonts/truetype/noto"),
+    Path("/usr/share/fonts/truetype/wqy"),
+    Path("/usr/share/fonts/opentype/noto"),
+    Path("/usr/local/share/fonts"),
+)
+# (reportlab name, regular file, bold file, sub-font index): tried in this order for each character.
+CHAIN = (
+    ("BadgeSans", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", 0),
+    ("BadgeArabic", "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", 0),
+    ("BadgeHebrew", "NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", 0),
+    ("BadgeCJK", "wqy-microhei.ttc", "wqy-microhei.ttc", 0),
+)
+INSTALL_HINT = "install the Debian packages fonts-noto-core and fonts-wqy-microhei (scripts/install does)"
+
+
+class FontsMissing(RuntimeError):
+    """Raised when the fonts badges need are not installed."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """A piece of text drawn in one font."""
+
+    text: str
+    font: str
+
+
+def _find(file_name: str) -> Path:
+    extra = [Path(p) for p in os.environ.get("BADGE_FONT_DIRS", "").split(os.pathsep) if p]
+    for folder in (*extra, *SEARCH_DIRS):
+        if (folder / file_name).is_file():
+            return folder / file_name
+    raise FontsMissing(f"font {file_name} not found; {INSTALL_HINT}")
+
+
+@cache
+def _registered() -> tuple[tuple[str, str, frozenset[int]], ...]:
+    """Register every font once; return (regular name, bold name, code points covered)."""
+    fonts = []
+    for name, regular, bold, index in CHAIN:
+        regular_font = TTFont(name, str(_find(regular)), subfontIndex=index)
+        pdfmetrics.registerFont(regular_font)
+        bold_name = f"{name}-Bold"  # WenQuanYi has no bold face: its "bold" is the regular one
+        pdfmetrics.registerFont(TTFont(bold_name, str(_find(bold)), subfontIndex=index))
+        fonts.append((name, bold_name, frozenset(regular_font.face.charToGlyph)))
+    return tuple(fonts)
+
+
+def ensure_fonts() -> None:
+    """Fail early, with what to install, if a font is missing."""
+    _registered()
+
+
+def visual_order(text: str) -> str:
+    """Shape Arabic letters and reorder right-to-left text for drawing left to right."""
+    if any("\u0590" <= ch <= "\u08ff" for ch in text):
+        return str(get_display(reshape(text)))
+    return text
+
+
+def runs(text: str, *, bold: bool = False) -> list[Run]:
+    """Split text (already in visual order) into runs, each in the first font that has it."""
+    fonts = _registered()
+    result: list[Run] = []
+    for ch in text:
+        chosen = next((f for f in fonts if ord(ch) in f[2] or ch.isspace()), fonts[0])
+        font = chosen[1] if bold else chosen[0]
+        if result and result[-1].font == font:
+            result[-1] = Run(result[-1].text + ch, font)
+        else:
+            result.append(Run(ch, font))
+    return result
+
+
+def width(text_runs: list[Run], size: float) -> float:
+    return sum(pdfmetrics.stringWidth(run.text, run.font, size) for run in text_runs)
