@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,6 +16,12 @@ from badge_printing.qr import QUIET_ZONE, draw_matrix, make_matrix
 MIN_MODULE_MM = 0.5  # below this a classroom webcam at arm's length cannot resolve the modules
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
 COLORS = ("#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d405b")
+
+
+def name_sort_key(name: str) -> str:
+    """Alphabetical order as a teacher expects it: accents ignored (Émile before José), any case."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,9 @@ def draw_symbol(canvas: Canvas, card: BadgeCard, cx: float, cy: float, radius: f
     if shape == "circle":
         canvas.circle(cx, cy, radius, stroke=0, fill=1)
     elif shape == "square":
-        canvas.roundRect(cx - radius * 0.9, cy - radius * 0.9, radius * 1.8, radius * 1.8, radius * 0.2, stroke=0, fill=1)
+        canvas.roundRect(
+            cx - radius * 0.9, cy - radius * 0.9, radius * 1.8, radius * 1.8, radius * 0.2, stroke=0, fill=1
+        )
     else:
         import math
 
@@ -109,8 +118,9 @@ def _draw_runs(canvas: Canvas, text_runs: list[fonts.Run], x: float, y: float, s
         x += fonts.width([run], size)
 
 
-def fit_lines(text: str, max_width: float, max_size: float, min_size: float, max_lines: int = 2
-              ) -> tuple[list[list[fonts.Run]], float]:  # fmt: skip
+def fit_lines(
+    text: str, max_width: float, max_size: float, min_size: float, max_lines: int = 2
+) -> tuple[list[list[fonts.Run]], float]:
     """Largest size at which ``text`` fits ``max_width``: shrink first, then wrap, never cut.
 
     Below ``min_size`` on ``max_lines`` lines it keeps shrinking rather than cut the name off.
@@ -147,8 +157,9 @@ def draw_card(canvas: Canvas, card: BadgeCard, label: Box, safe_margin: float, t
     the code on the left. Either way the text is sized first and the code gets the rest, as large
     as the label allows, because bigger modules read from farther away.
     """
-    inner = Box(label.x + safe_margin, label.y + safe_margin, label.width - 2 * safe_margin,
-                label.height - 2 * safe_margin)  # fmt: skip
+    inner = Box(
+        label.x + safe_margin, label.y + safe_margin, label.width - 2 * safe_margin, label.height - 2 * safe_margin
+    )
     matrix = make_matrix(card.payload)
     details = _details(card)
     wide = inner.width > inner.height * 1.25
@@ -162,7 +173,7 @@ def draw_card(canvas: Canvas, card: BadgeCard, label: Box, safe_margin: float, t
         side = min(inner.width, inner.height - band - len(details) * small * 1.2 - 2)
         qr_x, qr_top = inner.x + (inner.width - side) / 2, inner.top
         text = Box(inner.x, inner.y, inner.width, inner.height - side)
-    module = side / matrix.size_with_quiet_zone
+    module = max(side, 0.0) / matrix.size_with_quiet_zone
     if module < MIN_MODULE_MM * 72 / 25.4:
         from badge_printing.sheets import LayoutError
 
@@ -181,10 +192,13 @@ def draw_card(canvas: Canvas, card: BadgeCard, label: Box, safe_margin: float, t
 
 def _details(card: BadgeCard) -> list[str]:
     footer = "  ".join(
-        part for part in (f"Ref {card.reference}" if card.reference else "",
-                          f"Exp {card.expires:%b} {card.expires.day}, {card.expires.year}" if card.expires else "")
+        part
+        for part in (
+            f"Ref {card.reference}" if card.reference else "",
+            f"Exp {card.expires:%b} {card.expires.day}, {card.expires.year}" if card.expires else "",
+        )
         if part
-    )  # fmt: skip
+    )
     return [d for d in (card.class_name, card.school, footer) if d]
 
 
@@ -210,7 +224,7 @@ def _draw_name(canvas: Canvas, lines: list[list[fonts.Run]], size: float, x: flo
 
 
 def _draw_stacked_text(canvas: Canvas, card: BadgeCard, box: Box, details: list[str], small: float) -> None:
-    details_height = len(details) * small * 1.2
+    details_height = len(details) * small * 1.2 + small * 0.4  # room for descenders above the details
     band = Box(box.x, box.y + details_height, box.width, box.height - details_height)
     radius = min(band.height * 0.45, band.width * 0.12)
     draw_symbol(canvas, card, band.x + radius + 1, band.y + band.height / 2, radius)

@@ -94,4 +94,4 @@ def runs(text: str, *, bold: bool = False) -> list[Run]:
 
 
 def width(text_runs: list[Run], size: float) -> float:
-    return sum(pdfmetrics.stringWidth(run.text, run.font, size) for run in text_runs)
+    return float(sum(pdfmetrics.stringWidth(run.text, run.font, size) for run in text_runs))

@@ -48,8 +48,8 @@ def _label_box(template: SheetTemplate, index: int, options: PrintOptions) -> Bo
 
 def _cut_marks(canvas: Canvas, box: Box, length: float = 9.0, gap: float = 3.0) -> None:
     canvas.saveState()
-    canvas.setLineWidth(0.4)
-    canvas.setStrokeColorRGB(0.3, 0.3, 0.3)
+    canvas.setLineWidth(0.6)
+    canvas.setStrokeColorRGB(0, 0, 0)
     for x in (box.x, box.x + box.width):
         for y in (box.y, box.top):
             dx = -1 if x == box.x else 1
@@ -70,8 +70,9 @@ def _cover_page(canvas: Canvas, cards: list[BadgeCard], template: SheetTemplate,
     """First page: who is on which sheet, so a teacher can find one child's badge."""
     width, height = template.page_width, template.page_height
     _text(canvas, options.title, 54, height - 72, 20, bold=True)
-    _text(canvas, f"{len(cards)} badges on {template.description}. Printed {date.today():%Y-%m-%d}.",
-          54, height - 94, 10)  # fmt: skip
+    _text(
+        canvas, f"{len(cards)} badges on {template.description}. Printed {date.today():%Y-%m-%d}.", 54, height - 94, 10
+    )
     _text(canvas, "Print at 100% (actual size), not 'fit to page'. Sheets follow this page.", 54, height - 110, 10)
     y = height - 140
     column_x = 54.0

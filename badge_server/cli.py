@@ -18,6 +18,7 @@ from badge_server.errors import BadgeServerError
 from badge_server.keys import write_new_key_file
 from badge_server.migrate import upgrade
 from badge_server.models import Badge
+from badge_server.printing import PrintRequest
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 
@@ -260,6 +261,79 @@ def expiring(ctx: click.Context, as_json: bool) -> None:
         ]
     text = "\n".join(f"{d['expires_at']}  {d['reference']}  {d['name']}" for d in data) or "no badges expire soon"
     _emit(as_json, {"expiring": data}, text)
+
+
+@main.command("print-badges")
+@click.option("--class", "class_id", help="Print this class (sorted by name, with a cover page).")
+@click.option("--school", "school_id", help="Print a whole school (streamed).")
+@click.option("--person", "person_id", help="Print one student's badge.")
+@click.option("--only-new", is_flag=True, help="Only badges never printed (new or replaced).")
+@click.option(
+    "--template",
+    "template_name",
+    default="square-2in-letter",
+    show_default=True,
+    help="See `badge-print --list-templates`.",
+)
+@click.option("--offset-x", type=float, default=0.0, help="Move everything right by this many mm.")
+@click.option("--offset-y", type=float, default=0.0, help="Move everything down by this many mm.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.pass_context
+@_fail_cleanly
+def print_badges_command(
+    ctx: click.Context,
+    class_id: str | None,
+    school_id: str | None,
+    person_id: str | None,
+    only_new: bool,
+    template_name: str,
+    offset_x: float,
+    offset_y: float,
+    output: Path,
+) -> None:
+    """Print badge sheets from the database; every badge printed is audited."""
+    if sum(x is not None for x in (class_id, school_id, person_id)) != 1:
+        raise click.UsageError("give exactly one of --class, --school or --person")
+    count = write_badge_pdf(
+        ctx.obj, PrintRequest(class_id, school_id, person_id, only_new), template_name, output, offset_x, offset_y
+    )
+    click.echo(f"{count} badges written to {output}")
+
+
+def write_badge_pdf(
+    settings: Settings,
+    request: PrintRequest,
+    template_name: str,
+    output: Path,
+    offset_x: float = 0.0,
+    offset_y: float = 0.0,
+) -> int:
+    """Print to ``output`` all or nothing: the PDF appears and the prints are recorded together."""
+    from badge_printing import LayoutError, TemplateError, get_template
+    from badge_printing.sheets import PrintOptions
+    from badge_server.printing import print_badges
+
+    partial = output.with_name(output.name + ".partial")
+    runtime = Runtime.start(settings)
+    try:
+        template = get_template(template_name)
+        with transaction(runtime.factory) as session, partial.open("wb") as handle:
+            count = print_badges(
+                session,
+                runtime.keys,
+                request,
+                template,
+                handle,
+                PrintOptions(offset_x_mm=offset_x, offset_y_mm=offset_y),
+                actor=ACTOR,
+            )
+        partial.replace(output)
+        return count
+    except (LayoutError, TemplateError) as exc:
+        raise BadgeServerError(str(exc)) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+        runtime.engine.dispose()
 
 
 @main.command()

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from badge_server import badges, devices
 from badge_server.catalog import add_demo_catalog
-from badge_server.cli import initialise
+from badge_server.cli import initialise, write_badge_pdf
 from badge_server.db import transaction
-from badge_server.models import Device, Person
+from badge_server.models import Device, Person, SchoolClass
+from badge_server.printing import PrintRequest
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -46,8 +47,13 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
             assert badge is not None
             payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
             students = session.query(Person).filter(Person.role == "student").count()
+            class_ids = sorted(session.scalars(select(SchoolClass.id)))
     finally:
         runtime.engine.dispose()
+    sheets = data_dir / "sheets"
+    sheets.mkdir(exist_ok=True)
+    for class_id in class_ids:
+        write_badge_pdf(settings, PrintRequest(class_id=class_id), "square-2in-letter", sheets / f"{class_id}.pdf")
     base = f"http://{host}:{port}"
     token = json.loads((data_dir / "demo-device.json").read_text())["device_token"]
     return f"""
@@ -55,6 +61,7 @@ Demo district ready in {data_dir.resolve()}
   {students} students in 2 schools, 4 classes; {issued} new badges issued; demo app catalog loaded.
   Device enrolment code for Maple Street Elementary (24 h, single use): {code.code}
   A demo kiosk is already enrolled; its token is in {device_file}.
+  Badge sheets for the 4 classes (2 in square labels, 12 per Letter sheet): {sheets.resolve()}/
 
 Sign in as {sample.display_name} with their badge, from another terminal:
   curl -s -X POST {base}/api/v1/exchange -H 'Authorization: Bearer {token}' \\

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
 
 Client = Literal["kiosk", "browser"]
-AVATAR_COLORS = ("#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d405b")
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,6 @@ class NewSession:
 def user_summary(session: Session, person: Person) -> dict[str, str | None]:
     """What a kiosk may show: a name and a picture, nothing a stranger could use."""
     school = session.get(Org, person.school_id) if person.school_id else None
-    color = AVATAR_COLORS[int(hashlib.sha256(person.id.encode()).hexdigest(), 16) % len(AVATAR_COLORS)]
     return {
         "id": person.id,
         "display_name": person.display_name,
@@ -62,7 +59,7 @@ def user_summary(session: Session, person: Person) -> dict[str, str | None]:
         "initials": person.initials,
         "grade": person.grade,
         "school": school.name if school else None,
-        "avatar_color": color,
+        "avatar_color": person.avatar_color,
     }
 
 

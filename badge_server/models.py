@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from datetime import UTC, datetime
@@ -51,6 +52,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+AVATAR_COLORS = ("#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d405b")
 
 
 def new_id() -> str:
@@ -115,6 +119,11 @@ class Person(Base):
     @property
     def first_name(self) -> str:
         return self.preferred_name or self.given_name
+
+    @property
+    def avatar_color(self) -> str:
+        """The student's colour: the kiosk's welcome avatar and the printed badge symbol agree."""
+        return AVATAR_COLORS[int(hashlib.sha256(self.id.encode()).hexdigest(), 16) % len(AVATAR_COLORS)]
 
     @property
     def _east_asian(self) -> bool:

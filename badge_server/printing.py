@@ -1,0 +1,152 @@
+"""Badge sheets from the server's database: a class, one student, only new badges, a school.
+
+Every badge printed is audited and marked printed. Payloads are decrypted only here, on the
+way to the PDF.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from badge_printing.card import BadgeCard, name_sort_key
+from badge_printing.sheets import PrintOptions, write_sheets
+from badge_printing.templates import SheetTemplate
+from badge_server import audit
+from badge_server.badges import ACTIVE, reprint
+from badge_server.errors import NotFoundError, PolicyError
+from badge_server.keys import ServerKeys
+from badge_server.models import Badge, Enrollment, Org, Person, SchoolClass
+from badge_server.payload import BadgeKind
+
+
+@dataclass(frozen=True)
+class PrintRequest:
+    """What to print: a class, a school, or one person; optionally only never-printed badges."""
+
+    class_id: str | None = None
+    school_id: str | None = None
+    person_id: str | None = None
+    only_new: bool = False
+
+
+def _class_label(session: Session, school_class: SchoolClass) -> str:
+    teacher = session.scalars(
+        select(Person)
+        .join(Enrollment, Enrollment.person_id == Person.id)
+        .where(Enrollment.class_id == school_class.id, Enrollment.role == "teacher", Enrollment.active.is_(True))
+    ).first()
+    if teacher and teacher.family_name not in school_class.title:
+        return f"{school_class.title} – {teacher.display_name}"
+    return school_class.title
+
+
+def _badges(session: Session, request: PrintRequest) -> tuple[str, list[tuple[Badge, str]]]:
+    """(title, [(badge, class label)]) sorted by student name."""
+    query = (
+        select(Badge)
+        .join(Person)
+        .where(Badge.status == ACTIVE, Badge.kind == BadgeKind.BADGE.value, Person.active.is_(True))
+    )
+    if request.only_new:
+        query = query.where(Badge.printed_at.is_(None))
+    labels: dict[str, str] = {}
+    if request.class_id:
+        school_class = session.get(SchoolClass, request.class_id)
+        if school_class is None:
+            raise NotFoundError(f"no class with id {request.class_id!r}")
+        title = _class_label(session, school_class)
+        students = select(Enrollment.person_id).where(
+            Enrollment.class_id == school_class.id, Enrollment.role == "student", Enrollment.active.is_(True)
+        )
+        query = query.where(Badge.person_id.in_(students))
+        labels = dict.fromkeys(session.scalars(students), title)
+    elif request.school_id:
+        school = session.get(Org, request.school_id)
+        if school is None:
+            raise NotFoundError(f"no school with id {request.school_id!r}")
+        title = school.name
+        query = query.where(Person.school_id == school.id)
+    elif request.person_id:
+        person = session.get(Person, request.person_id)
+        if person is None:
+            raise NotFoundError(f"no person with id {request.person_id!r}")
+        title = person.display_name
+        query = query.where(Badge.person_id == person.id)
+    else:
+        raise PolicyError("say what to print: a class, a school or a person")
+    badges = list(session.scalars(query))
+    if not labels and badges:
+        labels = _class_labels(session, [b.person_id for b in badges])
+    badges.sort(key=lambda b: (labels.get(b.person_id, ""), name_sort_key(b.person.display_name)))
+    return title, [(badge, labels.get(badge.person_id, "")) for badge in badges]
+
+
+def _class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    rows = session.execute(
+        select(Enrollment.person_id, SchoolClass)
+        .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
+        .where(Enrollment.person_id.in_(person_ids), Enrollment.role == "student", Enrollment.active.is_(True))
+    ).all()
+    for person_id, school_class in rows:
+        labels.setdefault(person_id, _class_label(session, school_class))
+    return labels
+
+
+def _cards(session: Session, keys: ServerKeys, rows: list[tuple[Badge, str]], actor: str) -> Iterator[BadgeCard]:
+    schools: dict[str, str] = {}
+    for badge, class_label in rows:
+        person = badge.person
+        if person.school_id and person.school_id not in schools:
+            org = session.get(Org, person.school_id)
+            schools[person.school_id] = org.name if org else ""
+        payload = str(reprint(session, keys, badge, actor=actor).payload)
+        yield BadgeCard(
+            payload=payload,
+            name=person.display_name,
+            initial=person.first_name[:1],
+            class_name=class_label,
+            school=schools.get(person.school_id or "", ""),
+            expires=badge.expires_at.date(),
+            reference=badge.reference,
+            color=person.avatar_color,
+            key=person.id,
+        )
+
+
+def print_badges(
+    session: Session,
+    keys: ServerKeys,
+    request: PrintRequest,
+    template: SheetTemplate,
+    output: BinaryIO,
+    options: PrintOptions | None = None,
+    *,
+    actor: str,
+) -> int:
+    """Write the sheets to ``output`` and audit each badge; returns how many were printed."""
+    title, rows = _badges(session, request)
+    if not rows:
+        what = "new badges" if request.only_new else "active badges"
+        raise PolicyError(f"no {what} to print for {title}")
+    options = options or PrintOptions()
+    options = PrintOptions(**{**options.__dict__, "title": f"Badges: {title}"})
+    cards = _cards(session, keys, rows, actor)
+    # A class (a few dozen) gets the cover page listing who is on which sheet; a whole school
+    # is streamed card by card so memory stays bounded.
+    count = write_sheets(list(cards) if request.school_id is None else cards, template, output, options)
+    audit.record(
+        session,
+        "badge.print_sheets",
+        actor=actor,
+        count=count,
+        template=template.name,
+        class_id=request.class_id,
+        school_id=request.school_id,
+    )
+    return count

@@ -1,0 +1,71 @@
+"""Printing from the server's database: class sheets that scan back to working badges, audited."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from badge_printing import BUILT_IN
+from badge_server import badges
+from badge_server.db import transaction
+from badge_server.errors import PolicyError
+from badge_server.models import Badge, Person
+from badge_server.printing import PrintRequest, print_badges
+from tests.badge_printing.pdf import page_count, page_text, payloads_by_label
+from tests.badge_server.helpers import audit_count, exchange
+from tests.conftest import District
+
+TEMPLATE = BUILT_IN["square-2in-letter"]
+
+
+def print_pdf(district: District, request: PrintRequest) -> bytes:
+    buffer = io.BytesIO()
+    runtime = district.runtime
+    with transaction(runtime.factory) as session:
+        print_badges(session, runtime.keys, request, TEMPLATE, buffer, actor="teacher:t-rivera")
+    return buffer.getvalue()
+
+
+def test_a_printed_class_sheet_scans_back_to_badges_that_sign_in(http: httpx.Client, district: District) -> None:
+    before = audit_count(district.runtime, "badge.print")
+    pdf = print_pdf(district, PrintRequest(class_id="k-maple-kg"))
+    assert page_count(pdf) == 2  # cover page + one sheet of 10
+    cover = page_text(pdf, 0)
+    assert "Kindergarten – Ms. Rivera" in cover and "José García" in cover
+    scanned = payloads_by_label(pdf, 1, TEMPLATE, 150)
+    assert len(scanned) == 10
+    assert set(scanned.values()) == {district.payloads[f"st-{n:04d}"] for n in range(1, 11)}
+    # Sorted by name: Amara Okonkwo is first, Zoë Müller last.
+    assert scanned[0] == district.payloads["st-0004"] and scanned[9] == district.payloads["st-0002"]
+    answer = exchange(http, district.device_token, scanned[3])
+    assert answer.status_code == 200
+    assert audit_count(district.runtime, "badge.print") == before + 10
+    assert audit_count(district.runtime, "badge.print_sheets") == 1
+
+
+def test_only_new_prints_just_the_replaced_badge(district: District) -> None:
+    runtime = district.runtime
+    with transaction(runtime.factory) as session:
+        person = session.get(Person, "st-0003")
+        assert person is not None
+        new = str(badges.replace(session, runtime.keys, runtime.settings, person, actor="teacher").payload)
+    pdf = print_pdf(district, PrintRequest(class_id="k-maple-kg", only_new=True))
+    assert payloads_by_label(pdf, 1, TEMPLATE, 150) == {0: new}
+    with pytest.raises(PolicyError, match="no new badges to print"):
+        print_pdf(district, PrintRequest(class_id="k-maple-kg", only_new=True))
+
+
+def test_one_student_and_a_whole_school_stream(district: District) -> None:
+    one = print_pdf(district, PrintRequest(person_id="st-0021"))
+    assert payloads_by_label(one, 1, TEMPLATE, 150) == {0: district.payloads["st-0021"]}
+    school = print_pdf(district, PrintRequest(school_id="s-lake"))
+    assert page_count(school) == 2  # 20 students, 12 per sheet, no cover page when streamed
+    found = {**payloads_by_label(school, 0, TEMPLATE, 150)}
+    found.update({12 + k: v for k, v in payloads_by_label(school, 1, TEMPLATE, 150).items()})
+    assert len(found) == 20
+    with transaction(district.runtime.factory) as session:
+        printed = session.scalars(select(Badge).where(Badge.printed_at.is_not(None))).all()
+        assert len(printed) == 40
