@@ -82,6 +82,9 @@ def visual_order(text: str) -> str:
 def runs(text: str, *, bold: bool = False) -> list[Run]:
     """Split text (already in visual order) into runs, each in the first font that has it."""
     fonts = _registered()
+    first = fonts[0]
+    if first[2].issuperset(map(ord, text)):  # the common case: one font has every character
+        return [Run(text, first[1] if bold else first[0])]
     result: list[Run] = []
     for ch in text:
         chosen = next((f for f in fonts if ord(ch) in f[2] or ch.isspace()), fonts[0])

