@@ -64,9 +64,8 @@ def measure(label: str, count: int, as_list: bool) -> str:
 
 def main() -> None:
     ensure_fonts()  # font loading is a one-off per process; not part of a print
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    machine = platform.processor() or platform.machine()
+    print(f"machine: {machine}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print("| case | badges | time | badges/s | peak Python memory | PDF size |")
     print("|---|---|---|---|---|---|")
     print(measure("class (cover page, in memory)", 30, as_list=True))
