@@ -11,6 +11,7 @@ import click
 
 from badge_printing.card import SHAPES, BadgeCard, name_sort_key
 from badge_printing.fonts import FontsMissing
+from badge_printing.glabels import read_glabels
 from badge_printing.sheets import LayoutError, PrintOptions, render_calibration, write_sheets
 from badge_printing.templates import BUILT_IN, TemplateError, get_template
 
@@ -87,6 +88,12 @@ def read_cards(path: Path) -> list[BadgeCard]:
 @click.option("--offset-x", type=float, default=0.0, help="Move everything right by this many mm.")
 @click.option("--offset-y", type=float, default=0.0, help="Move everything down by this many mm.")
 @click.option("--cut-marks/--no-cut-marks", default=None, help="Default: only on plain-paper templates.")
+@click.option(
+    "--glabels",
+    "glabels_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Take the template from this gLabels template file; --template names the part.",
+)
 @click.option("--title", default="Badges", show_default=True)
 def main(
     csv_path: Path | None,
@@ -97,6 +104,7 @@ def main(
     offset_x: float,
     offset_y: float,
     cut_marks: bool | None,
+    glabels_file: Path | None,
     title: str,
 ) -> None:
     """Print badge sheets from a CSV of names and QR payloads."""
@@ -108,7 +116,7 @@ def main(
     if output is None:
         raise click.UsageError("give -o FILE.pdf")
     try:
-        template = get_template(template_name)
+        template = read_glabels(glabels_file, template_name) if glabels_file else get_template(template_name)
         options = PrintOptions(offset_x_mm=offset_x, offset_y_mm=offset_y, cut_marks=cut_marks, title=title)
         if calibration:
             output.write_bytes(render_calibration(template, options))
