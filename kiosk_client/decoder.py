@@ -33,17 +33,144 @@ class Decoder(Protocol):
     def decode(self, gray: np.ndarray) -> list[Decoded]: ...
 
 
+_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
+
 class ZxingDecoder:
-    """zxing-cpp, QR codes only (other symbologies would only cost time)."""
+    """zxing-cpp, QR codes only (other symbologies would only cost time).
+
+    ``TextMode.Plain``: the exact text in the code. The default "human readable" mode rewrites
+    some codes (GS1 fields in parentheses), and a badge must be compared byte for byte.
+    """
 
     name = "zxing-cpp"
 
+    def __init__(
+        self, binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage, try_invert: bool = True
+    ) -> None:
+        self.binarizer = binarizer
+        self.try_invert = try_invert
+
     def decode(self, gray: np.ndarray) -> list[Decoded]:
         found = []
-        for barcode in zxingcpp.read_barcodes(gray, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)):
+        for barcode in zxingcpp.read_barcodes(
+            gray,
+            formats=_QR_ONLY,
+            text_mode=zxingcpp.TextMode.Plain,
+            binarizer=self.binarizer,
+            try_invert=self.try_invert,
+        ):
             if not barcode.valid:
                 continue
             p = barcode.position
             corners = tuple((float(c.x), float(c.y)) for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left))
             found.append(Decoded(barcode.text, corners, self.name))
         return found
+
+
+class PyzbarDecoder:
+    """ZBar through pyzbar: slower, but reads some photos zxing-cpp misses; used as a fallback."""
+
+    name = "pyzbar"
+
+    def __init__(self) -> None:
+        from pyzbar import pyzbar  # needs Debian's libzbar0
+
+        self._pyzbar = pyzbar
+
+    def decode(self, gray: np.ndarray) -> list[Decoded]:
+        found = []
+        for symbol in self._pyzbar.decode(gray, symbols=[self._pyzbar.ZBarSymbol.QRCODE]):
+            try:
+                text = symbol.data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = symbol.data.decode("latin-1")
+            corners = tuple((float(p.x), float(p.y)) for p in symbol.polygon)
+            found.append(Decoded(text, corners, self.name))
+        return found
+
+
+def _centre_crop_upscaled(gray: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+    import cv2
+
+    height, width = gray.shape[:2]
+    if min(height, width) < 64:  # nothing to gain (and an empty crop) on a tiny frame
+        return None
+    top, left = height // 4, width // 4
+    crop = gray[top : top + height // 2, left : left + width // 2]
+    return cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), left, top
+
+
+class BadgeScanner:
+    """The kiosk's pipeline: zxing-cpp on the whole frame at full resolution, every frame; when
+    that finds nothing, now and then a second look that helps the far, small or blurred badge.
+
+    The every-frame look skips zxing-cpp's search for light-on-dark codes (badges are printed
+    dark on light; that search cost 40% of an idle frame). Second looks take turns, one every
+    ``second_look_every`` empty frames, so an idle kiosk costs little more than that one call:
+    zxing-cpp with a global-histogram binarizer on a slightly blurred frame, inverted codes
+    included (reads noisy and over-sharpened prints), zxing-cpp on the centre of the frame
+    upscaled (where the framing guide asks children to hold the badge), and the fallback decoder
+    (pyzbar, on a half-size copy of camera-sized frames) when there is one.
+    """
+
+    def __init__(self, fallback: Decoder | None = None, second_look_every: int = 5) -> None:
+        self.primary = ZxingDecoder(try_invert=False)
+        self.global_binarizer = ZxingDecoder(zxingcpp.Binarizer.GlobalHistogram)
+        self.fallback = fallback
+        self.second_look_every = max(1, second_look_every)
+        self._empty_frames = 0
+        self._looks = [self._blurred_global, self._centre_upscaled]
+        if fallback is not None:
+            self._looks.append(self._fallback_look)
+
+    def scan(self, gray: np.ndarray, *, thorough: bool = False) -> list[Decoded]:
+        """Codes in one grayscale frame. ``thorough`` takes every second look now (still images)."""
+        found = self.primary.decode(gray)
+        if found:
+            self._empty_frames = 0
+            return found
+        self._empty_frames += 1
+        if thorough:
+            for look in self._looks:
+                if found := look(gray):
+                    return found
+            return []
+        if self._empty_frames % self.second_look_every == 0:
+            turn = (self._empty_frames // self.second_look_every) % len(self._looks)
+            return self._looks[turn](gray)
+        return []
+
+    def _fallback_look(self, gray: np.ndarray) -> list[Decoded]:
+        import cv2
+
+        assert self.fallback is not None
+        if gray.shape[0] <= 480:
+            return self.fallback.decode(gray)
+        half = cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+        return [
+            Decoded(d.text, tuple((2 * x, 2 * y) for x, y in d.corners), d.backend) for d in self.fallback.decode(half)
+        ]
+
+    def _blurred_global(self, gray: np.ndarray) -> list[Decoded]:
+        import cv2
+
+        return self.global_binarizer.decode(cv2.GaussianBlur(gray, (3, 3), 0))
+
+    def _centre_upscaled(self, gray: np.ndarray) -> list[Decoded]:
+        cropped = _centre_crop_upscaled(gray)
+        if cropped is None:
+            return []
+        crop, left, top = cropped
+        return [
+            Decoded(d.text, tuple((left + x / 2, top + y / 2) for x, y in d.corners), d.backend)
+            for d in self.primary.decode(crop)
+        ]
+
+
+def default_scanner() -> BadgeScanner:
+    """zxing-cpp with pyzbar as fallback when ZBar is installed (without it: zxing-cpp alone)."""
+    try:
+        return BadgeScanner(PyzbarDecoder())
+    except ImportError:
+        return BadgeScanner(None)
