@@ -1,0 +1,107 @@
+"""Where the device token lives: never in the (world-readable) config file.
+
+``file`` (default): a keyring backend storing a JSON file readable by its owner only (0600, in a
+0700 folder), written atomically; the kiosk package makes it root- or kiosk-service-owned.
+``systemd``: read-only, from ``$CREDENTIALS_DIRECTORY/device-token`` (``LoadCredential=``).
+``keyring``: the desktop keyring ``keyring`` finds (Secret Service, KWallet), for kiosks that have one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import keyring
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from kiosk_client.errors import ConfigError, NotEnrolled
+
+SERVICE = "badge-kiosk"
+USERNAME = "device-token"
+
+
+class FileKeyring(KeyringBackend):
+    """A keyring in one private file; works with no desktop session (a boot-time kiosk)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def _read(self) -> dict[str, dict[str, str]]:
+        try:
+            data: dict[str, dict[str, str]] = json.loads(self.path.read_text(encoding="utf-8"))
+            return data
+        except FileNotFoundError:
+            return {}
+
+    def _write(self, data: dict[str, dict[str, str]]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".token-")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(data, handle)
+            os.replace(temporary, self.path)  # atomic: never a half-written token file
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._read().get(service, {}).get(username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._read()
+        data.setdefault(service, {})[username] = password
+        self._write(data)
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._read()
+        if username not in data.get(service, {}):
+            raise PasswordDeleteError("no device token stored")
+        del data[service][username]
+        self._write(data)
+
+
+class SystemdCredential(KeyringBackend):
+    """Read-only: the token systemd hands the service in ``$CREDENTIALS_DIRECTORY``."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        folder = os.environ.get("CREDENTIALS_DIRECTORY")
+        if not folder or not (Path(folder) / username).exists():
+            return None
+        return (Path(folder) / username).read_text(encoding="utf-8").strip()
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise ConfigError("systemd credentials are read-only; enrol with token_store = 'file', then "
+                          "`systemd-creds encrypt` the token into the unit's LoadCredentialEncrypted=")  # fmt: skip
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise ConfigError("systemd credentials are read-only")
+
+
+def backend_for(store: str, token_file: Path) -> KeyringBackend:
+    if store == "file":
+        return FileKeyring(token_file)
+    if store == "systemd":
+        return SystemdCredential()
+    if store == "keyring":
+        return keyring.get_keyring()
+    raise ConfigError(f"token_store {store!r} is not one of file, systemd, keyring")
+
+
+def save_token(backend: KeyringBackend, token: str) -> None:
+    backend.set_password(SERVICE, USERNAME, token)
+
+
+def load_token(backend: KeyringBackend) -> str:
+    token = backend.get_password(SERVICE, USERNAME)
+    if not token:
+        raise NotEnrolled("this device is not enrolled: run `badge-kiosk enroll --server URL --code CODE` as admin")
+    return token
