@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +28,8 @@ def check_server_url(url: str) -> str:
     if parts.scheme == "http":
         host = parts.hostname
         loopback = host == "localhost"
-        try:
+        with contextlib.suppress(ValueError):
             loopback = loopback or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            pass
         if not loopback:
             raise ConfigError(f"server URL {url!r} uses plain HTTP; use https:// (plain HTTP only to loopback)")
     return url.rstrip("/")

@@ -26,10 +26,10 @@ USERNAME = "device-token"
 class FileKeyring(KeyringBackend):
     """A keyring in one private file; works with no desktop session (a boot-time kiosk)."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self, path: Path) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.path = path
 
     def _read(self) -> dict[str, dict[str, str]]:
@@ -70,7 +70,7 @@ class FileKeyring(KeyringBackend):
 class SystemdCredential(KeyringBackend):
     """Read-only: the token systemd hands the service in ``$CREDENTIALS_DIRECTORY``."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def get_password(self, service: str, username: str) -> str | None:
         folder = os.environ.get("CREDENTIALS_DIRECTORY")
@@ -90,7 +90,7 @@ def backend_for(store: str, token_file: Path) -> KeyringBackend:
     if store == "file":
         return FileKeyring(token_file)
     if store == "systemd":
-        return SystemdCredential()
+        return SystemdCredential()  # type: ignore[no-untyped-call]
     if store == "keyring":
         return keyring.get_keyring()
     raise ConfigError(f"token_store {store!r} is not one of file, systemd, keyring")

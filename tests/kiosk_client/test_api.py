@@ -21,7 +21,7 @@ def test_enroll_exchange_launch_apps_and_logout(server: LoopbackServer, district
     with transaction(district.runtime.factory) as session:
         code = devices.create_enroll_code(session, "s-maple", minutes=5, actor="admin").code
     client = BadgeServerClient(server.url)
-    device_id, token = client.enroll(code, "Room 4 kiosk")
+    _device_id, token = client.enroll(code, "Room 4 kiosk")
     client.device_token = token
     exchanged = client.exchange(district.payloads["st-0001"])
     assert exchanged.user["first_name"] == "José" and exchanged.expires_in <= 60
