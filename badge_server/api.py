@@ -86,6 +86,20 @@ def enroll(body: EnrollIn, request: Request, db: SessionDep, runtime: RuntimeDep
     return EnrollOut(device_id=enrolled.device_id, device_token=enrolled.device_token)
 
 
+class DeviceOut(BaseModel):
+    device_id: str
+    name: str
+    school_id: str
+
+
+@router.get("/devices/me", response_model=DeviceOut)
+def this_device(token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> DeviceOut:
+    """Who this device is enrolled as (``badge-kiosk check``); no side effect but last-seen."""
+    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    device = devices.authenticate_device(db, token)
+    return DeviceOut(device_id=device.id, name=device.name, school_id=device.school_id)
+
+
 @router.post("/exchange", response_model=ExchangeOut)
 def exchange_badge(
     body: ExchangeIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP

@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image
 
 from badge_server.payload import new_payload
-from benchmarks.frames import classroom_frame
 from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, ZxingDecoder
+from kiosk_client.frames import classroom_frame
 
 SIZES = ((640, 480), (1280, 720), (1920, 1080))
 # Sensor noise of the synthetic frames (standard deviation, 8-bit levels). 3 is a dim classroom

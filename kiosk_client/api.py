@@ -67,8 +67,14 @@ class App:
 class BadgeServerClient:
     """Calls the server. ``session`` is the transport seam: tests pass their own."""
 
-    def __init__(self, server_url: str, *, session: requests.Session | None = None, ca_bundle: str | None = None,
-                 device_token: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        session: requests.Session | None = None,
+        ca_bundle: str | None = None,
+        device_token: str | None = None,
+    ) -> None:
         self.server_url = check_server_url(server_url)
         self.session = session or make_session(ca_bundle)
         self.device_token = device_token
@@ -76,8 +82,9 @@ class BadgeServerClient:
     def _call(self, method: str, path: str, *, token: str | None = None, json: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            response = self.session.request(method, self.server_url + path, json=json, headers=headers,
-                                            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT))  # fmt: skip
+            response = self.session.request(
+                method, self.server_url + path, json=json, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+            )
         except requests.RequestException as exc:
             raise ServerUnreachable(f"cannot reach {self.server_url}: {type(exc).__name__}") from exc
         if response.status_code >= 500:
@@ -89,13 +96,20 @@ class BadgeServerClient:
         if response.status_code >= 400:
             error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
             retry_after = response.headers.get("Retry-After")
-            raise ServerRefused(response.status_code, str(error.get("code", "unknown")),
-                                str(error.get("message", response.reason)),
-                                int(retry_after) if retry_after and retry_after.isdigit() else None)  # fmt: skip
+            raise ServerRefused(
+                response.status_code,
+                str(error.get("code", "unknown")),
+                str(error.get("message", response.reason)),
+                int(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
         return body
 
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/healthz")
+        return result
+
+    def whoami(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/api/v1/devices/me", token=self.device_token)
         return result
 
     def enroll(self, code: str, name: str) -> tuple[str, str]:

@@ -79,8 +79,10 @@ class SystemdCredential(KeyringBackend):
         return (Path(folder) / username).read_text(encoding="utf-8").strip()
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        raise ConfigError("systemd credentials are read-only; enrol with token_store = 'file', then "
-                          "`systemd-creds encrypt` the token into the unit's LoadCredentialEncrypted=")  # fmt: skip
+        raise ConfigError(
+            "systemd credentials are read-only; enrol with token_store = 'file', then "
+            "`systemd-creds encrypt` the token into the unit's LoadCredentialEncrypted="
+        )
 
     def delete_password(self, service: str, username: str) -> None:
         raise ConfigError("systemd credentials are read-only")

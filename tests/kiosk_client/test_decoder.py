@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchmarks.frames import classroom_frame
 from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, default_scanner
+from kiosk_client.frames import classroom_frame
 
 CORPUS = Path(__file__).parents[3] / "shared" / "qr-corpus"
 
@@ -38,8 +38,11 @@ def corpus() -> tuple[dict[str, set[str]], list[str]]:
 
 def test_pipeline_reads_at_least_129_of_137_real_photos_with_the_exact_text(corpus) -> None:  # type: ignore[no-untyped-def]
     expected, _ = corpus
-    read = [p for p, texts in expected.items() if texts & {d.text for d in BadgeScanner(PyzbarDecoder()).scan(
-        load(p), thorough=True)}]  # fmt: skip
+    read = [
+        p
+        for p, texts in expected.items()
+        if texts & {d.text for d in BadgeScanner(PyzbarDecoder()).scan(load(p), thorough=True)}
+    ]
     assert len(expected) == 137
     assert len(read) >= 129, f"read {len(read)}/137"
 

@@ -1,0 +1,125 @@
+"""Putting the kiosk together: workers on their threads, the controller, the window."""
+
+from __future__ import annotations
+
+import contextlib
+
+from PySide6.QtCore import QEvent, QObject, QThread, QTimer
+from PySide6.QtWidgets import QApplication
+
+from kiosk_client.api import BadgeServerClient
+from kiosk_client.capture import CaptureWorker, FrameSource, LatestFrame
+from kiosk_client.config import KioskConfig
+from kiosk_client.controller import KioskController, State
+from kiosk_client.decoder import default_scanner
+from kiosk_client.errors import KioskError
+from kiosk_client.sound import SoundPlayer
+from kiosk_client.ui import KioskWindow
+from kiosk_client.workers import DecodeWorker, NetworkWorker
+
+
+class ActivityFilter(QObject):
+    """Any touch, click or key press on the kiosk counts as activity (resets the idle timer)."""
+
+    def __init__(self, controller: KioskController) -> None:
+        super().__init__()
+        self.controller = controller
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.KeyPress):
+            self.controller.activity()
+        return False
+
+
+class KioskApp:
+    """The whole kiosk. ``start()`` shows it; ``stop()`` ends every worker cooperatively."""
+
+    def __init__(self, config: KioskConfig, client: BadgeServerClient) -> None:
+        self.config = config
+        self.display, self.decode_box = LatestFrame(), LatestFrame()
+        self.controller = KioskController(config)
+        self.window = KioskWindow(config.language)
+        self.sound = SoundPlayer(config.chime)
+        self.capture = CaptureWorker(
+            FrameSource(config.camera, config.camera_width, config.camera_height), self.display, self.decode_box
+        )
+        self.decoder = DecodeWorker(self.decode_box, default_scanner())
+        self.network = NetworkWorker(client)
+        self.threads: list[QThread] = []
+        for worker, name in ((self.capture, "capture"), (self.decoder, "decode"), (self.network, "network")):
+            thread = QThread()
+            thread.setObjectName(f"kiosk-{name}")
+            worker.moveToThread(thread)
+            self.threads.append(thread)
+        c = self.controller
+        self.capture.opened.connect(c.camera_opened)
+        self.capture.lost.connect(c.camera_lost)
+        self.decoder.badge.connect(c.badge_seen)
+        self.decoder.foreign.connect(c.foreign_code)
+        self.decoder.brightness.connect(c.brightness)
+        c.request_sign_in.connect(self.network.sign_in)
+        c.request_sign_out.connect(self.network.sign_out)
+        c.request_health.connect(self.network.check_health)
+        self.network.signed_in.connect(c.signed_in)
+        self.network.refused.connect(c.refused)
+        self.network.unreachable.connect(c.unreachable)
+        self.network.reachable.connect(c.reachable)
+        c.changed.connect(self.window.show_view)
+        c.sound.connect(self.sound.play)
+        self.window.dashboard.open_app.connect(c.open_app)
+        self.window.dashboard.sign_out.connect(lambda: c.sign_out("button"))
+        self.window.pin.submitted.connect(c.enter_pin)
+        self.window.pin.cancelled.connect(c.cancel_pin)
+        self.activity = ActivityFilter(c)
+        # The GUI shows the newest frame at the display rate; it never receives one signal per frame.
+        self.repaint = QTimer(interval=33)
+        self.repaint.timeout.connect(self._show_latest)
+        self.stopped = False
+
+    def _show_latest(self) -> None:
+        frame = self.display.take()
+        if frame is not None and self.controller.state not in (State.WELCOME, State.DASHBOARD, State.PIN):
+            self.window.scan.show_frame(frame.gray)
+
+    def start(self) -> None:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        app.installEventFilter(self.activity)
+        app.aboutToQuit.connect(self.stop)
+        self.threads[0].started.connect(self.capture.run)
+        self.threads[1].started.connect(self.decoder.run)
+        for thread in self.threads:
+            thread.start()
+        self.window.show_view(self.controller.view())
+        if self.config.fullscreen:
+            self.window.showFullScreen()
+        else:
+            self.window.resize(1280, 800)
+            self.window.show()
+        self.repaint.start()
+
+    def stop(self) -> None:
+        """Stop workers with their flags, end the session on the server, close the window."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self.repaint.stop()
+        self.controller.shutdown()
+        token = self.controller.session_token
+        self.capture.stop()
+        self.decoder.stop()
+        self.network.stop()
+        for thread in self.threads:
+            thread.quit()
+        for thread in self.threads:
+            # No terminate(): every loop checks its flag and every request has time-outs, so this
+            # ends; a QThread destroyed while running would take the process down.
+            thread.wait()
+        if token:
+            with contextlib.suppress(KioskError):  # the server session ends too, not only the local one
+                self.network.client.logout(token)
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.activity)
+        self.window.close()
+        self.sound.close()

@@ -1,0 +1,178 @@
+"""``badge-kiosk``: run the kiosk, enrol this device, or check it (what IT runs on a new device)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kiosk_client import __version__
+from kiosk_client.api import BadgeServerClient
+from kiosk_client.config import KioskConfig, load_config
+from kiosk_client.credentials import backend_for, load_token, save_token
+from kiosk_client.errors import KioskError, NotEnrolled, ServerRefused, ServerUnreachable
+
+
+def _config(ctx: click.Context) -> KioskConfig:
+    options = ctx.find_root().params
+    return load_config(options.get("config_path"), server_url=options.get("server"), camera=options.get("camera"))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(__version__, prog_name="badge-kiosk")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Config file (default /etc/badge-kiosk/kiosk.toml).",
+)
+@click.option("--server", help="Badge server URL (overrides the config file).")
+@click.option("--camera", help="Camera index, device path, or a video/image file (looped).")
+@click.option("--windowed", is_flag=True, help="A window instead of full screen.")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, server: str | None, camera: str | None, windowed: bool) -> None:
+    """The badge sign-in kiosk. With no command: run it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        config = _config(ctx)
+        if windowed:
+            config = config.model_copy(update={"fullscreen": False})
+        token = load_token(backend_for(config.token_store, config.token_file))
+    except KioskError as exc:
+        _fail(str(exc))
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk_client.app import KioskApp
+
+    app = QApplication(sys.argv[:1])
+    kiosk = KioskApp(config, BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle, device_token=token))
+    kiosk.start()
+    sys.exit(app.exec())
+
+
+@main.command()
+@click.option("--code", required=True, help="The enrolment code an admin made (badge-server enroll-code).")
+@click.option("--name", default=None, help="Device name shown to admins (default: host name).")
+@click.pass_context
+def enroll(ctx: click.Context, code: str, name: str | None) -> None:
+    """Enrol this device with the server and store its token (run once, as admin)."""
+    try:
+        config = _config(ctx)
+        client = BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle)
+        device_id, token = client.enroll(code, name or config.device_name or socket.gethostname())
+        save_token(backend_for(config.token_store, config.token_file), token)
+    except ServerRefused as exc:
+        _fail(f"the server refused the code: {exc.message}")
+    except KioskError as exc:
+        _fail(str(exc))
+    click.echo(f"enrolled as device {device_id}; token stored ({config.token_store})")
+
+
+def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[dict[str, Any], list[str]]:
+    """Camera, decoder speed, server and enrolment; returns the report and what is wrong."""
+    from kiosk_client.capture import FrameSource
+    from kiosk_client.decoder import default_scanner
+    from kiosk_client.payload import looks_like_badge
+
+    report: dict[str, Any] = {"version": __version__, "camera": config.camera, "server": config.server_url}
+    problems: list[str] = []
+    source = FrameSource(config.camera, config.camera_width, config.camera_height)
+    if not source.open():
+        problems.append(f"cannot open camera {config.camera!r} (is it plugged in? may this user use /dev/video*?)")
+    else:
+        scanner = default_scanner()
+        width, height = source.size()
+        frames = badge_frames = 0
+        decode_seconds = 0.0
+        brightness = 0.0
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            gray = source.read()
+            if gray is None:
+                problems.append("the camera stopped sending pictures")
+                break
+            frames += 1
+            began = time.perf_counter()
+            found = scanner.scan(gray)
+            decode_seconds += time.perf_counter() - began
+            brightness += float(gray[::8, ::8].mean())
+            badge_frames += any(looks_like_badge(d.text) for d in found)
+            if source.is_file:
+                time.sleep(max(0.0, 1 / source.fps - (time.perf_counter() - began)))
+        elapsed = time.monotonic() - started
+        source.close()
+        report.update(
+            width=width,
+            height=height,
+            frames=frames,
+            fps=round(frames / elapsed, 1) if elapsed else 0,
+            decode_ms=round(decode_seconds / frames * 1000, 2) if frames else None,
+            badge_frames=badge_frames,
+            brightness=round(brightness / frames) if frames else None,
+        )
+        if frames and brightness / frames < config.too_dark_level:
+            problems.append(f"the picture is too dark (brightness {brightness / frames:.0f}); add light")
+        if (width, height) != (config.camera_width, config.camera_height) and not source.is_file:
+            report["note"] = f"asked for {config.camera_width}x{config.camera_height}, camera gives {width}x{height}"
+        if expect_badge and badge_frames == 0:
+            problems.append(f"no badge was read in {seconds:g} s; hold one up to the camera, in the box")
+    client = BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle)
+    try:
+        client.health()
+        report["server_reachable"] = True
+    except ServerUnreachable as exc:
+        report["server_reachable"] = False
+        problems.append(f"server unreachable: {exc} (TLS-inspecting web filter? set ca_bundle)")
+    try:
+        client.device_token = load_token(backend_for(config.token_store, config.token_file))
+        if report["server_reachable"]:
+            report["device"] = client.whoami()
+        report["enrolled"] = True
+    except NotEnrolled as exc:
+        report["enrolled"] = False
+        problems.append(str(exc))
+    except ServerRefused as exc:
+        report["enrolled"] = False
+        problems.append(f"the server does not accept this device: {exc.message}")
+    except ServerUnreachable:
+        pass
+    report["ok"] = not problems
+    report["problems"] = problems
+    return report, problems
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@click.option("--seconds", type=float, default=5.0, show_default=True, help="How long to watch the camera.")
+@click.option("--expect-badge", is_flag=True, help="Fail unless a badge is read in that time.")
+@click.pass_context
+def check(ctx: click.Context, as_json: bool, seconds: float, expect_badge: bool) -> None:
+    """Check camera, decoder speed, server and enrolment; exit 1 with the reason if anything is wrong."""
+    try:
+        config = _config(ctx)
+    except KioskError as exc:
+        _fail(str(exc))
+    report, problems = run_check(config, seconds, expect_badge)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            if key not in ("problems", "ok"):
+                click.echo(f"{key:17} {value}")
+        for problem in problems:
+            click.echo(f"PROBLEM: {problem}", err=True)
+        click.echo("OK" if not problems else "NOT OK")
+    sys.exit(1 if problems else 0)

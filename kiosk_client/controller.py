@@ -1,0 +1,316 @@
+"""What the kiosk is doing, and what a child sees: the state machine between the workers and
+the window. Lives in the GUI thread; every slow thing happens in a worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import subprocess
+import time
+import webbrowser
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from kiosk_client.api import App
+from kiosk_client.config import KioskConfig
+from kiosk_client.i18n import text
+
+log = logging.getLogger("badge_kiosk")
+BADGE_GONE_SECONDS = 1.5  # a badge counts as put away once unseen this long
+
+
+class State(StrEnum):
+    READY = "ready"
+    READING = "reading"
+    WELCOME = "welcome"
+    DASHBOARD = "dashboard"
+    PIN = "pin"
+    NOT_A_BADGE = "not_a_badge"
+    REPLACED = "replaced"
+    NOT_ACCEPTED = "not_accepted"
+    EXPIRED = "expired"
+    TOO_MANY = "too_many"
+    UNREACHABLE = "unreachable"
+    NO_CAMERA = "no_camera"
+    TOO_DARK = "too_dark"
+    NOT_ENROLLED = "not_enrolled"
+
+
+# How each state looks: an icon and a shape as well as a colour, so no child depends on colour.
+LOOKS: dict[State, tuple[str, str, str]] = {
+    State.READY: ("▣", "circle", "#30638e"),
+    State.READING: ("…", "circle", "#edae49"),
+    State.WELCOME: ("✓", "circle", "#2a9d8f"),
+    State.NOT_A_BADGE: ("?", "triangle", "#e76f51"),
+    State.REPLACED: ("✋", "octagon", "#d1495b"),
+    State.NOT_ACCEPTED: ("✋", "octagon", "#d1495b"),
+    State.EXPIRED: ("✋", "octagon", "#d1495b"),
+    State.TOO_MANY: ("⏳", "square", "#6a4c93"),
+    State.UNREACHABLE: ("⚡", "diamond", "#5c6770"),
+    State.NO_CAMERA: ("⊘", "diamond", "#5c6770"),
+    State.TOO_DARK: ("☀", "square", "#3d405b"),
+    State.PIN: ("#", "circle", "#30638e"),
+    State.NOT_ENROLLED: ("⚙", "diamond", "#5c6770"),
+    State.DASHBOARD: ("✓", "circle", "#2a9d8f"),
+}
+ERROR_STATES = {
+    "badge_replaced": State.REPLACED,
+    "badge_not_accepted": State.NOT_ACCEPTED,
+    "badge_expired": State.EXPIRED,
+    "rate_limited": State.TOO_MANY,
+    "not_a_badge": State.NOT_A_BADGE,
+    "device_not_authorized": State.NOT_ENROLLED,
+}
+
+
+@dataclass
+class View:
+    """Everything the window needs to draw the current state."""
+
+    state: State
+    message: str
+    icon: str
+    shape: str
+    color: str
+    user: dict[str, Any] = field(default_factory=dict)
+    apps: list[App] = field(default_factory=list)
+
+
+def log_event(event: str, **fields: object) -> None:
+    """One JSON line per state change or error. Never a badge payload or a token."""
+    log.info(json.dumps({"event": event, **fields}, ensure_ascii=False))
+
+
+class KioskController(QObject):
+    changed = Signal(object)  # View
+    request_sign_in = Signal(str, str)  # badge, pin -> NetworkWorker.sign_in
+    request_sign_out = Signal(str)  # session token -> NetworkWorker.sign_out
+    request_health = Signal()
+    sound = Signal(str)  # "welcome" | "error"
+
+    def __init__(self, config: KioskConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.state = State.READY
+        self.camera_ok = False
+        self.dark = False
+        self.user: dict[str, Any] = {}
+        self.apps: list[App] = []
+        self.session_token: str | None = None
+        self.pending_badge: str | None = None
+        self.pin_error = False
+        self.blocked_badge: str | None = None  # not to be used again until it leaves view
+        self.last_seen: dict[str, float] = {}
+        self.browser: subprocess.Popen[bytes] | None = None
+        self.countdown_until = 0.0
+        self.last_activity = time.monotonic()
+        self._message_timer = QTimer(self, singleShot=True)
+        self._message_timer.timeout.connect(self._message_over)
+        self._tick = QTimer(self, interval=250)
+        self._tick.timeout.connect(self._on_tick)
+        self._tick.start()
+        self._health = QTimer(self, interval=3000)
+        self._health.timeout.connect(self.request_health.emit)
+
+    def shutdown(self) -> None:
+        """Stop every timer: nothing more is asked of the workers."""
+        for timer in (self._message_timer, self._tick, self._health):
+            timer.stop()
+        self._close_browser()
+
+    # -- what the window shows ------------------------------------------------------------
+    def view(self) -> View:
+        icon, shape, color = LOOKS[self.state]
+        values: dict[str, object] = {"name": self.user.get("first_name", "")}
+        if self.state == State.TOO_MANY:
+            values["seconds"] = max(0, int(self.countdown_until - time.monotonic() + 0.99))
+        key = {State.DASHBOARD: "welcome", State.PIN: "pin_wrong" if self.pin_error else "pin"}.get(
+            self.state, self.state.value
+        )
+        return View(self.state, text(self.config.language, key, **values), icon, shape, color, self.user, self.apps)
+
+    def _go(self, state: State, **fields: object) -> None:
+        if state != self.state:
+            log_event("state", state=state.value, previous=self.state.value, **fields)
+        self.state = state
+        self.changed.emit(self.view())
+
+    def _idle_state(self) -> State:
+        if not self.camera_ok:
+            return State.NO_CAMERA
+        return State.TOO_DARK if self.dark else State.READY
+
+    def _show_message(self, state: State, seconds: float | None = None) -> None:
+        self._go(state)
+        self.sound.emit("error")
+        self._message_timer.start(int((seconds or self.config.message_seconds) * 1000))
+
+    @Slot()
+    def _message_over(self) -> None:
+        if self.state in (
+            State.NOT_A_BADGE,
+            State.REPLACED,
+            State.NOT_ACCEPTED,
+            State.EXPIRED,
+            State.TOO_MANY,
+            State.NOT_ENROLLED,
+        ):
+            self._go(self._idle_state())
+
+    # -- camera and decoder events -------------------------------------------------------
+    @Slot(int, int, float)
+    def camera_opened(self, width: int, height: int, fps: float) -> None:
+        self.camera_ok = True
+        log_event("camera_opened", width=width, height=height, fps=round(fps, 1))
+        if self.state == State.NO_CAMERA:
+            self._go(self._idle_state())
+
+    @Slot(str)
+    def camera_lost(self, reason: str) -> None:
+        if self.camera_ok or self.state != State.NO_CAMERA:
+            log_event("camera_lost", reason=reason)
+        self.camera_ok = False
+        if self.state in (State.READY, State.TOO_DARK, State.READING):
+            self._go(State.NO_CAMERA)
+
+    @Slot(float)
+    def brightness(self, level: float) -> None:
+        self.dark = level < self.config.too_dark_level
+        if self.state in (State.READY, State.TOO_DARK) and self.camera_ok:
+            wanted = self._idle_state()
+            if wanted != self.state:
+                self._go(wanted, brightness=round(level))
+
+    @Slot()
+    def foreign_code(self) -> None:
+        if self.state in (State.READY, State.TOO_DARK):
+            self._show_message(State.NOT_A_BADGE)
+
+    @Slot(str)
+    def badge_seen(self, badge: str) -> None:
+        self.last_seen[badge] = time.monotonic()
+        if badge == self.blocked_badge:
+            return  # the badge that just signed in (or failed) is still in view: not again
+        if self.state not in (State.READY, State.TOO_DARK, State.NOT_A_BADGE, State.UNREACHABLE):
+            return
+        self.pending_badge = badge
+        self.pin_error = False
+        self._go(State.READING)
+        self.request_sign_in.emit(badge, "")
+
+    # -- server answers --------------------------------------------------------------------
+    @Slot(object, object, str)
+    def signed_in(self, user: dict[str, Any], apps: list[App], session_token: str) -> None:
+        self.user, self.apps, self.session_token = user, list(apps), session_token
+        self.blocked_badge = self.pending_badge
+        self.pending_badge = None
+        self.last_activity = time.monotonic()
+        self._health.stop()
+        self._go(State.WELCOME, apps=len(apps))
+        self.sound.emit("welcome")
+        QTimer.singleShot(int(self.config.welcome_seconds * 1000), self._welcome_over)
+
+    @Slot()
+    def _welcome_over(self) -> None:
+        if self.state == State.WELCOME:
+            self._go(State.DASHBOARD)
+
+    @Slot(str, str, int)
+    def refused(self, code: str, message: str, retry_after: int) -> None:
+        log_event("refused", code=code)
+        if code in ("pin_required", "pin_incorrect"):
+            self.pin_error = code == "pin_incorrect"
+            self._go(State.PIN)
+            return
+        self.blocked_badge = self.pending_badge  # do not hammer the server with the same badge
+        self.pending_badge = None
+        state = ERROR_STATES.get(code, State.NOT_ACCEPTED)
+        if state == State.TOO_MANY:
+            self.countdown_until = time.monotonic() + max(retry_after, 1)
+            self.blocked_badge = None
+            self._show_message(state, seconds=max(retry_after, 1))
+        else:
+            self._show_message(state)
+
+    @Slot(str)
+    def unreachable(self, reason: str) -> None:
+        log_event("server_unreachable", reason=reason)
+        self.pending_badge = None
+        if self.state in (State.READING, State.READY, State.TOO_DARK, State.UNREACHABLE, State.PIN):
+            self._go(State.UNREACHABLE)
+            self._health.start()  # keep trying, and say so
+
+    @Slot()
+    def reachable(self) -> None:
+        self._health.stop()
+        if self.state == State.UNREACHABLE:
+            log_event("server_reachable")
+            self._go(self._idle_state())
+
+    # -- a child's actions --------------------------------------------------------------------
+    def enter_pin(self, pin: str) -> None:
+        if self.state == State.PIN and self.pending_badge:
+            self.last_activity = time.monotonic()
+            self._go(State.READING)
+            self.request_sign_in.emit(self.pending_badge, pin)
+
+    def cancel_pin(self) -> None:
+        if self.state == State.PIN:
+            self.blocked_badge, self.pending_badge = self.pending_badge, None
+            self._go(self._idle_state())
+
+    def activity(self) -> None:
+        self.last_activity = time.monotonic()
+
+    def open_app(self, app: App) -> None:
+        self.last_activity = time.monotonic()
+        log_event("open_app", app=app.id)
+        if self.config.browser_command:
+            command = [*self.config.browser_command, app.launch_url]
+            self.browser = subprocess.Popen(command)  # noqa: S603 - the administrator's configured command
+            log_event("browser_started", command=shlex.join(self.config.browser_command))
+        else:
+            webbrowser.open(app.launch_url)
+
+    def sign_out(self, reason: str = "button") -> None:
+        if self.session_token is None:
+            return
+        log_event("sign_out", reason=reason)
+        self.request_sign_out.emit(self.session_token)
+        # Wipe everything local at once, whatever the server says.
+        self.session_token, self.user, self.apps = None, {}, []
+        self._close_browser()
+        self._go(self._idle_state(), reason=reason)
+
+    def _close_browser(self) -> None:
+        """End the app browser (its throw-away profile goes with it) and reap the process."""
+        browser, self.browser = self.browser, None
+        if browser is None:
+            return
+        if browser.poll() is None:
+            browser.terminate()
+            try:
+                browser.wait(3)
+            except subprocess.TimeoutExpired:
+                browser.kill()
+                browser.wait(3)
+
+    # -- timers -------------------------------------------------------------------------------
+    @Slot()
+    def _on_tick(self) -> None:
+        now = time.monotonic()
+        if self.blocked_badge and now - self.last_seen.get(self.blocked_badge, 0) > BADGE_GONE_SECONDS:
+            self.blocked_badge = None  # put away: it may sign in again next time it is shown
+        if self.state == State.TOO_MANY:
+            self.changed.emit(self.view())  # the countdown
+        if self.session_token is not None:
+            if self.browser is not None and self.browser.poll() is not None:
+                self.sign_out("browser_closed")
+            elif self.browser is None and now - self.last_activity > self.config.idle_sign_out_seconds:
+                # While the app browser it launched is open the kiosk sees no touches; the
+                # browser closing signs out, and the server's own idle time-out still applies.
+                self.sign_out("idle")

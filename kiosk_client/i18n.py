@@ -1,0 +1,48 @@
+"""Words on the kiosk's screen, in English and Spanish. Short: the readers are five."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "ready": "Show your badge",
+        "ready_hint": "Hold it in the box",
+        "reading": "Reading…",
+        "welcome": "Hi, {name}!",
+        "not_a_badge": "That's not a login badge",
+        "replaced": "This badge was replaced. Ask your teacher",
+        "not_accepted": "This badge does not work. Ask your teacher",
+        "expired": "This badge is too old. Ask your teacher",
+        "too_many": "Too many tries. Wait {seconds}",
+        "unreachable": "Can't reach the server. Trying again…",
+        "no_camera": "No camera. Ask a grown-up",
+        "too_dark": "Too dark. Turn on a light",
+        "pin": "Type your secret number",
+        "pin_wrong": "Not right. Try again",
+        "sign_out": "Sign out",
+        "signed_out": "Bye!",
+        "not_enrolled": "This kiosk is not set up. Ask IT",
+    },
+    "es": {
+        "ready": "Muestra tu tarjeta",
+        "ready_hint": "Ponla en el cuadro",
+        "reading": "Leyendo…",
+        "welcome": "¡Hola, {name}!",
+        "not_a_badge": "Esa no es tu tarjeta de entrada",
+        "replaced": "Esta tarjeta fue cambiada. Pregunta a tu maestra",
+        "not_accepted": "Esta tarjeta no funciona. Pregunta a tu maestra",
+        "expired": "Esta tarjeta ya venció. Pregunta a tu maestra",
+        "too_many": "Demasiados intentos. Espera {seconds}",
+        "unreachable": "No hay conexión. Intentando otra vez…",
+        "no_camera": "No hay cámara. Pide ayuda a un adulto",
+        "too_dark": "Está muy oscuro. Enciende una luz",
+        "pin": "Escribe tu número secreto",
+        "pin_wrong": "No es correcto. Inténtalo otra vez",
+        "sign_out": "Salir",
+        "signed_out": "¡Adiós!",
+        "not_enrolled": "Este quiosco no está configurado. Pide ayuda a TI",
+    },
+}
+
+
+def text(language: str, key: str, **values: object) -> str:
+    return STRINGS.get(language, STRINGS["en"])[key].format(**values)

@@ -1,0 +1,121 @@
+"""The kiosk's background workers: decoding frames and talking to the server, each on a QThread,
+each stopped cooperatively. Results come back to the GUI thread as queued signals."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from kiosk_client.api import BadgeServerClient
+from kiosk_client.capture import LatestFrame
+from kiosk_client.decoder import BadgeScanner
+from kiosk_client.errors import NotEnrolled, ServerRefused, ServerUnreachable
+from kiosk_client.payload import looks_like_badge
+
+
+class DecodeWorker(QObject):
+    """Decodes the newest frame whenever it is free; frames that arrive meanwhile are dropped.
+
+    It emits only events (a badge, a code that is not ours, a brightness reading twice a second),
+    never one signal per frame, so the GUI thread is never flooded.
+    """
+
+    badge = Signal(str)
+    foreign = Signal()
+    brightness = Signal(float)
+    finished = Signal()
+
+    def __init__(self, mailbox: LatestFrame, scanner: BadgeScanner) -> None:
+        super().__init__()
+        self.mailbox = mailbox
+        self.scanner = scanner
+        self._stop = threading.Event()
+        self.decoded = 0
+        self.badge_frames = 0
+        self.decode_seconds = 0.0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @Slot()
+    def run(self) -> None:
+        last_brightness = 0.0
+        try:
+            while not self._stop.is_set():
+                frame = self.mailbox.take()
+                if frame is None:
+                    self._stop.wait(0.004)
+                    continue
+                started = time.perf_counter()
+                found = self.scanner.scan(frame.gray)
+                self.decode_seconds += time.perf_counter() - started
+                self.decoded += 1
+                ours = [d.text for d in found if looks_like_badge(d.text)]
+                if ours:
+                    self.badge_frames += 1
+                    self.badge.emit(ours[0])
+                elif found:
+                    self.foreign.emit()  # never sent anywhere: only a gentle message
+                if time.monotonic() - last_brightness > 0.5:
+                    last_brightness = time.monotonic()
+                    self.brightness.emit(float(frame.gray[::8, ::8].mean()))
+        finally:
+            self.finished.emit()
+
+
+class NetworkWorker(QObject):
+    """Runs server calls off the GUI thread; one at a time, in order."""
+
+    signed_in = Signal(object, object, str)  # user dict, list of apps, session token
+    refused = Signal(str, str, int)  # code, message, retry-after seconds (0 if none)
+    unreachable = Signal(str)
+    reachable = Signal()
+    finished = Signal()
+
+    def __init__(self, client: BadgeServerClient) -> None:
+        super().__init__()
+        self.client = client
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Calls still queued for this worker return at once; the one under way ends by its time-outs."""
+        self._stop.set()
+
+    @Slot(str, str)
+    def sign_in(self, badge: str, pin: str) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            exchanged = self.client.exchange(badge, pin or None)
+            token = self.client.launch(exchanged.launch_code)
+            apps = self.client.apps(token)
+        except ServerRefused as exc:
+            self.refused.emit(exc.code, exc.message, exc.retry_after or 0)
+        except ServerUnreachable as exc:
+            self.unreachable.emit(str(exc))
+        except NotEnrolled as exc:
+            self.refused.emit("device_not_authorized", str(exc), 0)
+        else:
+            self.signed_in.emit(exchanged.user, apps, token)
+
+    @Slot(str)
+    def sign_out(self, session_token: str) -> None:
+        if self._stop.is_set():
+            return
+        # The session is wiped locally either way, and it times out on the server.
+        with contextlib.suppress(ServerRefused, ServerUnreachable):
+            self.client.logout(session_token)
+
+    @Slot()
+    def check_health(self) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.client.health()
+        except (ServerUnreachable, ServerRefused) as exc:
+            self.unreachable.emit(str(exc))
+        else:
+            self.reachable.emit()

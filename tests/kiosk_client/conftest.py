@@ -1,0 +1,97 @@
+"""Kiosk fixtures: Qt offscreen, a fixture that fails tests leaving windows open, badge videos
+made from real printed badges, and a kiosk wired to the real server on loopback."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import gc
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from badge_printing import BUILT_IN, BadgeCard, render_sheets
+from kiosk_client.api import BadgeServerClient
+from kiosk_client.app import KioskApp
+from kiosk_client.config import KioskConfig
+from kiosk_client.credentials import FileKeyring, save_token
+from kiosk_client.frames import write_badge_video
+from tests.conftest import District, LoopbackServer
+
+
+@pytest.fixture(autouse=True)
+def _no_window_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    app = QApplication.instance()
+    if app is None:
+        return
+    open_windows = [w for w in app.topLevelWidgets() if w.isVisible()]
+    for window in open_windows:
+        window.close()
+    assert not open_windows, f"the test left windows open: {open_windows}"
+
+
+def printed_badge(payload: str, name: str) -> np.ndarray:
+    """One label of a real badge PDF, rasterised as a camera would see the paper."""
+    template = BUILT_IN["square-2in-letter"]
+    pdf = render_sheets([BadgeCard(payload=payload, name=name, class_name="Kindergarten", key=name)], template)
+    document = pdfium.PdfDocument(pdf)
+    dpi = 150
+    page = np.asarray(document[1].render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+    document.close()
+    left, top = template.label_origin(0)
+    scale = dpi / 72
+    return page[
+        int(top * scale) : int((top + template.label_height) * scale),
+        int(left * scale) : int((left + template.label_width) * scale),
+    ].copy()
+
+
+@pytest.fixture
+def badge_video(tmp_path: Path) -> Callable[..., str]:
+    def make(payload: str, name: str = "Student", **options: object) -> str:
+        path = tmp_path / f"badge-{abs(hash((payload, tuple(options.items())))):x}.avi"
+        write_badge_video(str(path), card=printed_badge(payload, name), **options)  # type: ignore[arg-type]
+        return str(path)
+
+    return make
+
+
+@pytest.fixture
+def make_kiosk(qtbot, tmp_path: Path, server: LoopbackServer, district: District) -> Iterator[Callable[..., KioskApp]]:  # type: ignore[no-untyped-def]
+    made: list[KioskApp] = []
+    launched = tmp_path / "launched.txt"
+
+    def make(camera: str, **overrides: object) -> KioskApp:
+        token_file = tmp_path / "state" / "device-token.json"
+        save_token(FileKeyring(token_file), district.device_token)
+        config = KioskConfig(
+            server_url=server.url,
+            camera=camera,
+            token_file=token_file,
+            fullscreen=False,
+            chime=False,
+            welcome_seconds=0.5,
+            message_seconds=1.0,
+            browser_command=[sys.executable, "-c", f"import sys; open({str(launched)!r}, 'w').write(sys.argv[1])"],
+            **overrides,
+        )
+        kiosk = KioskApp(config, BadgeServerClient(server.url, device_token=district.device_token))
+        kiosk.launched_file = launched  # type: ignore[attr-defined]
+        kiosk.start()
+        made.append(kiosk)
+        return kiosk
+
+    yield make
+    for kiosk in made:
+        kiosk.stop()
+    made.clear()
+    qtbot.wait(10)
+    gc.collect()  # destroy the kiosk's Qt objects here, not at a random later moment

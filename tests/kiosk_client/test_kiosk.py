@@ -1,0 +1,208 @@
+"""The real kiosk (offscreen Qt) scanning videos of real printed badges against the real server."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import func, select
+
+from badge_server import badges
+from badge_server.db import transaction
+from badge_server.models import AuditEvent, Person, StudentSession
+from kiosk_client.app import KioskApp
+from kiosk_client.controller import State
+from tests.conftest import District, LoopbackServer
+
+JOSE = "st-0001"
+WAIT = 15_000
+
+
+def sessions(district: District) -> list[StudentSession]:
+    with transaction(district.runtime.factory) as session:
+        return list(session.scalars(select(StudentSession)))
+
+
+def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
+    states: list[State] = []
+    kiosk.controller.changed.connect(lambda view: states.append(view.state))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    assert State.READING in states and State.WELCOME in states
+    assert kiosk.window.welcome.greeting.text() == "Hi, José!"
+    assert kiosk.sound.played[-1] == "welcome"
+    tiles = {tile.text(): tile for tile in kiosk.window.dashboard.tiles}
+    assert "Starfall" in tiles
+    qtbot.mouseClick(tiles["Starfall"], Qt.MouseButton.LeftButton)
+    launched: Path = kiosk.launched_file  # type: ignore[attr-defined]
+    qtbot.waitUntil(launched.exists, timeout=WAIT)
+    assert launched.read_text() == "https://www.starfall.com/h/"
+    qtbot.mouseClick(kiosk.window.dashboard.sign_out_button, Qt.MouseButton.LeftButton)
+    assert kiosk.controller.state in (State.READY, State.TOO_DARK)
+    assert kiosk.controller.session_token is None and kiosk.controller.apps == []
+    qtbot.waitUntil(lambda: all(s.ended_at is not None for s in sessions(district)), timeout=WAIT)
+    assert sessions(district)[0].end_reason == "logout"
+
+
+def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
+    qtbot,
+    make_kiosk,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    district: District,
+) -> None:
+    import cv2
+
+    from tests.kiosk_client.conftest import printed_badge
+
+    still = tmp_path / "held.png"
+    cv2.imwrite(str(still), printed_badge(district.payloads[JOSE], "José García"))
+    kiosk: KioskApp = make_kiosk(str(still))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    kiosk.controller.sign_out("button")
+    qtbot.wait(3000)  # the same badge is still in front of the camera
+    assert kiosk.controller.state == State.READY
+    assert len(sessions(district)) == 1
+    kiosk.controller.badge_seen(district.payloads["st-0002"])  # another child's badge
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    assert kiosk.controller.user["first_name"] == "Zoë"
+
+
+def test_idle_and_closed_browser_sign_out_end_the_server_session(
+    qtbot,
+    make_kiosk,
+    badge_video,  # type: ignore[no-untyped-def]
+    district: District,
+) -> None:
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    kiosk.controller.last_activity -= kiosk.config.idle_sign_out_seconds + 1  # two minutes without a touch
+    qtbot.waitUntil(lambda: kiosk.controller.session_token is None, timeout=WAIT)
+    qtbot.waitUntil(lambda: sessions(district)[0].end_reason == "logout", timeout=WAIT)
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)  # the video loops: José again
+    kiosk.controller.open_app(kiosk.controller.apps[0])  # the browser command exits at once: "closed"
+    qtbot.waitUntil(lambda: kiosk.controller.session_token is None, timeout=WAIT)
+    assert len(sessions(district)) == 2
+
+
+def test_replaced_badge_says_ask_your_teacher(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+    with transaction(district.runtime.factory) as session:
+        person = session.get(Person, JOSE)
+        badges.replace(session, district.runtime.keys, district.runtime.settings, person, actor="teacher")
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.REPLACED, timeout=WAIT)
+    assert "Ask your teacher" in kiosk.window.scan.message.text()
+    assert kiosk.window.scan.status.shape == "octagon"  # not colour alone: shape, icon and words
+    assert kiosk.sound.played[-1] == "error"
+
+
+def test_a_qr_code_that_is_not_a_badge_is_never_sent(qtbot, make_kiosk, tmp_path: Path, district: District) -> None:  # type: ignore[no-untyped-def]
+    from kiosk_client.frames import write_badge_video
+
+    video = tmp_path / "poster.avi"
+    write_badge_video(str(video), payload="https://pbskids.org/games")
+    before = _exchange_attempts(district)
+    kiosk: KioskApp = make_kiosk(str(video))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.NOT_A_BADGE, timeout=WAIT)
+    assert kiosk.window.scan.message.text() == "That's not a login badge"
+    assert _exchange_attempts(district) == before
+
+
+def _exchange_attempts(district: District) -> int:
+    with transaction(district.runtime.factory) as session:
+        return int(session.scalar(select(func.count()).where(AuditEvent.kind == "badge.exchange")) or 0)
+
+
+def test_pin_pad_for_a_badge_that_needs_a_pin(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+    noah = "st-0031"  # grade 4: the test settings ask grade 4 for a PIN
+    with transaction(district.runtime.factory) as session:
+        badges.set_pin(session, session.get(Person, noah), "240817", actor="teacher")
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[noah], "Grace Thompson"))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.PIN, timeout=WAIT)
+    pad = kiosk.window.pin.buttons
+    for digit in "240818":
+        qtbot.mouseClick(pad[digit], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.PIN and kiosk.controller.pin_error, timeout=WAIT)
+    assert kiosk.window.pin.prompt.text() == "Not right. Try again"
+    for digit in "240817":
+        qtbot.mouseClick(pad[digit], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.controller.state in (State.WELCOME, State.DASHBOARD), timeout=WAIT)
+
+
+def test_server_down_then_back(qtbot, make_kiosk, badge_video, server: LoopbackServer, district: District) -> None:  # type: ignore[no-untyped-def]
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
+    server.server.should_exit = True
+    server.thread.join(10)
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.UNREACHABLE, timeout=WAIT)
+    assert "Trying again" in kiosk.window.scan.message.text()
+    from tests.conftest import LoopbackServer as Server
+
+    revived = Server(district.runtime)
+    revived.port = server.port
+    import uvicorn
+
+    from badge_server.app import create_app
+
+    revived.server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=district.runtime), host="127.0.0.1", port=server.port, log_level="warning")
+    )
+    import threading
+
+    revived.thread = threading.Thread(target=revived.server.run, daemon=True)
+    with revived:
+        qtbot.waitUntil(
+            lambda: kiosk.controller.state in (State.READY, State.READING, State.WELCOME, State.DASHBOARD), timeout=WAIT
+        )
+
+
+def test_camera_missing_then_plugged_in(qtbot, make_kiosk, badge_video, tmp_path: Path, district: District) -> None:  # type: ignore[no-untyped-def]
+    later = tmp_path / "camera.avi"
+    kiosk: KioskApp = make_kiosk(str(later))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.NO_CAMERA, timeout=WAIT)
+    assert kiosk.window.scan.message.text() == "No camera. Ask a grown-up"
+    Path(badge_video(district.payloads[JOSE], "José García")).rename(later)
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+
+
+def test_too_dark_is_said_from_frame_brightness(qtbot, make_kiosk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+
+    dark = tmp_path / "dark.png"
+    cv2.imwrite(str(dark), np.full((720, 1280), 12, np.uint8))
+    kiosk: KioskApp = make_kiosk(str(dark))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.TOO_DARK, timeout=WAIT)
+    assert kiosk.window.scan.message.text() == "Too dark. Turn on a light"
+
+
+def test_spanish(qtbot, make_kiosk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+
+    dark = tmp_path / "dark.png"
+    cv2.imwrite(str(dark), np.full((720, 1280), 12, np.uint8))
+    kiosk: KioskApp = make_kiosk(str(dark), language="es")
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.TOO_DARK, timeout=WAIT)
+    assert kiosk.window.scan.message.text() == "Está muy oscuro. Enciende una luz"
+
+
+@pytest.mark.parametrize("retry_after", [3])
+def test_too_many_tries_counts_down_then_lets_children_try_again(
+    qtbot,
+    make_kiosk,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    retry_after: int,
+) -> None:
+    import cv2
+    import numpy as np
+
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((720, 1280), 150, np.uint8))
+    kiosk: KioskApp = make_kiosk(str(grey))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.READY, timeout=WAIT)
+    kiosk.controller.refused("rate_limited", "Too many tries.", retry_after)
+    assert kiosk.window.scan.message.text() == f"Too many tries. Wait {retry_after}"
+    started = time.monotonic()
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.READY, timeout=WAIT)
+    assert time.monotonic() - started >= retry_after - 0.5
