@@ -33,7 +33,7 @@ def classroom_frame(
     printed badge to hold up instead (e.g. a label rendered from a real badge PDF)."""
     rng = np.random.default_rng(seed)
     scene = cv2.GaussianBlur(rng.integers(60, 200, (height // 8, width // 8), dtype=np.uint8), (5, 5), 0)
-    frame = cv2.resize(scene, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    frame: np.ndarray = cv2.resize(scene, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     held: np.ndarray | None = None
     if card is not None:
         scale = height * code_fraction / card.shape[0]
