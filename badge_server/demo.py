@@ -56,6 +56,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
         write_badge_pdf(settings, PrintRequest(class_id=class_id), "square-2in-letter", sheets / f"{class_id}.pdf")
     base = f"http://{host}:{port}"
     token = json.loads((data_dir / "demo-device.json").read_text())["device_token"]
+    kiosk_lines = _demo_kiosk(data_dir, base, payload, token)
     return f"""
 Demo district ready in {data_dir.resolve()}
   {students} students in 2 schools, 4 classes; {issued} new badges issued; demo app catalog loaded.
@@ -70,7 +71,33 @@ Sign in as {sample.display_name} with their badge, from another terminal:
        -H 'Content-Type: application/json' -d '{{"launch_code": "<launch_code from above>"}}'
   curl -s {base}/api/v1/me/apps -H 'Authorization: Bearer <session_token from above>'
 
+{kiosk_lines}
 API documentation: {base}/docs
+"""
+
+
+def _demo_kiosk(data_dir: Path, base: str, payload: str, device_token: str) -> str:
+    """A video of José's badge held up to a camera, and a kiosk config that scans it."""
+    try:
+        from kiosk_client.credentials import FileKeyring, save_token
+        from kiosk_client.frames import write_badge_video
+    except ImportError:
+        return "The kiosk is not installed here (pip install '.[kiosk]'), so no demo video was made.\n"
+    video = data_dir / "demo-badge.avi"
+    if not video.exists():
+        write_badge_video(str(video), payload=payload)
+    token_file = data_dir / "kiosk-token.json"
+    save_token(FileKeyring(token_file), device_token)
+    config = data_dir / "kiosk.toml"
+    config.write_text(
+        f'server_url = "{base}"\ncamera = "{video.resolve()}"\ntoken_file = "{token_file.resolve()}"\n'
+        "fullscreen = false\nidle_sign_out_seconds = 30\n",
+        encoding="utf-8",
+    )
+    return f"""
+Kiosk (scans a video of that badge as if it were a webcam):
+  badge-kiosk --config {config}                 # needs a display
+  badge-kiosk --config {config} check --expect-badge   # works anywhere
 """
 
 
