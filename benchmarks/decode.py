@@ -6,7 +6,6 @@ Run: .venv/bin/python -m benchmarks.decode [path/to/qr-corpus]
 
 from __future__ import annotations
 
-import csv
 import os
 import platform
 import statistics
@@ -17,9 +16,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from badge_server.payload import new_payload
+from benchmarks.corpus import DEFAULT_ROOT, load_gray, read_corpus
 from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, ZxingDecoder
 from kiosk_client.frames import classroom_frame
 
@@ -49,15 +48,10 @@ def pipeline_idle_ms(frame: np.ndarray, frames: int = 240) -> float:
 
 
 def corpus(root: Path) -> str:
-    expected: dict[str, set[str]] = {}
-    with (root / "index.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            expected.setdefault(row["path"], set()).add(row["expected_text"])
-    with (root / "negatives.csv").open(encoding="utf-8", newline="") as handle:
-        negatives = [row["path"] for row in csv.DictReader(handle)]
+    expected, negatives = read_corpus(root)
 
     def load(path: str) -> np.ndarray:
-        return np.asarray(Image.open(root / path).convert("L"))
+        return load_gray(root, path)
 
     lines = ["| decoder | read with the exact text | codes reported on negatives |", "|---|---|---|"]
     zxing, pyzbar = ZxingDecoder(), PyzbarDecoder()
@@ -88,7 +82,7 @@ def main() -> None:
         cells += [per_frame_ms(d.decode, f) for d in (pyzbar,) for f in (with_badge, empty)]
         cells.append(pipeline_idle_ms(empty))
         print(f"| {width}x{height} | " + " | ".join(f"{c:.2f} ms" for c in cells) + " |")
-    root = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parents[2] / "shared" / "qr-corpus"
+    root = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_ROOT
     if (root / "index.csv").exists():
         print()
         print(corpus(root))

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from benchmarks.corpus import DEFAULT_ROOT, load_gray, read_corpus
 from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, default_scanner
 from kiosk_client.frames import classroom_frame
 
-CORPUS = Path(__file__).parents[3] / "shared" / "qr-corpus"
+CORPUS = DEFAULT_ROOT
 
 
 def load(path: str) -> np.ndarray:
-    return np.asarray(Image.open(CORPUS / path).convert("L"))
+    return load_gray(CORPUS, path)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +25,7 @@ def corpus() -> tuple[dict[str, set[str]], list[str]]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(f"!!! SKIPPING CORPUS TESTS: {message}")
-    expected: dict[str, set[str]] = {}
-    with (CORPUS / "index.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            expected.setdefault(row["path"], set()).add(row["expected_text"])
-    with (CORPUS / "negatives.csv").open(encoding="utf-8", newline="") as handle:
-        negatives = [row["path"] for row in csv.DictReader(handle)]
-    return expected, negatives
+    return read_corpus(CORPUS)
 
 
 def test_pipeline_reads_at_least_129_of_137_real_photos_with_the_exact_text(corpus) -> None:  # type: ignore[no-untyped-def]
