@@ -1,7 +1,7 @@
 """Badge cards laid out on label-sheet templates, rendered to PDF. A pure library: no database."""
 
 from badge_printing.card import BadgeCard
-from badge_printing.sheets import LayoutError, render_calibration, render_sheets, write_sheets
+from badge_printing.sheets import LayoutError, render_calibration, render_sheets, write_groups_zip, write_sheets
 from badge_printing.templates import BUILT_IN, SheetTemplate, TemplateError, get_template
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "get_template",
     "render_calibration",
     "render_sheets",
+    "write_groups_zip",
     "write_sheets",
 ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import re
+import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -205,3 +209,34 @@ def render_calibration(template: SheetTemplate, options: PrintOptions | None = N
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def write_groups_zip(
+    groups: Iterable[tuple[str, list[BadgeCard]]],
+    template: SheetTemplate,
+    output: BinaryIO,
+    options: PrintOptions | None = None,
+) -> int:
+    """A whole school: one PDF per class (with its cover page) in a ZIP, written one class at a
+    time, so memory holds one class however large the school. Returns the badges drawn."""
+    options = options or PrintOptions()
+    total = 0
+    used: set[str] = set()
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed
+        for title, cards in groups:
+            buffer = io.BytesIO()
+            total += write_sheets(cards, template, buffer, dataclasses.replace(options, title=f"Badges: {title}"))
+            name = _file_name(title, used)
+            archive.writestr(name, buffer.getvalue())
+    if total == 0:
+        raise LayoutError("there are no badges to print")
+    return total
+
+
+def _file_name(title: str, used: set[str]) -> str:
+    stem = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFKC", title)).strip("-")[:80] or "badges"
+    name, n = f"{stem}.pdf", 2
+    while name in used:
+        name, n = f"{stem}-{n}.pdf", n + 1
+    used.add(name)
+    return name

@@ -265,7 +265,7 @@ def expiring(ctx: click.Context, as_json: bool) -> None:
 
 @main.command("print-badges")
 @click.option("--class", "class_id", help="Print this class (sorted by name, with a cover page).")
-@click.option("--school", "school_id", help="Print a whole school (streamed).")
+@click.option("--school", "school_id", help="Print a whole school: -o FILE.zip, one PDF per class.")
 @click.option("--person", "person_id", help="Print one student's badge.")
 @click.option("--only-new", is_flag=True, help="Only badges never printed (new or replaced).")
 @click.option(
@@ -294,6 +294,8 @@ def print_badges_command(
     """Print badge sheets from the database; every badge printed is audited."""
     if sum(x is not None for x in (class_id, school_id, person_id)) != 1:
         raise click.UsageError("give exactly one of --class, --school or --person")
+    if (school_id is not None) != (output.suffix.lower() == ".zip"):
+        raise click.UsageError("a school prints as a .zip of one PDF per class; a class or a person as a .pdf")
     count = write_badge_pdf(
         ctx.obj, PrintRequest(class_id, school_id, person_id, only_new), template_name, output, offset_x, offset_y
     )

@@ -6,15 +6,17 @@ way to the PDF.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_printing.card import BadgeCard, name_sort_key
-from badge_printing.sheets import PrintOptions, write_sheets
+from badge_printing.sheets import PrintOptions, write_groups_zip, write_sheets
 from badge_printing.templates import SheetTemplate
 from badge_server import audit
 from badge_server.badges import ACTIVE, reprint
@@ -26,7 +28,8 @@ from badge_server.payload import BadgeKind
 
 @dataclass(frozen=True)
 class PrintRequest:
-    """What to print: a class, a school, or one person; optionally only never-printed badges."""
+    """What to print: a class or one person (a PDF), or a school (a ZIP of one PDF per class);
+    optionally only badges never printed (new or replaced)."""
 
     class_id: str | None = None
     school_id: str | None = None
@@ -135,11 +138,17 @@ def print_badges(
         what = "new badges" if request.only_new else "active badges"
         raise PolicyError(f"no {what} to print for {title}")
     options = options or PrintOptions()
-    options = PrintOptions(**{**options.__dict__, "title": f"Badges: {title}"})
-    cards = _cards(session, keys, rows, actor)
-    # A class (a few dozen) gets the cover page listing who is on which sheet; a whole school
-    # is streamed card by card so memory stays bounded.
-    count = write_sheets(list(cards) if request.school_id is None else cards, template, output, options)
+    if request.school_id is not None:
+        # A whole school: a ZIP of one PDF per class, made one class at a time (bounded memory,
+        # and each teacher gets their own class's sheets with its cover page).
+        groups = (
+            (label or "Students without a class", list(_cards(session, keys, list(group), actor)))
+            for label, group in groupby(rows, key=lambda row: row[1])
+        )
+        count = write_groups_zip(groups, template, output, options)
+    else:
+        cards = list(_cards(session, keys, rows, actor))
+        count = write_sheets(cards, template, output, dataclasses.replace(options, title=f"Badges: {title}"))
     audit.record(
         session,
         "badge.print_sheets",

@@ -180,3 +180,22 @@ def test_exchange_needs_an_enrolled_enabled_device(http: httpx.Client, district:
     answer = exchange(http, district.device_token, district.payloads[JOSE])
     assert answer.status_code == 401
     assert audit_count(district.runtime, "badge.exchange", "device_not_authorized") == 3
+
+
+def test_a_database_that_goes_away_gives_clean_503s(http: httpx.Client, district: District, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the database is made to vanish with PostgreSQL's DROP DATABASE ... WITH (FORCE)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    admin = create_engine(
+        url.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+    answer = exchange(http, district.device_token, district.payloads[JOSE])
+    assert answer.status_code == 503
+    assert error_code(answer) == "database_unavailable" and answer.headers["Retry-After"] == "2"
+    assert "Traceback" not in answer.text

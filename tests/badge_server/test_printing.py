@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import httpx
 import pytest
@@ -61,11 +62,14 @@ def test_only_new_prints_just_the_replaced_badge(district: District) -> None:
 def test_one_student_and_a_whole_school_stream(district: District) -> None:
     one = print_pdf(district, PrintRequest(person_id="st-0021"))
     assert payloads_by_label(one, 1, TEMPLATE, 150) == {0: district.payloads["st-0021"]}
-    school = print_pdf(district, PrintRequest(school_id="s-lake"))
-    assert page_count(school) == 2  # 20 students, 12 per sheet, no cover page when streamed
-    found = {**payloads_by_label(school, 0, TEMPLATE, 150)}
-    found.update({12 + k: v for k, v in payloads_by_label(school, 1, TEMPLATE, 150).items()})
-    assert len(found) == 20
+    school = zipfile.ZipFile(io.BytesIO(print_pdf(district, PrintRequest(school_id="s-lake"))))
+    assert sorted(school.namelist()) == ["Grade-4-Ms.-Haddad.pdf", "Pre-K-Mrs.-Chen.pdf"]
+    found: set[str] = set()
+    for name in school.namelist():
+        pdf = school.read(name)
+        assert page_count(pdf) == 2  # each class: its cover page and one sheet of 10
+        found |= set(payloads_by_label(pdf, 1, TEMPLATE, 150).values())
+    assert found == {district.payloads[f"st-{n:04d}"] for n in range(21, 41)}
     with transaction(district.runtime.factory) as session:
         printed = session.scalars(select(Badge).where(Badge.printed_at.is_not(None))).all()
         assert len(printed) == 40

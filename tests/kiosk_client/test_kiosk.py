@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from pathlib import Path
 
@@ -25,7 +27,8 @@ def sessions(district: District) -> list[StudentSession]:
         return list(session.scalars(select(StudentSession)))
 
 
-def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video, district: District, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.INFO, logger="badge_kiosk")
     kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
     states: list[State] = []
     kiosk.controller.changed.connect(lambda view: states.append(view.state))
@@ -44,6 +47,9 @@ def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video
     assert kiosk.controller.session_token is None and kiosk.controller.apps == []
     qtbot.waitUntil(lambda: all(s.ended_at is not None for s in sessions(district)), timeout=WAIT)
     assert sessions(district)[0].end_reason == "logout"
+    events = [json.loads(record.getMessage()) for record in caplog.records]  # one JSON object per line
+    assert {"state", "open_app", "sign_out"} <= {event["event"] for event in events}
+    assert district.payloads[JOSE][8:] not in caplog.text and district.device_token not in caplog.text
 
 
 def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
