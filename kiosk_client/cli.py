@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import socket
 import sys
 import time
@@ -53,12 +54,21 @@ def main(ctx: click.Context, config_path: Path | None, server: str | None, camer
         token = load_token(backend_for(config.token_store, config.token_file))
     except KioskError as exc:
         _fail(str(exc))
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from kiosk_client.app import KioskApp
 
     app = QApplication(sys.argv[:1])
     kiosk = KioskApp(config, BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle, device_token=token))
+    # systemd stops the kiosk with SIGTERM: quit through Qt so the workers stop and the signed-in
+    # student's session ends on the server. Python runs signal handlers only between bytecodes,
+    # so a timer wakes the interpreter while Qt's loop waits.
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: app.quit())
+    wake = QTimer(interval=250)
+    wake.timeout.connect(lambda: None)
+    wake.start()
     kiosk.start()
     sys.exit(app.exec())
 
