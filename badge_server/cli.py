@@ -99,8 +99,7 @@ def import_roster(ctx: click.Context, directory: Path, as_json: bool) -> None:
     from badge_server.roster import import_roster as run_import
 
     with _unit_of_work(ctx) as (runtime, session):
-        report = run_import(session, directory, actor=ACTOR)
-        report.badges_issued = badges.issue_missing_badges(session, runtime.keys, runtime.settings, actor=ACTOR)
+        report = run_import(session, directory, runtime.keys, runtime.settings, actor=ACTOR)
     lines = [f"imported {directory}"]
     for label, count in report.created.items():
         lines.append(

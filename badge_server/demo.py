@@ -31,8 +31,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
     data_dir = settings.data_dir
     try:
         with transaction(runtime.factory) as session:
-            import_roster(session, DEMO_ROSTER, actor=ACTOR)
-            issued = badges.issue_missing_badges(session, runtime.keys, settings, actor=ACTOR)
+            issued = import_roster(session, DEMO_ROSTER, runtime.keys, settings, actor=ACTOR).badges_issued
             add_demo_catalog(session)
             code = devices.create_enroll_code(session, DEMO_SCHOOL, minutes=24 * 60, actor=ACTOR)
             device_file = data_dir / "demo-device.json"

@@ -18,9 +18,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
+from badge_server.badges import issue_missing_badges
 from badge_server.clock import utcnow
 from badge_server.errors import RosterImportError, RosterProblem
+from badge_server.keys import ServerKeys
 from badge_server.models import AcademicSession, Course, Enrollment, ImportRun, Org, Person, SchoolClass
+from badge_server.settings import Settings
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 GRADES = {
@@ -311,8 +314,11 @@ def validate_roster(directory: Path) -> dict[str, dict[str, Row]]:
     return by_id
 
 
-def import_roster(session: Session, directory: Path, *, actor: str) -> ImportReport:
-    """Validate, then upsert everything into the caller's transaction (all or nothing)."""
+def import_roster(
+    session: Session, directory: Path, keys: ServerKeys, settings: Settings, *, actor: str
+) -> ImportReport:
+    """Validate, then upsert everything and issue badges to eligible students who have none,
+    all in the caller's transaction (all or nothing)."""
     by_id = validate_roster(directory)
     orgs = by_id["orgs.csv"]
     report = ImportReport()
@@ -386,6 +392,7 @@ def import_roster(session: Session, directory: Path, *, actor: str) -> ImportRep
         "enrollments",
     )
     session.flush()
+    report.badges_issued = issue_missing_badges(session, keys, settings, actor=actor)
     session.add(ImportRun(at=utcnow(), source=str(directory), report=report.as_dict()))
     audit.record(session, "roster.import", actor=actor, source=str(directory), **report.as_dict())
     return report

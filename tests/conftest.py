@@ -174,8 +174,7 @@ class District:
 
 def build_district(runtime: Runtime) -> District:
     with transaction(runtime.factory) as session:
-        import_roster(session, DEMO_ROSTER, actor="test")
-        badges.issue_missing_badges(session, runtime.keys, runtime.settings, actor="test")
+        import_roster(session, DEMO_ROSTER, runtime.keys, runtime.settings, actor="test")
         add_demo_catalog(session)
         payloads = {}
         from badge_server.models import Badge
