@@ -39,7 +39,19 @@ def make_session(ca_bundle: str | None = None) -> requests.Session:
     """A session that retries only when no request reached the server (connection errors), with
     back-off; a request the server may have seen is never sent twice."""
     session = requests.Session()
-    retry = Retry(total=3, connect=3, read=0, status=0, other=0, backoff_factor=0.3, allowed_methods=None)
+    # respect_retry_after_header=False: urllib3 otherwise retries (and then fails with RetryError)
+    # any 429 or 503 carrying Retry-After, even with status retries at 0. A 429 is an answer for
+    # the child ("wait 40 seconds"), not a network error.
+    retry = Retry(
+        total=3,
+        connect=3,
+        read=0,
+        status=0,
+        other=0,
+        backoff_factor=0.3,
+        allowed_methods=None,
+        respect_retry_after_header=False,
+    )
     session.mount("https://", HTTPAdapter(max_retries=retry))
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.verify = ca_bundle or True  # TLS is always verified; a custom CA bundle may be given

@@ -41,6 +41,18 @@ def test_server_errors_carry_the_machine_code_and_retry_after(server: LoopbackSe
     assert refused.value.code == "badge_not_accepted" and "teacher" in refused.value.message
 
 
+def test_too_many_tries_is_an_answer_with_retry_after_not_a_network_error(
+    server: LoopbackServer, district: District
+) -> None:
+    district.runtime.settings.rate_per_badge_per_minute = 1
+    client = BadgeServerClient(server.url, device_token=district.device_token)
+    client.exchange(district.payloads["st-0001"])
+    with pytest.raises(ServerRefused) as refused:
+        client.exchange(district.payloads["st-0001"])
+    assert refused.value.status == 429 and refused.value.code == "rate_limited"
+    assert refused.value.retry_after is not None and 1 <= refused.value.retry_after <= 61
+
+
 @pytest.mark.parametrize("url", ["http://badges.district.example", "http://10.1.2.3:8000", "ftp://x", "badges"])
 def test_plain_http_is_refused_except_to_loopback(url: str) -> None:
     with pytest.raises(ConfigError):

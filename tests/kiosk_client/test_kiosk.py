@@ -212,3 +212,18 @@ def test_too_many_tries_counts_down_then_lets_children_try_again(
     started = time.monotonic()
     qtbot.waitUntil(lambda: kiosk.controller.state == State.READY, timeout=WAIT)
     assert time.monotonic() - started >= retry_after - 0.5
+
+
+def test_too_many_tries_from_the_server_shows_a_countdown(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+    district.runtime.settings.rate_per_badge_per_minute = 1  # the live server reads its settings per request
+    kiosk: KioskApp = make_kiosk(
+        badge_video(district.payloads[JOSE], "José García", empty_seconds=1.2, held_seconds=1.5)
+    )
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    kiosk.controller.sign_out("button")
+    # The video loops: the badge goes away and comes back, and the server says "too many".
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.TOO_MANY, timeout=WAIT)
+    message = kiosk.window.scan.message.text()
+    assert message.startswith("Too many tries. Wait ")
+    assert 1 <= int(message.rsplit(" ", 1)[1]) <= 61
+    assert kiosk.window.scan.status.shape == "square"
