@@ -47,17 +47,18 @@ class BadgeCard:
         if self.shape and self.shape not in SHAPES:
             raise ValueError(f"shape {self.shape!r} is not one of {', '.join(SHAPES)}")
 
-    def _pick(self, options: tuple[str, ...]) -> str:
+    def _pick(self, options: tuple[str, ...], byte: int) -> str:
+        # Different digest bytes for shape and colour, so the two vary independently.
         digest = hashlib.sha256((self.key or self.name).encode()).digest()
-        return options[digest[0] % len(options)] if options is SHAPES else options[digest[1] % len(options)]
+        return options[digest[byte] % len(options)]
 
     @property
     def symbol_shape(self) -> str:
-        return self.shape or self._pick(SHAPES)
+        return self.shape or self._pick(SHAPES, 0)
 
     @property
     def symbol_color(self) -> str:
-        return self.color or self._pick(COLORS)
+        return self.color or self._pick(COLORS, 1)
 
     @property
     def symbol_letter(self) -> str:

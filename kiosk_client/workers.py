@@ -33,9 +33,6 @@ class DecodeWorker(QObject):
         self.mailbox = mailbox
         self.scanner = scanner
         self._stop = threading.Event()
-        self.decoded = 0
-        self.badge_frames = 0
-        self.decode_seconds = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -49,13 +46,9 @@ class DecodeWorker(QObject):
                 if frame is None:
                     self._stop.wait(0.004)
                     continue
-                started = time.perf_counter()
                 found = self.scanner.scan(frame.gray)
-                self.decode_seconds += time.perf_counter() - started
-                self.decoded += 1
                 ours = [d.text for d in found if looks_like_badge(d.text)]
                 if ours:
-                    self.badge_frames += 1
                     self.badge.emit(ours[0])
                 elif found:
                     self.foreign.emit()  # never sent anywhere: only a gentle message
