@@ -6,14 +6,21 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from badge_server import __version__, audit, web
+from badge_server import __version__, audit, console, web
 from badge_server.api import router as api_router
 from badge_server.db import transaction
-from badge_server.errors import ApiError, ConfigError, DatabaseUnavailable, MalformedRequest, RateLimited
+from badge_server.errors import (
+    ApiError,
+    ConfigError,
+    DatabaseUnavailable,
+    MalformedRequest,
+    RateLimited,
+    StaffSignInNeeded,
+)
 from badge_server.migrate import is_current
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -50,6 +57,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.runtime = runtime
     app.include_router(api_router)
     app.include_router(web.router)
+    app.include_router(console.router)
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -66,6 +74,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         await run_in_threadpool(_record_failure, runtime, request, error)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
         return JSONResponse(error_body(error), status_code=error.status, headers=headers)
+
+    @app.exception_handler(StaffSignInNeeded)
+    async def sign_in_first(request: Request, exc: StaffSignInNeeded) -> RedirectResponse:
+        return RedirectResponse(exc.location, status_code=303)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -124,6 +124,45 @@ def enroll_code(ctx: click.Context, school_id: str, minutes: int | None, as_json
     _emit(as_json, grant.__dict__, f"{grant.code}  (school {school_id}, single use, expires {grant.expires_at})")
 
 
+@main.command("create-admin")
+@click.option("--username", required=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 12 characters (asked for when not given).",
+)
+@click.pass_context
+@_fail_cleanly
+def create_admin(ctx: click.Context, username: str, password: str) -> None:
+    """Make a district admin for the web console (two-step sign-in is set up at first sign-in)."""
+    from badge_server.staff import create_staff
+
+    with _unit_of_work(ctx) as (_runtime, session):
+        create_staff(session, username, password, "district_admin", actor=ACTOR)
+    click.echo(f"district admin {username!r} created; sign in at /staff/login")
+
+
+@main.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["teacher", "school_admin", "district_admin"]), required=True)
+@click.option("--person", "person_id", help="For a teacher: the roster teacher's sourcedId.")
+@click.option("--school", "school_id", help="For a school admin: the school's sourcedId.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.pass_context
+@_fail_cleanly
+def create_staff_command(
+    ctx: click.Context, username: str, role: str, person_id: str | None, school_id: str | None, password: str
+) -> None:
+    """Make a teacher or admin account for the web console."""
+    from badge_server.staff import create_staff
+
+    with _unit_of_work(ctx) as (_runtime, session):
+        create_staff(session, username, password, role, actor=ACTOR, person_id=person_id, school_id=school_id)
+    click.echo(f"{role} {username!r} created")
+
+
 @main.command("disable-device")
 @click.argument("device_id")
 @click.pass_context

@@ -174,3 +174,27 @@ class DatabaseUnavailable(ApiError):
     status = 503
     code = "database_unavailable"
     message = "The sign-in server is busy. Trying again..."
+
+
+class StaffSignInNeeded(BadgeServerError):
+    """Raised when a console page is asked for without a signed-in staff session (redirects to sign-in)."""
+
+    def __init__(self, location: str = "/staff/login") -> None:
+        self.location = location
+        super().__init__(location)
+
+
+class StaffForbidden(ApiError):
+    """Raised when a staff member asks for a class or school outside what their role may see."""
+
+    status = 404
+    code = "not_found"
+    message = "There is no such page."  # 404, not 403: do not confirm that another class exists
+
+
+class CsrfRejected(ApiError):
+    """Raised when a console form arrives without the session's CSRF token."""
+
+    status = 403
+    code = "csrf_rejected"
+    message = "This form has expired. Go back, reload the page and try again."

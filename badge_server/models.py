@@ -296,3 +296,36 @@ class ImportRun(Base):
     at: Mapped[datetime]
     source: Mapped[str] = mapped_column(Text)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class StaffUser(Base):
+    """A teacher or admin who signs in to the web console (never with a badge)."""
+
+    __tablename__ = "staff_users"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))  # teacher | school_admin | district_admin
+    person_id: Mapped[str | None] = mapped_column(String(255))  # the roster teacher, for teachers
+    school_id: Mapped[str | None] = mapped_column(String(255))  # for school admins
+    totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    recovery_code_digests: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class StaffSession(Base):
+    """A signed-in staff member's browser session; ``mfa_done`` once the second factor passed."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    mfa_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    staff: Mapped[StaffUser] = relationship(lazy="joined")

@@ -1,0 +1,297 @@
+"""The staff web console: sign-in with a second factor, my classes, class roster, print a class set."""
+
+from __future__ import annotations
+
+import hmac
+import io
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import zxingcpp
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from badge_printing import BUILT_IN, LayoutError, get_template
+from badge_server import staff as staff_accounts
+from badge_server.badges import ACTIVE
+from badge_server.clock import utcnow
+from badge_server.deps import ClientIP, RuntimeDep, SessionDep
+from badge_server.errors import CsrfRejected, PolicyError, StaffForbidden, StaffSignInNeeded
+from badge_server.keys import token_digest
+from badge_server.models import Badge, Enrollment, Person, SchoolClass, StaffSession
+from badge_server.payload import BadgeKind
+from badge_server.printing import PrintRequest, print_badges
+from badge_server.ratelimit import Limit, enforce_limits
+
+router = APIRouter(prefix="/staff")
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+SESSION_COOKIE = "staff_session"
+LOGIN_CSRF_COOKIE = "staff_login_csrf"
+PASSWORD_TRIES_PER_MINUTE = 10  # throttled, never locked out: a teacher can always try again soon
+
+
+def _page(
+    request: Request, name: str, record: StaffSession | None = None, status: int = 200, **values: Any
+) -> HTMLResponse:
+    context = {
+        "staff": record.staff if record and record.mfa_done else None,
+        "csrf": record.csrf_token if record else values.pop("csrf", ""),
+        **values,
+    }
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _check_csrf(expected: str, given: str) -> None:
+    # Constant-time: the token must not be guessable byte by byte from response times.
+    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
+        raise CsrfRejected()
+
+
+def _session(request: Request, db: Session) -> StaffSession | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return staff_accounts.find_session(db, token) if token else None
+
+
+def signed_in_staff(request: Request, db: SessionDep) -> StaffSession:
+    record = _session(request, db)
+    if record is None:
+        raise StaffSignInNeeded()
+    if not record.mfa_done:
+        raise StaffSignInNeeded("/staff/mfa" if record.staff.totp_enabled else "/staff/mfa/setup")
+    return record
+
+
+CurrentStaff = Annotated[StaffSession, Depends(signed_in_staff)]
+
+
+def visible_classes(db: Session, record: StaffSession) -> list[SchoolClass]:
+    """Teachers see their own classes, school admins their school, district admins all."""
+    user = record.staff
+    query = select(SchoolClass).where(SchoolClass.active.is_(True)).order_by(SchoolClass.title)
+    if user.role == "teacher":
+        mine = select(Enrollment.class_id).where(
+            Enrollment.person_id == (user.person_id or ""), Enrollment.role == "teacher", Enrollment.active.is_(True)
+        )
+        query = query.where(SchoolClass.id.in_(mine))
+    elif user.role == "school_admin":
+        query = query.where(SchoolClass.school_id == (user.school_id or ""))
+    return list(db.scalars(query))
+
+
+def _visible_class(db: Session, record: StaffSession, class_id: str) -> SchoolClass:
+    found = next((c for c in visible_classes(db, record) if c.id == class_id), None)
+    if found is None:
+        raise StaffForbidden()  # checked on the server for every request, not by hiding links
+    return found
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(24)
+    response = _page(request, "login.html", csrf=csrf)
+    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+) -> Response:
+    _check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
+    enforce_limits(
+        runtime.factory, [Limit(f"staff-login:{ip}:{username.strip().lower()[:64]}", PASSWORD_TRIES_PER_MINUTE)]
+    )
+    try:
+        user = staff_accounts.check_password(db, username, password)
+    except staff_accounts.SignInRefused as exc:
+        return _page(request, "login.html", csrf=csrf, error=str(exc), status=401)
+    started = staff_accounts.start_session(db, user, source_ip=ip)
+    target = "/staff/classes"
+    if not started.record.mfa_done:
+        target = "/staff/mfa" if user.totp_enabled else "/staff/mfa/setup"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        httponly=True,
+        samesite="strict",
+        path="/staff",
+        secure=request.url.scheme == "https",
+        max_age=staff_accounts.SESSION_HOURS * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _pending(request: Request, db: Session) -> StaffSession:
+    record = _session(request, db)
+    if record is None:
+        raise StaffSignInNeeded()
+    return record
+
+
+@router.get("/mfa", response_class=HTMLResponse)
+def mfa_form(request: Request, db: SessionDep) -> HTMLResponse:
+    return _page(request, "mfa.html", _pending(request, db))
+
+
+@router.post("/mfa")
+def mfa(
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    code: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+) -> Response:
+    # Count the try before the request's own transaction touches the database (see deps.get_db).
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    enforce_limits(runtime.factory, [Limit(f"staff-mfa:{token_digest(cookie)[:32]}", PASSWORD_TRIES_PER_MINUTE)])
+    record = _pending(request, db)
+    _check_csrf(record.csrf_token, csrf)
+    try:
+        staff_accounts.pass_second_factor(db, record, runtime.keys, code)
+    except staff_accounts.SignInRefused as exc:
+        return _page(request, "mfa.html", record, error=str(exc), status=401)
+    return RedirectResponse("/staff/classes", status_code=303)
+
+
+def _qr_svg(text: str) -> str:
+    return str(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_svg(scale=4))
+
+
+@router.get("/mfa/setup", response_class=HTMLResponse)
+def mfa_setup_form(request: Request, db: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    record = _pending(request, db)
+    if record.staff.totp_enabled:
+        raise StaffSignInNeeded("/staff/mfa")  # a second factor in force is changed only after passing it
+    secret = staff_accounts.begin_totp_setup(record.staff, runtime.keys)
+    uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
+    return _page(request, "mfa_setup.html", record, secret=secret, qr_svg=_qr_svg(uri))
+
+
+@router.post("/mfa/setup", response_class=HTMLResponse)
+def mfa_setup(
+    request: Request, db: SessionDep, runtime: RuntimeDep, code: Annotated[str, Form()], csrf: Annotated[str, Form()]
+) -> HTMLResponse:
+    record = _pending(request, db)
+    _check_csrf(record.csrf_token, csrf)
+    if record.staff.totp_enabled:
+        raise StaffSignInNeeded("/staff/mfa")
+    try:
+        codes = staff_accounts.confirm_totp_setup(db, record.staff, runtime.keys, code)
+    except staff_accounts.SignInRefused as exc:
+        uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
+        assert record.staff.totp_secret_encrypted is not None
+        return _page(
+            request,
+            "mfa_setup.html",
+            record,
+            status=401,
+            error=str(exc),
+            qr_svg=_qr_svg(uri),
+            secret=runtime.keys.decrypt(record.staff.totp_secret_encrypted),
+        )
+    record.mfa_done = True
+    return _page(request, "recovery.html", record, codes=codes)
+
+
+@router.post("/logout")
+def logout(request: Request, db: SessionDep, record: CurrentStaff, csrf: Annotated[str, Form()]) -> Response:
+    _check_csrf(record.csrf_token, csrf)
+    staff_accounts.end_session(db, record)
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/staff")
+    return response
+
+
+@router.get("/classes", response_class=HTMLResponse)
+def my_classes(request: Request, db: SessionDep, record: CurrentStaff) -> HTMLResponse:
+    return _page(request, "classes.html", record, classes=visible_classes(db, record))
+
+
+def _badge_state(badges: list[Badge], warning_days: int) -> tuple[str, str, str]:
+    """(state, reference, expiry) as a teacher reads them."""
+    printed = [b for b in badges if b.kind == BadgeKind.BADGE.value]
+    active = next((b for b in printed if b.status == ACTIVE), None)
+    if active is None:
+        latest = max(printed, key=lambda b: b.generation, default=None)
+        return ("no badge" if latest is None else latest.status, "", "")
+    expires = f"{active.expires_at:%Y-%m-%d}"
+    if active.expires_at <= utcnow() + timedelta(days=warning_days):
+        return "expires soon", active.reference, expires
+    if active.printed_at is None:
+        return "never printed", active.reference, expires
+    return "active", active.reference, expires
+
+
+@router.get("/classes/{class_id}", response_class=HTMLResponse)
+def class_roster(
+    request: Request, class_id: str, db: SessionDep, runtime: RuntimeDep, record: CurrentStaff
+) -> HTMLResponse:
+    school_class = _visible_class(db, record, class_id)
+    students = list(
+        db.scalars(
+            select(Person)
+            .join(Enrollment, Enrollment.person_id == Person.id)
+            .where(
+                Enrollment.class_id == class_id,
+                Enrollment.role == "student",
+                Enrollment.active.is_(True),
+                Person.active.is_(True),
+            )
+        )
+    )
+    badges: dict[str, list[Badge]] = {}
+    for badge in db.scalars(select(Badge).where(Badge.person_id.in_([s.id for s in students]))):
+        badges.setdefault(badge.person_id, []).append(badge)
+    rows = []
+    for student in sorted(students, key=lambda s: s.display_name.casefold()):
+        state, reference, expires = _badge_state(badges.get(student.id, []), runtime.settings.badge_expiry_warning_days)
+        rows.append({"name": student.display_name, "state": state, "reference": reference, "expires": expires})
+    return _page(request, "class.html", record, school_class=school_class, rows=rows, templates=BUILT_IN.values())
+
+
+@router.post("/classes/{class_id}/print")
+def print_class(
+    class_id: str,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    record: CurrentStaff,
+    csrf: Annotated[str, Form()],
+    template: Annotated[str, Form()] = "square-2in-letter",
+    only_new: Annotated[bool, Form()] = False,
+) -> Response:
+    _check_csrf(record.csrf_token, csrf)
+    school_class = _visible_class(db, record, class_id)
+    buffer = io.BytesIO()
+    try:
+        count = print_badges(
+            db,
+            runtime.keys,
+            PrintRequest(class_id=class_id, only_new=only_new),
+            get_template(template),
+            buffer,
+            actor=f"staff:{record.staff.username}",
+        )
+    except (LayoutError, PolicyError) as exc:
+        return HTMLResponse(f"<p>{exc}</p>", status_code=409)
+    name = "".join(ch if ch.isalnum() else "-" for ch in school_class.title).strip("-") or "badges"
+    return Response(
+        buffer.getvalue(),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"', "X-Badge-Count": str(count)},
+    )

@@ -1,0 +1,181 @@
+"""Staff accounts for the web console: argon2 passwords, TOTP second factor, recovery codes,
+browser sessions. Badges never sign staff in."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from badge_server import audit
+from badge_server.clock import utcnow
+from badge_server.errors import NotFoundError, PolicyError
+from badge_server.keys import ServerKeys, token_digest
+from badge_server.models import Org, Person, StaffSession, StaffUser
+
+ROLES = ("teacher", "school_admin", "district_admin")
+SESSION_HOURS = 10
+RECOVERY_CODES = 8
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the time the same either way.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+class SignInRefused(PolicyError):
+    """Raised for a wrong username, password or code; one message for all, so nothing is revealed."""
+
+    def __init__(self) -> None:
+        super().__init__("That username, password or code is not right.")
+
+
+@dataclass(frozen=True)
+class NewStaffSession:
+    token: str
+    record: StaffSession
+
+
+def needs_second_factor(user: StaffUser) -> bool:
+    """Admins always; teachers once they have set TOTP up."""
+    return user.role != "teacher" or user.totp_enabled
+
+
+def create_staff(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    actor: str,
+    person_id: str | None = None,
+    school_id: str | None = None,
+) -> StaffUser:
+    username = username.strip().lower()
+    if role not in ROLES:
+        raise PolicyError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 12 or username in password.lower():
+        raise PolicyError("a password needs at least 12 characters and must not contain the username")
+    if session.scalars(select(StaffUser).where(StaffUser.username == username)).first() is not None:
+        raise PolicyError(f"the username {username!r} is taken")
+    if role == "teacher":
+        teacher = session.get(Person, person_id or "")
+        if teacher is None or teacher.role != "teacher":
+            raise NotFoundError(f"a teacher account needs the roster teacher's sourcedId; {person_id!r} is not one")
+    if role == "school_admin" and session.get(Org, school_id or "") is None:
+        raise NotFoundError(f"a school admin account needs a school; {school_id!r} is not one")
+    user = StaffUser(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        person_id=person_id,
+        school_id=school_id,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(session, "staff.create", actor=actor, username=username, role=role)
+    return user
+
+
+def check_password(session: Session, username: str, password: str) -> StaffUser:
+    user = session.scalars(select(StaffUser).where(StaffUser.username == username.strip().lower())).first()
+    ok: bool
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if user is None or not ok or not user.active:
+        raise SignInRefused()
+    return user
+
+
+def start_session(session: Session, user: StaffUser, *, source_ip: str | None) -> NewStaffSession:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    record = StaffSession(
+        token_digest=token_digest(token),
+        staff_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        mfa_done=not needs_second_factor(user),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=SESSION_HOURS),
+    )
+    session.add(record)
+    session.flush()
+    audit.record(session, "staff.sign_in", actor=user.username, source_ip=source_ip, step="password")
+    return NewStaffSession(token, record)
+
+
+def find_session(session: Session, token: str) -> StaffSession | None:
+    record = session.scalars(select(StaffSession).where(StaffSession.token_digest == token_digest(token))).first()
+    if record is None or record.ended_at is not None or record.expires_at <= utcnow() or not record.staff.active:
+        return None
+    record.last_seen_at = utcnow()
+    return record
+
+
+def begin_totp_setup(user: StaffUser, keys: ServerKeys) -> str:
+    """The pending TOTP secret (kept encrypted), made on first use; not in force until confirmed.
+
+    Reloading the set-up page shows the same secret: one already scanned into a phone must
+    still be the one that is confirmed.
+    """
+    if user.totp_secret_encrypted is not None and not user.totp_enabled:
+        return keys.decrypt(user.totp_secret_encrypted)
+    secret = pyotp.random_base32()
+    user.totp_secret_encrypted = keys.encrypt(secret)
+    user.totp_enabled = False
+    return secret
+
+
+def totp_uri(user: StaffUser, keys: ServerKeys, issuer: str) -> str:
+    assert user.totp_secret_encrypted is not None
+    return pyotp.TOTP(keys.decrypt(user.totp_secret_encrypted)).provisioning_uri(name=user.username, issuer_name=issuer)
+
+
+def confirm_totp_setup(session: Session, user: StaffUser, keys: ServerKeys, code: str) -> list[str]:
+    """Turn TOTP on once a code from the new secret checks out; return recovery codes (shown once)."""
+    if user.totp_secret_encrypted is None or not pyotp.TOTP(keys.decrypt(user.totp_secret_encrypted)).verify(
+        code.strip(), valid_window=1
+    ):
+        raise SignInRefused()
+    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
+    user.recovery_code_digests = [token_digest(c) for c in codes]
+    user.totp_enabled = True
+    audit.record(session, "staff.totp_enabled", actor=user.username)
+    return codes
+
+
+def pass_second_factor(session: Session, record: StaffSession, keys: ServerKeys, code: str) -> None:
+    """A TOTP code, or one of the recovery codes (each works once)."""
+    user = record.staff
+    code = code.strip().lower()
+    if user.totp_enabled and user.totp_secret_encrypted is not None:
+        if pyotp.TOTP(keys.decrypt(user.totp_secret_encrypted)).verify(code, valid_window=1):
+            record.mfa_done = True
+            audit.record(session, "staff.sign_in", actor=user.username, step="totp")
+            return
+        digest = token_digest(code)
+        if digest in user.recovery_code_digests:
+            user.recovery_code_digests = [d for d in user.recovery_code_digests if d != digest]
+            record.mfa_done = True
+            audit.record(
+                session,
+                "staff.sign_in",
+                actor=user.username,
+                step="recovery_code",
+                recovery_codes_left=len(user.recovery_code_digests),
+            )
+            return
+    raise SignInRefused()
+
+
+def end_session(session: Session, record: StaffSession) -> None:
+    record.ended_at = utcnow()
+    audit.record(session, "staff.sign_out", actor=record.staff.username)

@@ -1,0 +1,123 @@
+"""The staff console over real HTTP: two-step sign-in, scoping by role, CSRF, printing a class."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pyotp
+import pytest
+
+from badge_printing import BUILT_IN
+from badge_server.db import transaction
+from badge_server.staff import create_staff
+from tests.badge_printing.pdf import payloads_by_label
+from tests.badge_server.helpers import audit_count
+from tests.conftest import District, LoopbackServer
+
+PASSWORD = "correct horse battery staple"
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found[1]
+
+
+def add_staff(district: District, username: str, role: str, **where: str) -> None:
+    with transaction(district.runtime.factory) as session:
+        create_staff(session, username, PASSWORD, role, actor="test", **where)
+
+
+def sign_in(browser: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
+    form = browser.get("/staff/login")
+    return browser.post("/staff/login", data={"username": username, "password": password, "csrf": csrf_of(form)})
+
+
+@pytest.fixture
+def browser(server: LoopbackServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=10) as client:
+        yield client
+
+
+def test_admin_sets_up_totp_at_first_sign_in_then_needs_it(browser: httpx.Client, district: District) -> None:
+    add_staff(district, "admin", "district_admin")
+    setup = sign_in(browser, "admin")
+    assert setup.url.path == "/staff/mfa/setup" and "<svg" in setup.text
+    secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', setup.text)
+    assert secret
+    assert browser.get("/staff/classes").url.path == "/staff/mfa/setup"  # not in before the second step
+    wrong = browser.post("/staff/mfa/setup", data={"code": "000000", "csrf": csrf_of(setup)})
+    assert wrong.status_code == 401
+    codes_page = browser.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": csrf_of(setup)})
+    assert codes_page.status_code == 200, codes_page.text[:800]
+    codes = re.findall(r'<code class="big">([0-9a-f]{6}-[0-9a-f]{6})</code>', codes_page.text)
+    assert len(codes) == 8
+    classes = browser.get("/staff/classes")
+    assert classes.text.count('href="/staff/classes/') == 4
+
+    with httpx.Client(base_url=browser.base_url, follow_redirects=True, timeout=60) as again:
+        step = sign_in(again, "admin")
+        assert step.url.path == "/staff/mfa"
+        assert again.post("/staff/mfa", data={"code": "123456", "csrf": csrf_of(step)}).status_code == 401
+        assert again.post("/staff/mfa", data={"code": codes[0], "csrf": csrf_of(step)}).url.path == "/staff/classes"
+    with httpx.Client(base_url=browser.base_url, follow_redirects=True) as third:
+        step = sign_in(third, "admin")
+        used = third.post("/staff/mfa", data={"code": codes[0], "csrf": csrf_of(step)})
+        assert used.status_code == 401  # a recovery code works once
+    assert audit_count(district.runtime, "staff.sign_in") >= 4
+
+
+def test_a_teacher_sees_only_their_class_and_prints_it(browser: httpx.Client, district: District) -> None:
+    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
+    classes = sign_in(browser, "lrivera")
+    assert classes.url.path == "/staff/classes"
+    assert "Kindergarten – Ms. Rivera" in classes.text and "Grade 4" not in classes.text
+    assert browser.get("/staff/classes/k-lake-4").status_code == 404  # another teacher's class, by URL
+    roster = browser.get("/staff/classes/k-maple-kg")
+    assert roster.text.count("<tr><td>") == 10 and "José García" in roster.text
+    pdf = browser.post("/staff/classes/k-maple-kg/print", data={"csrf": csrf_of(roster), "template": "avery-5395"})
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.headers["X-Badge-Count"] == "10"
+    template = BUILT_IN["avery-5395"]
+    scanned = payloads_by_label(pdf.content, 1, template, 150)
+    assert set(scanned.values()) <= {district.payloads[f"st-{n:04d}"] for n in range(1, 11)} and len(scanned) == 8
+    stolen = browser.post("/staff/classes/k-lake-4/print", data={"csrf": csrf_of(roster)})
+    assert stolen.status_code == 404
+
+
+def test_forms_without_the_session_csrf_token_are_refused(browser: httpx.Client, district: District) -> None:
+    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
+    sign_in(browser, "lrivera")
+    refused = browser.post("/staff/classes/k-maple-kg/print", data={"csrf": "forged"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_rejected"
+    with httpx.Client(base_url=browser.base_url) as login:
+        assert login.post("/staff/login", data={"username": "x", "password": "y", "csrf": "z"}).status_code == 403
+
+
+def test_password_guessing_is_throttled_without_locking_anyone_out(browser: httpx.Client, district: District) -> None:
+    from datetime import timedelta
+
+    from badge_server import clock
+
+    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
+    now = clock.utcnow()
+    clock.advance(timedelta(seconds=60 - now.second - now.microsecond / 1e6 + 0.01))
+    statuses = [sign_in(browser, "lrivera", "wrong password!").status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    clock.advance(timedelta(seconds=61))
+    assert sign_in(browser, "lrivera").url.path == "/staff/classes"
+
+
+def test_weak_passwords_and_unknown_teachers_are_refused(district: District) -> None:
+    from badge_server.errors import NotFoundError, PolicyError
+
+    with pytest.raises(PolicyError, match="at least 12 characters"):
+        add_staff_with(district, "bob", "short", "district_admin")
+    with pytest.raises(NotFoundError, match="roster teacher"):
+        add_staff_with(district, "bob", PASSWORD, "teacher", person_id="st-0001")
+
+
+def add_staff_with(district: District, username: str, password: str, role: str, **where: str) -> None:
+    with transaction(district.runtime.factory) as session:
+        create_staff(session, username, password, role, actor="test", **where)
