@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_printing import BUILT_IN, LayoutError, get_template
+from badge_server import badges
 from badge_server import staff as staff_accounts
 from badge_server.badges import ACTIVE
 from badge_server.clock import utcnow
@@ -169,8 +170,10 @@ def mfa(
     return RedirectResponse("/staff/classes", status_code=303)
 
 
-def _qr_svg(text: str) -> str:
-    return str(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M").to_svg(scale=4))
+def _qr_svg(text: str, scale: int = 4) -> str:
+    """An inline SVG QR code (the XML prolog zxing-cpp writes does not belong inside HTML)."""
+    svg = str(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="H").to_svg(scale=scale))
+    return svg[svg.index("<svg") :]
 
 
 @router.get("/mfa/setup", response_class=HTMLResponse)
@@ -261,7 +264,9 @@ def class_roster(
     rows = []
     for student in sorted(students, key=lambda s: s.display_name.casefold()):
         state, reference, expires = _badge_state(badges.get(student.id, []), runtime.settings.badge_expiry_warning_days)
-        rows.append({"name": student.display_name, "state": state, "reference": reference, "expires": expires})
+        rows.append(
+            {"id": student.id, "name": student.display_name, "state": state, "reference": reference, "expires": expires}
+        )
     return _page(request, "class.html", record, school_class=school_class, rows=rows, templates=BUILT_IN.values())
 
 
@@ -295,3 +300,143 @@ def print_class(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"', "X-Badge-Count": str(count)},
     )
+
+
+def _visible_student(db: Session, record: StaffSession, class_id: str, person_id: str) -> tuple[SchoolClass, Person]:
+    school_class = _visible_class(db, record, class_id)
+    enrolled = db.scalars(
+        select(Enrollment).where(
+            Enrollment.class_id == class_id,
+            Enrollment.person_id == person_id,
+            Enrollment.role == "student",
+            Enrollment.active.is_(True),
+        )
+    ).first()
+    student = db.get(Person, person_id)
+    if enrolled is None or student is None or not student.active:
+        raise StaffForbidden()
+    return school_class, student
+
+
+def _student_page(
+    request: Request,
+    db: Session,
+    runtime: RuntimeDep,
+    record: StaffSession,
+    school_class: SchoolClass,
+    student: Person,
+    message: str = "",
+) -> HTMLResponse:
+    badges_of = list(db.scalars(select(Badge).where(Badge.person_id == student.id)))
+    state, reference, _ = _badge_state(badges_of, runtime.settings.badge_expiry_warning_days)
+    return _page(
+        request,
+        "student.html",
+        record,
+        school_class=school_class,
+        student=student,
+        state=state,
+        reference=reference,
+        message=message,
+        has_badge=state not in ("no badge", "revoked", "voided"),
+    )
+
+
+@router.get("/classes/{class_id}/students/{person_id}", response_class=HTMLResponse)
+def student_page(
+    request: Request, class_id: str, person_id: str, db: SessionDep, runtime: RuntimeDep, record: CurrentStaff
+) -> HTMLResponse:
+    school_class, student = _visible_student(db, record, class_id, person_id)
+    return _student_page(request, db, runtime, record, school_class, student)
+
+
+@router.post("/classes/{class_id}/students/{person_id}/temporary", response_class=HTMLResponse)
+def temporary(
+    request: Request,
+    class_id: str,
+    person_id: str,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    record: CurrentStaff,
+    csrf: Annotated[str, Form()],
+) -> HTMLResponse:
+    _check_csrf(record.csrf_token, csrf)
+    school_class, student = _visible_student(db, record, class_id, person_id)
+    issued = badges.temporary_code(db, runtime.keys, runtime.settings, student, actor=f"staff:{record.staff.username}")
+    expires = issued.badge.expires_at
+    svg = _qr_svg(str(issued.payload), scale=8)
+    return _page(
+        request,
+        "temporary.html",
+        record,
+        school_class=school_class,
+        student=student,
+        qr_svg=svg,
+        expires_at=f"{expires.astimezone():%H:%M}",
+        expires_iso=expires.isoformat(),
+        minutes_left=int((expires - utcnow()).total_seconds() // 60),
+    )
+
+
+@router.post("/classes/{class_id}/students/{person_id}/replace", response_class=HTMLResponse)
+def replace_badge(
+    request: Request,
+    class_id: str,
+    person_id: str,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    record: CurrentStaff,
+    csrf: Annotated[str, Form()],
+    confirm: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    _check_csrf(record.csrf_token, csrf)
+    school_class, student = _visible_student(db, record, class_id, person_id)
+    if not confirm:
+        return _student_page(
+            request,
+            db,
+            runtime,
+            record,
+            school_class,
+            student,
+            "Tick the box to confirm: the old badge stops working now.",
+        )
+    badges.replace(db, runtime.keys, runtime.settings, student, actor=f"staff:{record.staff.username}")
+    return _student_page(
+        request,
+        db,
+        runtime,
+        record,
+        school_class,
+        student,
+        "Replaced. The old badge no longer works. Print the new one: Print the class set, "
+        "with 'Only new or replaced badges'.",
+    )
+
+
+@router.post("/classes/{class_id}/students/{person_id}/revoke", response_class=HTMLResponse)
+def revoke_badge(
+    request: Request,
+    class_id: str,
+    person_id: str,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    record: CurrentStaff,
+    csrf: Annotated[str, Form()],
+    confirm: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    _check_csrf(record.csrf_token, csrf)
+    school_class, student = _visible_student(db, record, class_id, person_id)
+    current = badges.current_badge(db, student.id)
+    if not confirm or current is None:
+        return _student_page(
+            request,
+            db,
+            runtime,
+            record,
+            school_class,
+            student,
+            "Tick the box to confirm." if current else "There is no badge to revoke.",
+        )
+    badges.revoke(db, current, actor=f"staff:{record.staff.username}")
+    return _student_page(request, db, runtime, record, school_class, student, "Revoked. The badge no longer works.")

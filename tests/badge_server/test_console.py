@@ -121,3 +121,52 @@ def test_weak_passwords_and_unknown_teachers_are_refused(district: District) -> 
 def add_staff_with(district: District, username: str, password: str, role: str, **where: str) -> None:
     with transaction(district.runtime.factory) as session:
         create_staff(session, username, password, role, actor="test", **where)
+
+
+def qr_in_page(page: httpx.Response) -> str:
+    """Draw the page's SVG QR code (rectangles) into an image and decode it with the kiosk's decoder."""
+    import numpy as np
+
+    from kiosk_client.decoder import ZxingDecoder
+
+    svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
+    width = int(re.search(r'width="(\d+)"', svg)[1])  # type: ignore[index]
+    image = np.full((width, width), 255, np.uint8)
+    for x, y, w, h in re.findall(r"M(\d+) (\d+)h(\d+)v(\d+)h-\d+Z", svg):
+        image[int(y) : int(y) + int(h), int(x) : int(x) + int(w)] = 0
+    found = ZxingDecoder().decode(image)
+    assert len(found) == 1
+    return found[0].text
+
+
+def test_teacher_replaces_a_lost_badge_and_makes_a_temporary_code(
+    browser: httpx.Client, server: LoopbackServer, district: District
+) -> None:
+    from tests.badge_server.helpers import error_code, exchange
+
+    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
+    sign_in(browser, "lrivera")
+    page = browser.get("/staff/classes/k-maple-kg/students/st-0001")
+    assert "José García" in page.text and "<strong>active</strong>" in page.text
+    unconfirmed = browser.post("/staff/classes/k-maple-kg/students/st-0001/replace", data={"csrf": csrf_of(page)})
+    assert "Tick the box" in unconfirmed.text
+    assert exchange(browser, district.device_token, district.payloads["st-0001"]).status_code == 200
+    done = browser.post(
+        "/staff/classes/k-maple-kg/students/st-0001/replace", data={"csrf": csrf_of(page), "confirm": "1"}
+    )
+    assert "The old badge no longer works" in done.text
+    assert error_code(exchange(browser, district.device_token, district.payloads["st-0001"])) == "badge_replaced"
+
+    code_page = browser.post("/staff/classes/k-maple-kg/students/st-0001/temporary", data={"csrf": csrf_of(page)})
+    assert "minutes left" in code_page.text and "<?xml" not in code_page.text
+    temporary = qr_in_page(code_page)
+    assert temporary.startswith("BL1:T")
+    answer = exchange(browser, district.device_token, temporary)
+    assert answer.status_code == 200 and answer.json()["user"]["first_name"] == "José"
+
+    assert browser.get("/staff/classes/k-maple-kg/students/st-0031").status_code == 404  # not in this class
+    revoked = browser.post(
+        "/staff/classes/k-maple-kg/students/st-0002/revoke", data={"csrf": csrf_of(page), "confirm": "1"}
+    )
+    assert "Revoked" in revoked.text
+    assert error_code(exchange(browser, district.device_token, district.payloads["st-0002"])) == "badge_not_accepted"
