@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_printing import BUILT_IN, LayoutError, get_template
+from badge_printing.card import name_sort_key
 from badge_server import badges
 from badge_server import staff as staff_accounts
 from badge_server.badges import ACTIVE
@@ -262,7 +263,7 @@ def class_roster(
     for badge in db.scalars(select(Badge).where(Badge.person_id.in_([s.id for s in students]))):
         badges.setdefault(badge.person_id, []).append(badge)
     rows = []
-    for student in sorted(students, key=lambda s: s.display_name.casefold()):
+    for student in sorted(students, key=lambda s: name_sort_key(s.display_name)):
         state, reference, expires = _badge_state(badges.get(student.id, []), runtime.settings.badge_expiry_warning_days)
         rows.append(
             {"id": student.id, "name": student.display_name, "state": state, "reference": reference, "expires": expires}

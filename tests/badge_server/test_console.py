@@ -77,6 +77,10 @@ def test_a_teacher_sees_only_their_class_and_prints_it(browser: httpx.Client, di
     assert browser.get("/staff/classes/k-lake-4").status_code == 404  # another teacher's class, by URL
     roster = browser.get("/staff/classes/k-maple-kg")
     assert roster.text.count("<tr><td>") == 10 and "José García" in roster.text
+    # Alphabetical as on the printed cover page: accents ignored, so Émile comes before José.
+    assert (
+        roster.text.index("Amara") < roster.text.index("Émile") < roster.text.index("José") < roster.text.index("Zoë")
+    )
     pdf = browser.post("/staff/classes/k-maple-kg/print", data={"csrf": csrf_of(roster), "template": "avery-5395"})
     assert pdf.headers["content-type"] == "application/pdf" and pdf.headers["X-Badge-Count"] == "10"
     template = BUILT_IN["avery-5395"]
