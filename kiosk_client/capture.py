@@ -24,6 +24,11 @@ class Frame:
     at: float  # time.monotonic() when captured
 
 
+def brightness(gray: np.ndarray) -> float:
+    """Mean brightness (0-255) from every 8th pixel: cheap, and the one measure "too dark" uses."""
+    return float(gray[::8, ::8].mean())
+
+
 class LatestFrame:
     """A one-slot mailbox: ``put`` replaces whatever was there; ``take`` empties it."""
 

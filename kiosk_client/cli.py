@@ -94,6 +94,7 @@ def enroll(ctx: click.Context, code: str, name: str | None) -> None:
 def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[dict[str, Any], list[str]]:
     """Camera, decoder speed, server and enrolment; returns the report and what is wrong."""
     from kiosk_client.capture import FrameSource
+    from kiosk_client.capture import brightness as frame_brightness
     from kiosk_client.decoder import default_scanner
     from kiosk_client.payload import looks_like_badge
 
@@ -118,7 +119,7 @@ def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[
             began = time.perf_counter()
             found = scanner.scan(gray)
             decode_seconds += time.perf_counter() - began
-            brightness += float(gray[::8, ::8].mean())
+            brightness += frame_brightness(gray)
             badge_frames += any(looks_like_badge(d.text) for d in found)
             if source.is_file:
                 time.sleep(max(0.0, 1 / source.fps - (time.perf_counter() - began)))

@@ -10,7 +10,7 @@ import time
 from PySide6.QtCore import QObject, Signal, Slot
 
 from kiosk_client.api import BadgeServerClient
-from kiosk_client.capture import LatestFrame
+from kiosk_client.capture import LatestFrame, brightness
 from kiosk_client.decoder import BadgeScanner
 from kiosk_client.errors import NotEnrolled, ServerRefused, ServerUnreachable
 from kiosk_client.payload import looks_like_badge
@@ -54,7 +54,7 @@ class DecodeWorker(QObject):
                     self.foreign.emit()  # never sent anywhere: only a gentle message
                 if time.monotonic() - last_brightness > 0.5:
                     last_brightness = time.monotonic()
-                    self.brightness.emit(float(frame.gray[::8, ::8].mean()))
+                    self.brightness.emit(brightness(frame.gray))
         finally:
             self.finished.emit()
 

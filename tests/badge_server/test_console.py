@@ -25,9 +25,9 @@ def csrf_of(page: httpx.Response) -> str:
     return found[1]
 
 
-def add_staff(district: District, username: str, role: str, **where: str) -> None:
+def add_staff(district: District, username: str, role: str, password: str = PASSWORD, **where: str) -> None:
     with transaction(district.runtime.factory) as session:
-        create_staff(session, username, PASSWORD, role, actor="test", **where)
+        create_staff(session, username, password, role, actor="test", **where)
 
 
 def sign_in(browser: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
@@ -117,14 +117,9 @@ def test_weak_passwords_and_unknown_teachers_are_refused(district: District) -> 
     from badge_server.errors import NotFoundError, PolicyError
 
     with pytest.raises(PolicyError, match="at least 12 characters"):
-        add_staff_with(district, "bob", "short", "district_admin")
+        add_staff(district, "bob", "district_admin", password="short")
     with pytest.raises(NotFoundError, match="roster teacher"):
-        add_staff_with(district, "bob", PASSWORD, "teacher", person_id="st-0001")
-
-
-def add_staff_with(district: District, username: str, password: str, role: str, **where: str) -> None:
-    with transaction(district.runtime.factory) as session:
-        create_staff(session, username, password, role, actor="test", **where)
+        add_staff(district, "bob", "teacher", person_id="st-0001")
 
 
 def qr_in_page(page: httpx.Response) -> str:
