@@ -15,7 +15,7 @@ from badge_printing.qr import QUIET_ZONE, draw_matrix, make_matrix
 
 MIN_MODULE_MM = 0.5  # below this a classroom webcam at arm's length cannot resolve the modules
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
-COLORS = ("#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d405b")
+COLORS = ("#d1495b", "#a86b00", "#00798c", "#30638e", "#6a4c93", "#23857a", "#c4502f", "#3d405b")
 
 
 def name_sort_key(name: str) -> str:

@@ -93,10 +93,10 @@ class DeviceOut(BaseModel):
 
 
 @router.get("/devices/me", response_model=DeviceOut)
-def this_device(token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> DeviceOut:
+def this_device(request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> DeviceOut:
     """Who this device is enrolled as (``badge-kiosk check``); no side effect but last-seen."""
     enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
-    device = devices.authenticate_device(db, token)
+    device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     return DeviceOut(device_id=device.id, name=device.name, school_id=device.school_id)
 
 
@@ -110,7 +110,7 @@ def exchange_badge(
     # Count the attempt first, in its own transaction (see ratelimit), before the request's
     # own transaction takes any lock; an unknown device token is throttled too.
     enforce_limits(runtime.factory, exchange.exchange_limits(settings, keys, token, ip, payload))
-    device = devices.authenticate_device(db, token)
+    device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     _audit_failures_as(request, "badge.exchange", source_ip=ip, device_id=device.id)
     if payload is None:
         raise exchange.not_a_badge(body.badge, settings)

@@ -120,7 +120,9 @@ def login(
         user = staff_accounts.check_password(db, username, password)
     except staff_accounts.SignInRefused as exc:
         return _page(request, "login.html", csrf=csrf, error=str(exc), status=401)
-    started = staff_accounts.start_session(db, user, source_ip=ip)
+    started = staff_accounts.start_session(
+        db, user, source_ip=ip, teachers_need_mfa=runtime.settings.teacher_mfa_required
+    )
     target = "/staff/classes"
     if not started.record.mfa_done:
         target = "/staff/mfa" if user.totp_enabled else "/staff/mfa/setup"

@@ -48,7 +48,7 @@ def client_ip(request: Request) -> str:
 ClientIP = Annotated[str, Depends(client_ip)]
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
@@ -60,14 +60,14 @@ def device_token(request: Request) -> str:
     Empty when absent; the route then refuses it through ``authenticate_device``, after it
     has counted the attempt and named the audit row.
     """
-    return _bearer(request) or request.cookies.get(DEVICE_COOKIE) or ""
+    return bearer_token(request) or request.cookies.get(DEVICE_COOKIE) or ""
 
 
 DeviceToken = Annotated[str, Depends(device_token)]
 
 
 def current_student(request: Request, db: SessionDep) -> StudentSession:
-    token = _bearer(request) or request.cookies.get(SESSION_COOKIE)
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SessionNotValid()
     return authenticate_session(db, token)

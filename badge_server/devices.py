@@ -77,14 +77,16 @@ def enroll_device(session: Session, code: str, name: str, *, source_ip: str | No
     return EnrolledDevice(device.id, token)
 
 
-def authenticate_device(session: Session, token: str) -> Device:
-    """The enabled device holding this token; updates its last-seen time."""
+def authenticate_device(session: Session, token: str, *, software: str | None = None) -> Device:
+    """The enabled device holding this token; updates its last-seen time (and software, if told)."""
     if not token:
         raise DeviceNotAuthorized("This request needs the device token (Authorization: Bearer ...).")
     device = session.scalars(select(Device).where(Device.token_digest == token_digest(token))).first()
     if device is None or device.disabled_at is not None:
         raise DeviceNotAuthorized()
     device.last_seen_at = utcnow()
+    if software:
+        device.software = software[:120]
     return device
 
 

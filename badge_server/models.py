@@ -54,7 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 _EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
-AVATAR_COLORS = ("#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#2a9d8f", "#e76f51", "#3d405b")
+AVATAR_COLORS = ("#d1495b", "#a86b00", "#00798c", "#30638e", "#6a4c93", "#23857a", "#c4502f", "#3d405b")
 
 
 def new_id() -> str:
@@ -212,6 +212,7 @@ class Device(Base):
     enrolled_at: Mapped[datetime]
     last_seen_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    software: Mapped[str | None] = mapped_column(String(120))  # last User-Agent: kiosk version or browser
 
 
 class LaunchCode(Base):
@@ -259,6 +260,16 @@ class App(Base):
     school_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AppIcon(Base):
+    """An app tile's uploaded icon, kept in the database so every server process can serve it."""
+
+    __tablename__ = "app_icons"
+    app_id: Mapped[str] = mapped_column(ForeignKey("apps.id"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime]
 
 
 class RateCounter(Base):

@@ -26,6 +26,8 @@ MAX_GENERATION = 999
 PAYLOAD_LENGTH = len(PREFIX) + 1 + 3 + SECRET_CHARS
 
 _PAYLOAD_RE = re.compile(r"BL1:(?P<kind>[BT])(?P<gen>(?!000)\d{3})(?P<secret>[A-Z2-7]{26})")
+# The same check for the browser scanner's JavaScript (no named groups there; lookahead is fine).
+BROWSER_PATTERN = "^" + re.sub(r"\?P<\w+>", "", _PAYLOAD_RE.pattern) + "$"
 
 
 class BadgeKind(StrEnum):

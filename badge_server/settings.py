@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     kiosk_session_max_seconds: int = Field(3600, ge=60)
     browser_session_idle_seconds: int = Field(1800, ge=60)
     browser_session_max_seconds: int = Field(8 * 3600, ge=60)
+    dashboard_idle_seconds: int = Field(
+        120, ge=15, description="The web dashboard signs a student out after this long untouched."
+    )
+    teacher_mfa_required: bool = Field(False, description="Teachers must set up TOTP too (admins always must).")
 
     rate_per_badge_per_minute: int = Field(20, ge=1)
     rate_per_address_per_minute: int = Field(300, ge=1)

@@ -40,9 +40,9 @@ class NewStaffSession:
     record: StaffSession
 
 
-def needs_second_factor(user: StaffUser) -> bool:
-    """Admins always; teachers once they have set TOTP up."""
-    return user.role != "teacher" or user.totp_enabled
+def needs_second_factor(user: StaffUser, *, teachers_too: bool = False) -> bool:
+    """Admins always; teachers once they have set TOTP up, or always where the district says so."""
+    return user.role != "teacher" or user.totp_enabled or teachers_too
 
 
 def create_staff(
@@ -94,14 +94,16 @@ def check_password(session: Session, username: str, password: str) -> StaffUser:
     return user
 
 
-def start_session(session: Session, user: StaffUser, *, source_ip: str | None) -> NewStaffSession:
+def start_session(
+    session: Session, user: StaffUser, *, source_ip: str | None, teachers_need_mfa: bool = False
+) -> NewStaffSession:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     record = StaffSession(
         token_digest=token_digest(token),
         staff_id=user.id,
         csrf_token=secrets.token_urlsafe(24),
-        mfa_done=not needs_second_factor(user),
+        mfa_done=not needs_second_factor(user, teachers_too=teachers_need_mfa),
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=SESSION_HOURS),

@@ -1,19 +1,30 @@
-"""Browser routes: ``GET /launch/{code}`` (cookie + redirect) and the student dashboard page."""
+"""Student browser pages: ``GET /launch/{code}`` (cookie + redirect), the dashboard, sign-out."""
 
 from __future__ import annotations
 
-from html import escape
+from pathlib import Path
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 
 from badge_server import devices, exchange
 from badge_server.catalog import apps_for
-from badge_server.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, CurrentStudent, RuntimeDep, SessionDep
-from badge_server.errors import DeviceNotAuthorized
+from badge_server.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDep, SessionDep
+from badge_server.errors import ApiError, DeviceNotAuthorized
+from badge_server.models import StudentSession
 from badge_server.ratelimit import Limit, enforce_limits
 
 router = APIRouter()
+pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def student_page(request: Request, name: str, status: int = 200, **values: object) -> HTMLResponse:
+    response = pages.TemplateResponse(request, name, values, status_code=status)
+    # A shared computer: the back button must not show the last child's page from cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/launch/{code}")
@@ -42,28 +53,55 @@ def launch_in_browser(
     return response
 
 
+def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
+    """The signed-in student of this browser, or ``None`` (the page then says where to go)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return exchange.authenticate_session(db, token)
+    except ApiError:
+        return None
+
+
+BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
+
+
+def _after_sign_out(request: Request) -> RedirectResponse:
+    # On a shared scanner the next child is waiting: back to the camera. Elsewhere, a goodbye.
+    target = "/scan" if request.cookies.get(DEVICE_COOKIE) else "/signed-out"
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(student: CurrentStudent, db: SessionDep) -> HTMLResponse:
-    """A plain page of app tiles; the full web dashboard is built on the same data."""
+def dashboard(request: Request, student: BrowserStudent, db: SessionDep, runtime: RuntimeDep) -> Response:
+    """Big app tiles, the student's name and picture, a sign-out button and an idle time-out."""
+    if student is None:
+        return _after_sign_out(request)
     person = student.person
-    tiles = "\n".join(
-        f'<li><a class="tile" style="background:{escape(app.color)}" href="{escape(app.launch_url)}">'
-        f"{escape(app.name)}</a></li>"
-        for app in apps_for(db, person)
-    )
-    return HTMLResponse(
-        f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(person.first_name)}'s apps</title>
-<style>body{{font-family:sans-serif;margin:2rem}}ul{{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:1rem}}
-.tile{{display:block;width:10rem;height:8rem;border-radius:1rem;color:#fff;font-size:1.4rem;padding:1rem;
-text-decoration:none}}</style></head><body><h1>Hello, {escape(person.first_name)}!</h1>
-<ul>{tiles}</ul><form method="post" action="/logout"><button>Sign out</button></form></body></html>"""
+    return student_page(
+        request,
+        "dashboard.html",
+        user=exchange.user_summary(db, person),
+        apps=apps_for(db, person),
+        idle_seconds=min(runtime.settings.dashboard_idle_seconds, student.idle_seconds),
     )
 
 
 @router.post("/logout")
-def logout_in_browser(student: CurrentStudent, db: SessionDep) -> RedirectResponse:
-    exchange.end_session(db, student, reason="logout")
-    response = RedirectResponse("/", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+def logout_in_browser(
+    request: Request,
+    student: BrowserStudent,
+    db: SessionDep,
+    reason: Annotated[Literal["logout", "idle"], Form()] = "logout",
+) -> RedirectResponse:
+    if student is not None:
+        exchange.end_session(db, student, reason=reason)
+    return _after_sign_out(request)
+
+
+@router.get("/signed-out", response_class=HTMLResponse)
+def signed_out(request: Request) -> HTMLResponse:
+    return student_page(request, "signed_out.html")

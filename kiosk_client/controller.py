@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from kiosk_client.api import App
 from kiosk_client.config import KioskConfig
-from kiosk_client.i18n import text
+from kiosk_client.i18n import STATE_LOOKS, text
 
 log = logging.getLogger("badge_kiosk")
 BADGE_GONE_SECONDS = 1.5  # a badge counts as put away once unseen this long
@@ -40,23 +40,7 @@ class State(StrEnum):
     NOT_ENROLLED = "not_enrolled"
 
 
-# How each state looks: an icon and a shape as well as a colour, so no child depends on colour.
-LOOKS: dict[State, tuple[str, str, str]] = {
-    State.READY: ("▣", "circle", "#30638e"),
-    State.READING: ("…", "circle", "#edae49"),
-    State.WELCOME: ("✓", "circle", "#2a9d8f"),
-    State.NOT_A_BADGE: ("?", "triangle", "#e76f51"),
-    State.REPLACED: ("✋", "octagon", "#d1495b"),
-    State.NOT_ACCEPTED: ("✋", "octagon", "#d1495b"),
-    State.EXPIRED: ("✋", "octagon", "#d1495b"),
-    State.TOO_MANY: ("⏳", "square", "#6a4c93"),
-    State.UNREACHABLE: ("⚡", "diamond", "#5c6770"),
-    State.NO_CAMERA: ("⊘", "diamond", "#5c6770"),
-    State.TOO_DARK: ("☀", "square", "#3d405b"),
-    State.PIN: ("#", "circle", "#30638e"),
-    State.NOT_ENROLLED: ("⚙", "diamond", "#5c6770"),
-    State.DASHBOARD: ("✓", "circle", "#2a9d8f"),
-}
+LOOKS: dict[State, tuple[str, str, str]] = {state: STATE_LOOKS[state.value] for state in State}
 ERROR_STATES = {
     "badge_replaced": State.REPLACED,
     "badge_not_accepted": State.NOT_ACCEPTED,

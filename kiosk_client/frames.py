@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import cv2
 import numpy as np
 import zxingcpp
@@ -54,8 +57,7 @@ def classroom_frame(
     return result
 
 
-def write_badge_video(
-    path: str,
+def badge_video_frames(
     *,
     payload: str | None = None,
     card: np.ndarray | None = None,
@@ -64,23 +66,39 @@ def write_badge_video(
     fps: int = 15,
     empty_seconds: float = 1.0,
     held_seconds: float = 3.0,
-) -> None:
-    """An MJPEG AVI: an empty scene, then a badge brought into view and held at arm's length
-    (about a quarter of the frame height), then taken away again."""
+) -> Iterator[np.ndarray]:
+    """An empty scene, then a badge brought into view and held at arm's length (about a
+    quarter of the frame height), then taken away again: grayscale frames."""
+    for n in range(int(empty_seconds * fps)):
+        yield classroom_frame(width, height, seed=n % 3, noise=3)
+    for n in range(int(held_seconds * fps)):
+        wobble = (int(6 * np.sin(n / 3)), int(4 * np.cos(n / 4)))  # a child's hand is never still
+        yield classroom_frame(
+            width, height, payload, card=card, code_fraction=0.28, seed=n % 3, noise=3, blur=0.6, offset=wobble
+        )
+    for n in range(int(empty_seconds * fps)):
+        yield classroom_frame(width, height, seed=n % 3, noise=3)
+
+
+def write_badge_video(path: str, *, width: int = 1280, height: int = 720, fps: int = 15, **scene: Any) -> None:
+    """The badge scene (``badge_video_frames``) as an MJPEG AVI, for ``--camera FILE``."""
     writer = cv2.VideoWriter(path, cv2.VideoWriter.fourcc(*"MJPG"), fps, (width, height), False)
     if not writer.isOpened():
         raise RuntimeError(f"cannot write video {path}")
     try:
-        for n in range(int(empty_seconds * fps)):
-            writer.write(classroom_frame(width, height, seed=n % 3, noise=3))
-        for n in range(int(held_seconds * fps)):
-            wobble = (int(6 * np.sin(n / 3)), int(4 * np.cos(n / 4)))  # a child's hand is never still
-            writer.write(
-                classroom_frame(
-                    width, height, payload, card=card, code_fraction=0.28, seed=n % 3, noise=3, blur=0.6, offset=wobble
-                )
-            )
-        for n in range(int(empty_seconds * fps)):
-            writer.write(classroom_frame(width, height, seed=n % 3, noise=3))
+        for frame in badge_video_frames(width=width, height=height, fps=fps, **scene):
+            writer.write(frame)
     finally:
         writer.release()
+
+
+def write_badge_y4m(path: str, *, width: int = 640, height: int = 480, fps: int = 15, **scene: Any) -> None:
+    """The badge scene as YUV4MPEG2, the format Chromium's fake camera plays
+    (``--use-file-for-fake-video-capture``); it loops the file."""
+    if width % 2 or height % 2:
+        raise ValueError(f"4:2:0 video needs an even width and height, not {width}x{height}")
+    gray_chroma = np.full((height // 2) * (width // 2) * 2, 128, np.uint8).tobytes()
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in badge_video_frames(width=width, height=height, fps=fps, **scene):
+            out.write(b"FRAME\n" + frame.tobytes() + gray_chroma)

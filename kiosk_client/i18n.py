@@ -1,4 +1,7 @@
-"""Words on the kiosk's screen, in English and Spanish. Short: the readers are five."""
+"""Words and looks of the kiosk's screens, in English and Spanish. Short: the readers are five.
+
+Shared by the Qt kiosk and the server's browser scanner page, so both say the same thing.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sign_out": "Sign out",
         "signed_out": "Bye!",
         "not_enrolled": "This kiosk is not set up. Ask IT",
+        "no_permission": "The camera is turned off. Ask a grown-up",
     },
     "es": {
         "ready": "Muestra tu tarjeta",
@@ -40,7 +44,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "sign_out": "Salir",
         "signed_out": "¡Adiós!",
         "not_enrolled": "Este quiosco no está configurado. Pide ayuda a TI",
+        "no_permission": "La cámara está apagada. Pide ayuda a un adulto",
     },
+}
+
+
+# How each state looks: an icon and a shape as well as a colour, so no child depends on colour.
+STATE_LOOKS: dict[str, tuple[str, str, str]] = {
+    "ready": ("▣", "circle", "#30638e"),
+    "reading": ("…", "circle", "#a86b00"),
+    "welcome": ("✓", "circle", "#23857a"),
+    "not_a_badge": ("?", "triangle", "#c4502f"),
+    "replaced": ("✋", "octagon", "#d1495b"),
+    "not_accepted": ("✋", "octagon", "#d1495b"),
+    "expired": ("✋", "octagon", "#d1495b"),
+    "too_many": ("⏳", "square", "#6a4c93"),
+    "unreachable": ("⚡", "diamond", "#5c6770"),
+    "no_camera": ("⊘", "diamond", "#5c6770"),
+    "no_permission": ("⊘", "diamond", "#5c6770"),
+    "too_dark": ("☀", "square", "#3d405b"),
+    "pin": ("#", "circle", "#30638e"),
+    "not_enrolled": ("⚙", "diamond", "#5c6770"),
+    "dashboard": ("✓", "circle", "#23857a"),
 }
 
 

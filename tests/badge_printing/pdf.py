@@ -7,6 +7,7 @@ import unicodedata
 import numpy as np
 import pypdfium2 as pdfium
 
+from badge_printing import BUILT_IN, BadgeCard, render_sheets
 from badge_printing.templates import SheetTemplate
 from kiosk_client.decoder import ZxingDecoder
 
@@ -53,3 +54,21 @@ def payloads_by_label(pdf: bytes, page: int, template: SheetTemplate, dpi: int) 
         else:
             raise AssertionError(f"a code at {x_pt:.0f},{y_pt:.0f} pt is outside every label")
     return found
+
+
+def label_image(pdf: bytes, page: int, template: SheetTemplate, index: int, dpi: int = 150) -> np.ndarray:
+    """One label of a sheet, rasterised as a camera would see the paper."""
+    image = rasterise(pdf, page, dpi)
+    left, top = template.label_origin(index)
+    scale = dpi / 72
+    return image[
+        int(top * scale) : int((top + template.label_height) * scale),
+        int(left * scale) : int((left + template.label_width) * scale),
+    ].copy()
+
+
+def printed_badge(payload: str, name: str) -> np.ndarray:
+    """A real badge PDF made for one student (page 0 is the cover sheet), its label rasterised."""
+    template = BUILT_IN["square-2in-letter"]
+    pdf = render_sheets([BadgeCard(payload=payload, name=name, class_name="Kindergarten", key=name)], template)
+    return label_image(pdf, 1, template, 0)

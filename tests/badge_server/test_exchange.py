@@ -81,12 +81,16 @@ def test_browser_launch_sets_a_session_cookie_and_lands_on_the_dashboard(
         landed = browser.get(f"/launch/{code}", follow_redirects=True)
         assert landed.status_code == 200
         assert landed.url.path == "/dashboard"
-        assert "Hello, José!" in landed.text and "Starfall" in landed.text
+        assert "Hi, José!" in landed.text and "Starfall" in landed.text
         cookie = next(c for c in browser.cookies.jar if c.name == "badge_session")
         assert cookie.has_nonstandard_attr("HttpOnly")
         assert browser.get("/api/v1/me").json()["display_name"] == "José García"
-        browser.post("/logout")
+        signed_out = browser.post("/logout", follow_redirects=True)
+        assert signed_out.url.path == "/scan"  # a shared scanner: straight back to the camera
         assert browser.get("/api/v1/me").status_code == 401
+        assert (
+            browser.get("/dashboard", follow_redirects=True).url.path == "/scan"
+        )  # the back button shows no one's apps
 
 
 def test_browser_launch_without_the_device_cookie_is_refused(server: LoopbackServer, district: District) -> None:

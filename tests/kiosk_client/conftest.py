@@ -12,17 +12,15 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-import pypdfium2 as pdfium
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from badge_printing import BUILT_IN, BadgeCard, render_sheets
 from kiosk_client.api import BadgeServerClient
 from kiosk_client.app import KioskApp
 from kiosk_client.config import KioskConfig
 from kiosk_client.credentials import FileKeyring, save_token
 from kiosk_client.frames import write_badge_video
+from tests.badge_printing.pdf import printed_badge
 from tests.conftest import District, LoopbackServer
 
 
@@ -36,22 +34,6 @@ def _no_window_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
     for window in open_windows:
         window.close()
     assert not open_windows, f"the test left windows open: {open_windows}"
-
-
-def printed_badge(payload: str, name: str) -> np.ndarray:
-    """One label of a real badge PDF, rasterised as a camera would see the paper."""
-    template = BUILT_IN["square-2in-letter"]
-    pdf = render_sheets([BadgeCard(payload=payload, name=name, class_name="Kindergarten", key=name)], template)
-    document = pdfium.PdfDocument(pdf)
-    dpi = 150
-    page = np.asarray(document[1].render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
-    document.close()
-    left, top = template.label_origin(0)
-    scale = dpi / 72
-    return page[
-        int(top * scale) : int((top + template.label_height) * scale),
-        int(left * scale) : int((left + template.label_width) * scale),
-    ].copy()
 
 
 @pytest.fixture

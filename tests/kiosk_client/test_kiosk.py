@@ -60,7 +60,7 @@ def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
 ) -> None:
     import cv2
 
-    from tests.kiosk_client.conftest import printed_badge
+    from tests.badge_printing.pdf import printed_badge
 
     still = tmp_path / "held.png"
     cv2.imwrite(str(still), printed_badge(district.payloads[JOSE], "José García"))

@@ -1,0 +1,23 @@
+// Small helpers for the staff console; no inline scripts, so the pages can forbid them.
+(function () {
+  "use strict";
+  var left = document.getElementById("left");
+  if (left) {
+    // A temporary code's countdown: whoever holds the printout sees when it stops working.
+    var end = Date.parse(left.dataset.expires);
+    var tick = function () {
+      var minutes = Math.max(0, Math.ceil((end - Date.now()) / 60000));
+      left.textContent = minutes > 0 ? minutes + " minutes left" : "expired";
+    };
+    tick();
+    setInterval(tick, 15000);
+  }
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+  document.querySelectorAll("[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+})();

@@ -1,0 +1,166 @@
+"""The browser badge scanner (/scan) in real Chromium with a fake webcam playing a video made
+from a real printed badge: enrol the browser, read the badge, land on that student's dashboard."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, Request, expect
+
+from badge_server import badges, devices
+from badge_server.db import transaction
+from badge_server.models import Device, Person
+from kiosk_client.frames import write_badge_y4m
+from tests.badge_printing.pdf import printed_badge
+from tests.badge_server.web.conftest import launch_chromium, new_page
+from tests.conftest import District, LoopbackServer
+
+JOSE = "st-0001"  # José García, Kindergarten, Maple Street
+
+
+def enroll_code(district: District) -> str:
+    with transaction(district.runtime.factory) as session:
+        return devices.create_enroll_code(session, "s-maple", minutes=5, actor="test").code
+
+
+@pytest.fixture
+def camera_page(
+    playwright: Playwright, server: LoopbackServer, tmp_path: Path
+) -> Iterator[Callable[..., tuple[Page, list[Request]]]]:
+    """A page in a Chromium whose webcam plays a badge scene; also every request the page made."""
+    browsers: list[Browser] = []
+
+    def open_with(payload: str, name: str = "José García", **options: Any) -> tuple[Page, list[Request]]:
+        video = tmp_path / f"camera-{len(browsers)}.y4m"
+        write_badge_y4m(str(video), card=printed_badge(payload, name), empty_seconds=0.5, held_seconds=2.5)
+        browser = launch_chromium(playwright, camera=video)
+        browsers.append(browser)
+        _, page = new_page(browser, server, **options)
+        sent: list[Request] = []
+        page.on("request", lambda request: sent.append(request))
+        return page, sent
+
+    yield open_with
+    for browser in browsers:
+        browser.close()
+
+
+def enrol(page: Page, code: str, name: str = "Room 4 Chromebook") -> None:
+    page.goto("/scan")
+    expect(page.locator("#enroll-panel")).to_be_visible()
+    page.fill("#enroll-code", code)
+    page.fill("#enroll-name", name)
+    page.get_by_role("button", name="Set up").click()
+    expect(page.locator("#enroll-panel")).to_be_hidden()
+
+
+def test_a_chromebook_is_enrolled_then_reads_a_printed_badge_and_lands_on_the_dashboard(
+    camera_page: Callable[..., tuple[Page, list[Request]]], district: District, look_at: Callable[..., Any]
+) -> None:
+    page, sent = camera_page(district.payloads[JOSE])
+    page.goto("/scan")
+    expect(page.locator("#enroll-panel")).to_be_visible()
+    assert look_at(page, "enrol") == []
+    enrol(page, enroll_code(district))
+    # The fake camera plays the printed badge; the page decodes it itself and exchanges it.
+    expect(page.locator("#welcome-text")).to_have_text("Hi, José!", timeout=20_000)
+    assert look_at(page, "welcome") == []
+    page.wait_for_url("**/dashboard", timeout=10_000)
+    expect(page.locator("h1")).to_have_text("Hi, José!")
+    expect(page.locator(".tile", has_text="Starfall")).to_be_visible()
+
+    exchanges = [r for r in sent if r.url.endswith("/api/v1/exchange")]
+    assert len(exchanges) == 1, "one badge held still is one exchange"
+    assert json.loads(exchanges[0].post_data or "") == {"badge": district.payloads[JOSE]}
+    # Never uploads frames: no request carries more than a few hundred bytes.
+    assert max(len(r.post_data_buffer or b"") for r in sent) < 300
+    decoder = page.evaluate("() => 'BarcodeDetector' in window")
+    assert decoder is False, "Chromium on Linux has no BarcodeDetector: this test exercises jsQR"
+    assert page.js_errors == []  # type: ignore[attr-defined]
+
+    with transaction(district.runtime.factory) as session:
+        device = session.query(Device).filter_by(name="Room 4 Chromebook").one()
+        assert device.school_id == "s-maple" and "Chrome" in (device.software or "")
+
+
+def test_the_enrolment_survives_a_restart_and_a_replaced_badge_is_told_to_ask_the_teacher(
+    camera_page: Callable[..., tuple[Page, list[Request]]], district: District, look_at: Callable[..., Any]
+) -> None:
+    old = district.payloads[JOSE]
+    with transaction(district.runtime.factory) as session:
+        person = session.get(Person, JOSE)
+        assert person is not None
+        badges.replace(session, district.runtime.keys, district.runtime.settings, person, actor="test")
+    page, sent = camera_page(old)
+    enrol(page, enroll_code(district))
+    page.context.clear_cookies()  # a cleared cookie is renewed from the token in storage
+    page.reload()
+    expect(page.locator("#status-text")).to_have_text("This badge was replaced. Ask your teacher", timeout=20_000)
+    assert page.locator("#scanner").get_attribute("data-state") == "replaced"
+    assert look_at(page, "replaced") == []
+    assert page.url.endswith("/scan")
+    assert [r for r in sent if r.url.endswith("/api/v1/exchange")]
+
+
+def test_a_qr_code_that_is_not_a_badge_is_never_sent(
+    camera_page: Callable[..., tuple[Page, list[Request]]], district: District
+) -> None:
+    page, sent = camera_page("https://pbskids.org/games")
+    enrol(page, enroll_code(district))
+    expect(page.locator("#scanner")).to_have_attribute("data-state", "not_a_badge", timeout=20_000)
+    expect(page.locator("#status-text")).to_have_text("That's not a login badge")
+    assert not [r for r in sent if "/api/v1/exchange" in r.url]
+
+
+def test_a_wrong_enrolment_code_says_so_and_a_computer_without_a_camera_says_ask_a_grown_up(
+    chromium: Browser, server: LoopbackServer, district: District
+) -> None:
+    context, page = new_page(chromium, server)  # this Chromium has no camera at all
+    try:
+        page.goto("/scan")
+        page.fill("#enroll-code", "AAAAA-BBBBB")
+        page.fill("#enroll-name", "Library PC")
+        page.get_by_role("button", name="Set up").click()
+        expect(page.locator("#enroll-error")).to_contain_text("enrolment code")
+        enrol(page, enroll_code(district), "Library PC")
+        expect(page.locator("#scanner")).to_have_attribute("data-state", "no_camera")
+        expect(page.locator("#status-text")).to_have_text("No camera. Ask a grown-up")
+    finally:
+        context.close()
+
+
+def test_a_denied_camera_permission_says_how_to_fix_it(
+    playwright: Playwright, server: LoopbackServer, district: District, tmp_path: Path, look_at: Callable[..., Any]
+) -> None:
+    video = tmp_path / "camera.y4m"
+    write_badge_y4m(str(video), payload=district.payloads[JOSE], empty_seconds=0.2, held_seconds=0.2)
+    browser = launch_chromium(playwright, camera=video, allow_camera=False)
+    try:
+        _, page = new_page(browser, server)
+        enrol(page, enroll_code(district), "Library PC")
+        expect(page.locator("#permission-panel")).to_be_visible()
+        expect(page.locator("#permission-panel")).to_contain_text("VideoCaptureAllowedUrls")
+        assert page.locator("#scanner").get_attribute("data-state") == "no_permission"
+        assert look_at(page, "no-permission") == []
+    finally:
+        browser.close()
+
+
+def test_a_disabled_scanner_asks_to_be_enrolled_again(
+    chromium: Browser, server: LoopbackServer, district: District
+) -> None:
+    context, page = new_page(chromium, server)
+    try:
+        enrol(page, enroll_code(district), "Cart 2")
+        with transaction(district.runtime.factory) as session:
+            device = session.query(Device).filter_by(name="Cart 2").one()
+            devices.disable_device(session, device.id, actor="test")
+        page.reload()
+        expect(page.locator("#enroll-error")).to_contain_text("no longer set up")
+        assert page.evaluate("() => localStorage.getItem('badgeDeviceToken')") is None
+    finally:
+        context.close()
