@@ -7,12 +7,22 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from badge_server import __version__, audit, console, scan, web
+from badge_server import (
+    __version__,
+    audit,
+    console,
+    console_admin,
+    console_audit,
+    console_catalog,
+    console_devices,
+    scan,
+    web,
+)
 from badge_server.api import router as api_router
 from badge_server.db import transaction
 from badge_server.errors import (
@@ -26,9 +36,12 @@ from badge_server.errors import (
 from badge_server.migrate import is_current
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.staff_pages import render_page
 
 log = logging.getLogger("badge_server")
 MAX_BODY_BYTES = 64 * 1024
+# Uploads get more room than API bodies: a district's roster, an app icon (with its form).
+UPLOAD_LIMITS = {"/staff/admin/roster": 100 * 1024 * 1024, "/staff/admin/apps/save": 512 * 1024}
 STATIC_DIR = Path(__file__).parent / "static"
 # Every script and style is served by this package (no CDN), so the pages can forbid all
 # others: an injected <script> or a framing page gets nowhere. Inline style attributes carry
@@ -77,7 +90,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(api_router)
     app.include_router(web.router)
     app.include_router(console.router)
-    app.include_router(scan.router)
+    for module in (console_admin, console_devices, console_catalog, console_audit, scan):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.middleware("http")
@@ -90,17 +104,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            error = MalformedRequest(f"request body is larger than {MAX_BODY_BYTES} bytes")
+        allowed = UPLOAD_LIMITS.get(request.url.path, MAX_BODY_BYTES)
+        if length is not None and (not length.isdigit() or int(length) > allowed):
+            error = MalformedRequest(f"request body is larger than {allowed} bytes")
             return JSONResponse(error_body(error), status_code=413)
         return await call_next(request)
 
     @app.exception_handler(ApiError)
-    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+    async def api_error(request: Request, error: ApiError) -> Response:
         # Off the event loop: a blocking wait for the database here would stall the very
         # requests that must finish (and release SQLite's write lock) first.
         await run_in_threadpool(_record_failure, runtime, request, error)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+        if request.url.path.startswith("/staff"):  # a person at a console reads a page, not JSON
+            return render_page(request, "error.html", status=error.status, message=error.message)
         return JSONResponse(error_body(error), status_code=error.status, headers=headers)
 
     @app.exception_handler(StaffSignInNeeded)

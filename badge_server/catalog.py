@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from badge_server.models import App, Person
+from badge_server import audit
+from badge_server.clock import utcnow
+from badge_server.errors import NotFoundError, PolicyError, UploadRefused
+from badge_server.models import App, AppIcon, Person
 
 # A few well-known learning apps for the demo district. Schools edit their own catalog.
 DEMO_APPS: tuple[dict[str, object], ...] = (
@@ -64,3 +73,75 @@ def add_demo_catalog(session: Session) -> None:
     for position, spec in enumerate(DEMO_APPS):
         if session.get(App, spec["id"]) is None:
             session.add(App(position=position, **spec))
+
+
+@dataclass(frozen=True)
+class AppEntry:
+    """An app as an admin edits it; empty lists mean everyone."""
+
+    name: str
+    launch_url: str
+    color: str = "#3566c8"
+    roles: tuple[str, ...] = ()
+    grades: tuple[str, ...] = ()
+    school_ids: tuple[str, ...] = ()
+    active: bool = True
+
+
+def _checked(entry: AppEntry) -> AppEntry:
+    name = entry.name.strip()
+    if not 1 <= len(name) <= 80:
+        raise PolicyError("an app needs a name of 1 to 80 characters")
+    url = urlsplit(entry.launch_url.strip())
+    # https only: a tile must not send a child to a page a network can rewrite (http) or run
+    # script in this server's origin (javascript:, data:).
+    if url.scheme != "https" or not url.hostname:
+        raise PolicyError(f"the launch URL must start with https:// (got {entry.launch_url.strip()[:80]!r})")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", entry.color):
+        raise PolicyError(f"the colour must look like #3566c8 (got {entry.color[:20]!r})")
+    return dataclasses.replace(entry, name=name, launch_url=url.geturl())
+
+
+def save_app(session: Session, app_id: str | None, entry: AppEntry, *, actor: str) -> App:
+    """Add an app (``app_id`` None) or change one; audited."""
+    entry = _checked(entry)
+    if app_id is None:
+        base = re.sub(r"[^a-z0-9]+", "-", entry.name.lower()).strip("-")[:40] or "app"
+        app_id, n = base, 1
+        while session.get(App, app_id) is not None:
+            n += 1
+            app_id = f"{base}-{n}"
+        last = session.scalar(select(func.max(App.position))) or 0
+        app = App(id=app_id, position=last + 1)
+        session.add(app)
+    else:
+        found = session.get(App, app_id)
+        if found is None:
+            raise NotFoundError(f"no app with id {app_id!r}")
+        app = found
+    app.name, app.launch_url, app.color, app.active = entry.name, entry.launch_url, entry.color, entry.active
+    app.roles, app.grades, app.school_ids = list(entry.roles), list(entry.grades), list(entry.school_ids)
+    session.flush()
+    audit.record(session, "catalog.save", actor=actor, app_id=app.id, name=app.name, active=app.active)
+    return app
+
+
+MAX_ICON_BYTES = 256 * 1024
+# Raster formats only, recognised by their first bytes: an SVG "icon" could carry script
+# that would run in this server's origin if someone opened it directly.
+ICON_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
+
+
+def set_icon(session: Session, app: App, data: bytes, *, actor: str) -> None:
+    if len(data) > MAX_ICON_BYTES:
+        raise UploadRefused(f"the icon is {len(data) // 1024} KB; at most {MAX_ICON_BYTES // 1024} KB")
+    content_type = next((kind for magic, kind in ICON_SIGNATURES.items() if data.startswith(magic)), None)
+    if content_type == "image/webp" and data[8:12] != b"WEBP":
+        content_type = None
+    if content_type is None:
+        raise UploadRefused("the icon must be a PNG, JPEG or WebP image")
+    icon = session.get(AppIcon, app.id) or AppIcon(app_id=app.id)
+    icon.content_type, icon.data, icon.updated_at = content_type, data, utcnow()
+    session.add(icon)
+    app.icon = f"/apps/{app.id}/icon?v={hashlib.sha256(data).hexdigest()[:12]}"
+    audit.record(session, "catalog.icon", actor=actor, app_id=app.id, bytes=len(data))

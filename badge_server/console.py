@@ -2,102 +2,51 @@
 
 from __future__ import annotations
 
-import hmac
 import io
 import secrets
 from datetime import timedelta
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import zxingcpp
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_printing import BUILT_IN, LayoutError, get_template
 from badge_printing.card import name_sort_key
+from badge_printing.templates import TemplateError
 from badge_server import badges
 from badge_server import staff as staff_accounts
 from badge_server.badges import ACTIVE
 from badge_server.clock import utcnow
 from badge_server.deps import ClientIP, RuntimeDep, SessionDep
-from badge_server.errors import CsrfRejected, PolicyError, StaffForbidden, StaffSignInNeeded
+from badge_server.errors import PolicyError, StaffForbidden, StaffSignInNeeded
 from badge_server.keys import token_digest
 from badge_server.models import Badge, Enrollment, Person, SchoolClass, StaffSession
 from badge_server.payload import BadgeKind
 from badge_server.printing import PrintRequest, print_badges
 from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.staff_pages import (
+    SESSION_COOKIE,
+    CurrentStaff,
+    actor,
+    check_csrf,
+    find_staff_session,
+    qr_svg,
+    render_page,
+    visible_class,
+    visible_classes,
+)
 
 router = APIRouter(prefix="/staff")
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-SESSION_COOKIE = "staff_session"
 LOGIN_CSRF_COOKIE = "staff_login_csrf"
 PASSWORD_TRIES_PER_MINUTE = 10  # throttled, never locked out: a teacher can always try again soon
-
-
-def _page(
-    request: Request, name: str, record: StaffSession | None = None, status: int = 200, **values: Any
-) -> HTMLResponse:
-    context = {
-        "staff": record.staff if record and record.mfa_done else None,
-        "csrf": record.csrf_token if record else values.pop("csrf", ""),
-        **values,
-    }
-    response = templates.TemplateResponse(request, name, context, status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _check_csrf(expected: str, given: str) -> None:
-    # Constant-time: the token must not be guessable byte by byte from response times.
-    if not expected or not hmac.compare_digest(expected.encode(), given.encode()):
-        raise CsrfRejected()
-
-
-def _session(request: Request, db: Session) -> StaffSession | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    return staff_accounts.find_session(db, token) if token else None
-
-
-def signed_in_staff(request: Request, db: SessionDep) -> StaffSession:
-    record = _session(request, db)
-    if record is None:
-        raise StaffSignInNeeded()
-    if not record.mfa_done:
-        raise StaffSignInNeeded("/staff/mfa" if record.staff.totp_enabled else "/staff/mfa/setup")
-    return record
-
-
-CurrentStaff = Annotated[StaffSession, Depends(signed_in_staff)]
-
-
-def visible_classes(db: Session, record: StaffSession) -> list[SchoolClass]:
-    """Teachers see their own classes, school admins their school, district admins all."""
-    user = record.staff
-    query = select(SchoolClass).where(SchoolClass.active.is_(True)).order_by(SchoolClass.title)
-    if user.role == "teacher":
-        mine = select(Enrollment.class_id).where(
-            Enrollment.person_id == (user.person_id or ""), Enrollment.role == "teacher", Enrollment.active.is_(True)
-        )
-        query = query.where(SchoolClass.id.in_(mine))
-    elif user.role == "school_admin":
-        query = query.where(SchoolClass.school_id == (user.school_id or ""))
-    return list(db.scalars(query))
-
-
-def _visible_class(db: Session, record: StaffSession, class_id: str) -> SchoolClass:
-    found = next((c for c in visible_classes(db, record) if c.id == class_id), None)
-    if found is None:
-        raise StaffForbidden()  # checked on the server for every request, not by hiding links
-    return found
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request) -> HTMLResponse:
     csrf = secrets.token_urlsafe(24)
-    response = _page(request, "login.html", csrf=csrf)
+    response = render_page(request, "login.html", csrf=csrf)
     response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return response
 
@@ -112,14 +61,14 @@ def login(
     password: Annotated[str, Form()],
     csrf: Annotated[str, Form()],
 ) -> Response:
-    _check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
+    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
     enforce_limits(
         runtime.factory, [Limit(f"staff-login:{ip}:{username.strip().lower()[:64]}", PASSWORD_TRIES_PER_MINUTE)]
     )
     try:
         user = staff_accounts.check_password(db, username, password)
     except staff_accounts.SignInRefused as exc:
-        return _page(request, "login.html", csrf=csrf, error=str(exc), status=401)
+        return render_page(request, "login.html", csrf=csrf, error=str(exc), status=401)
     started = staff_accounts.start_session(
         db, user, source_ip=ip, teachers_need_mfa=runtime.settings.teacher_mfa_required
     )
@@ -141,7 +90,7 @@ def login(
 
 
 def _pending(request: Request, db: Session) -> StaffSession:
-    record = _session(request, db)
+    record = find_staff_session(request, db)
     if record is None:
         raise StaffSignInNeeded()
     return record
@@ -149,7 +98,7 @@ def _pending(request: Request, db: Session) -> StaffSession:
 
 @router.get("/mfa", response_class=HTMLResponse)
 def mfa_form(request: Request, db: SessionDep) -> HTMLResponse:
-    return _page(request, "mfa.html", _pending(request, db))
+    return render_page(request, "mfa.html", _pending(request, db))
 
 
 @router.post("/mfa")
@@ -165,18 +114,12 @@ def mfa(
     cookie = request.cookies.get(SESSION_COOKIE, "")
     enforce_limits(runtime.factory, [Limit(f"staff-mfa:{token_digest(cookie)[:32]}", PASSWORD_TRIES_PER_MINUTE)])
     record = _pending(request, db)
-    _check_csrf(record.csrf_token, csrf)
+    check_csrf(record.csrf_token, csrf)
     try:
         staff_accounts.pass_second_factor(db, record, runtime.keys, code)
     except staff_accounts.SignInRefused as exc:
-        return _page(request, "mfa.html", record, error=str(exc), status=401)
+        return render_page(request, "mfa.html", record, error=str(exc), status=401)
     return RedirectResponse("/staff/classes", status_code=303)
-
-
-def _qr_svg(text: str, scale: int = 4) -> str:
-    """An inline SVG QR code (the XML prolog zxing-cpp writes does not belong inside HTML)."""
-    svg = str(zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="H").to_svg(scale=scale))
-    return svg[svg.index("<svg") :]
 
 
 @router.get("/mfa/setup", response_class=HTMLResponse)
@@ -186,7 +129,7 @@ def mfa_setup_form(request: Request, db: SessionDep, runtime: RuntimeDep) -> HTM
         raise StaffSignInNeeded("/staff/mfa")  # a second factor in force is changed only after passing it
     secret = staff_accounts.begin_totp_setup(record.staff, runtime.keys)
     uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
-    return _page(request, "mfa_setup.html", record, secret=secret, qr_svg=_qr_svg(uri))
+    return render_page(request, "mfa_setup.html", record, secret=secret, qr_svg=qr_svg(uri))
 
 
 @router.post("/mfa/setup", response_class=HTMLResponse)
@@ -194,7 +137,7 @@ def mfa_setup(
     request: Request, db: SessionDep, runtime: RuntimeDep, code: Annotated[str, Form()], csrf: Annotated[str, Form()]
 ) -> HTMLResponse:
     record = _pending(request, db)
-    _check_csrf(record.csrf_token, csrf)
+    check_csrf(record.csrf_token, csrf)
     if record.staff.totp_enabled:
         raise StaffSignInNeeded("/staff/mfa")
     try:
@@ -202,22 +145,22 @@ def mfa_setup(
     except staff_accounts.SignInRefused as exc:
         uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
         assert record.staff.totp_secret_encrypted is not None
-        return _page(
+        return render_page(
             request,
             "mfa_setup.html",
             record,
             status=401,
             error=str(exc),
-            qr_svg=_qr_svg(uri),
+            qr_svg=qr_svg(uri),
             secret=runtime.keys.decrypt(record.staff.totp_secret_encrypted),
         )
     record.mfa_done = True
-    return _page(request, "recovery.html", record, codes=codes)
+    return render_page(request, "recovery.html", record, codes=codes)
 
 
 @router.post("/logout")
 def logout(request: Request, db: SessionDep, record: CurrentStaff, csrf: Annotated[str, Form()]) -> Response:
-    _check_csrf(record.csrf_token, csrf)
+    check_csrf(record.csrf_token, csrf)
     staff_accounts.end_session(db, record)
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/staff")
@@ -226,7 +169,7 @@ def logout(request: Request, db: SessionDep, record: CurrentStaff, csrf: Annotat
 
 @router.get("/classes", response_class=HTMLResponse)
 def my_classes(request: Request, db: SessionDep, record: CurrentStaff) -> HTMLResponse:
-    return _page(request, "classes.html", record, classes=visible_classes(db, record))
+    return render_page(request, "classes.html", record, classes=visible_classes(db, record))
 
 
 def _badge_state(badges: list[Badge], warning_days: int) -> tuple[str, str, str]:
@@ -246,9 +189,9 @@ def _badge_state(badges: list[Badge], warning_days: int) -> tuple[str, str, str]
 
 @router.get("/classes/{class_id}", response_class=HTMLResponse)
 def class_roster(
-    request: Request, class_id: str, db: SessionDep, runtime: RuntimeDep, record: CurrentStaff
+    request: Request, class_id: str, db: SessionDep, runtime: RuntimeDep, record: CurrentStaff, message: str = ""
 ) -> HTMLResponse:
-    school_class = _visible_class(db, record, class_id)
+    school_class = visible_class(db, record, class_id)
     students = list(
         db.scalars(
             select(Person)
@@ -270,11 +213,70 @@ def class_roster(
         rows.append(
             {"id": student.id, "name": student.display_name, "state": state, "reference": reference, "expires": expires}
         )
-    return _page(request, "class.html", record, school_class=school_class, rows=rows, templates=BUILT_IN.values())
+    return render_page(
+        request,
+        "class.html",
+        record,
+        school_class=school_class,
+        rows=rows,
+        templates=BUILT_IN.values(),
+        message=message,
+    )
+
+
+@router.post("/classes/{class_id}/void", response_class=HTMLResponse)
+def void_class_badges(
+    request: Request,
+    class_id: str,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    record: CurrentStaff,
+    csrf: Annotated[str, Form()],
+    confirm_title: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    """Year end: every badge of the class stops working. Typing the class name guards a slip."""
+    check_csrf(record.csrf_token, csrf)
+    school_class = visible_class(db, record, class_id)
+    if confirm_title.strip().casefold() != school_class.title.strip().casefold():
+        return class_roster(
+            request,
+            class_id,
+            db,
+            runtime,
+            record,
+            message=f"Nothing was voided: type the class name ({school_class.title}) to confirm.",
+        )
+    count = badges.void_class(db, class_id, actor=actor(record))
+    return class_roster(
+        request, class_id, db, runtime, record, message=f"{count} badges voided. They no longer work anywhere."
+    )
+
+
+def _badge_pdf(
+    request: Request,
+    db: Session,
+    runtime: RuntimeDep,
+    record: StaffSession,
+    what: PrintRequest,
+    template: str,
+    title: str,
+) -> Response:
+    buffer = io.BytesIO()
+    try:
+        count = print_badges(db, runtime.keys, what, get_template(template), buffer, actor=actor(record))
+    except (LayoutError, TemplateError, PolicyError) as exc:
+        return render_page(request, "error.html", record, status=409, message=str(exc))
+    name = "".join(ch if ch.isalnum() else "-" for ch in title).strip("-") or "badges"
+    return Response(
+        buffer.getvalue(),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"', "X-Badge-Count": str(count)},
+    )
 
 
 @router.post("/classes/{class_id}/print")
 def print_class(
+    request: Request,
     class_id: str,
     db: SessionDep,
     runtime: RuntimeDep,
@@ -283,30 +285,14 @@ def print_class(
     template: Annotated[str, Form()] = "square-2in-letter",
     only_new: Annotated[bool, Form()] = False,
 ) -> Response:
-    _check_csrf(record.csrf_token, csrf)
-    school_class = _visible_class(db, record, class_id)
-    buffer = io.BytesIO()
-    try:
-        count = print_badges(
-            db,
-            runtime.keys,
-            PrintRequest(class_id=class_id, only_new=only_new),
-            get_template(template),
-            buffer,
-            actor=f"staff:{record.staff.username}",
-        )
-    except (LayoutError, PolicyError) as exc:
-        return HTMLResponse(f"<p>{exc}</p>", status_code=409)
-    name = "".join(ch if ch.isalnum() else "-" for ch in school_class.title).strip("-") or "badges"
-    return Response(
-        buffer.getvalue(),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"', "X-Badge-Count": str(count)},
-    )
+    check_csrf(record.csrf_token, csrf)
+    school_class = visible_class(db, record, class_id)
+    what = PrintRequest(class_id=class_id, only_new=only_new)
+    return _badge_pdf(request, db, runtime, record, what, template, school_class.title)
 
 
 def _visible_student(db: Session, record: StaffSession, class_id: str, person_id: str) -> tuple[SchoolClass, Person]:
-    school_class = _visible_class(db, record, class_id)
+    school_class = visible_class(db, record, class_id)
     enrolled = db.scalars(
         select(Enrollment).where(
             Enrollment.class_id == class_id,
@@ -332,7 +318,7 @@ def _student_page(
 ) -> HTMLResponse:
     badges_of = list(db.scalars(select(Badge).where(Badge.person_id == student.id)))
     state, reference, _ = _badge_state(badges_of, runtime.settings.badge_expiry_warning_days)
-    return _page(
+    return render_page(
         request,
         "student.html",
         record,
@@ -342,6 +328,7 @@ def _student_page(
         reference=reference,
         message=message,
         has_badge=state not in ("no badge", "revoked", "voided"),
+        templates=BUILT_IN.values(),
     )
 
 
@@ -351,6 +338,24 @@ def student_page(
 ) -> HTMLResponse:
     school_class, student = _visible_student(db, record, class_id, person_id)
     return _student_page(request, db, runtime, record, school_class, student)
+
+
+@router.post("/classes/{class_id}/students/{person_id}/print")
+def print_student(
+    request: Request,
+    class_id: str,
+    person_id: str,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    record: CurrentStaff,
+    csrf: Annotated[str, Form()],
+    template: Annotated[str, Form()] = "square-2in-letter",
+) -> Response:
+    """One badge (a new one after a replacement, or a reprint), on a sheet of the chosen stock."""
+    check_csrf(record.csrf_token, csrf)
+    _, student = _visible_student(db, record, class_id, person_id)
+    what = PrintRequest(person_id=student.id)
+    return _badge_pdf(request, db, runtime, record, what, template, student.display_name)
 
 
 @router.post("/classes/{class_id}/students/{person_id}/temporary", response_class=HTMLResponse)
@@ -363,12 +368,12 @@ def temporary(
     record: CurrentStaff,
     csrf: Annotated[str, Form()],
 ) -> HTMLResponse:
-    _check_csrf(record.csrf_token, csrf)
+    check_csrf(record.csrf_token, csrf)
     school_class, student = _visible_student(db, record, class_id, person_id)
-    issued = badges.temporary_code(db, runtime.keys, runtime.settings, student, actor=f"staff:{record.staff.username}")
+    issued = badges.temporary_code(db, runtime.keys, runtime.settings, student, actor=actor(record))
     expires = issued.badge.expires_at
-    svg = _qr_svg(str(issued.payload), scale=8)
-    return _page(
+    svg = qr_svg(str(issued.payload), scale=8)
+    return render_page(
         request,
         "temporary.html",
         record,
@@ -392,7 +397,7 @@ def replace_badge(
     csrf: Annotated[str, Form()],
     confirm: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    _check_csrf(record.csrf_token, csrf)
+    check_csrf(record.csrf_token, csrf)
     school_class, student = _visible_student(db, record, class_id, person_id)
     if not confirm:
         return _student_page(
@@ -404,7 +409,7 @@ def replace_badge(
             student,
             "Tick the box to confirm: the old badge stops working now.",
         )
-    badges.replace(db, runtime.keys, runtime.settings, student, actor=f"staff:{record.staff.username}")
+    badges.replace(db, runtime.keys, runtime.settings, student, actor=actor(record))
     return _student_page(
         request,
         db,
@@ -428,7 +433,7 @@ def revoke_badge(
     csrf: Annotated[str, Form()],
     confirm: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
-    _check_csrf(record.csrf_token, csrf)
+    check_csrf(record.csrf_token, csrf)
     school_class, student = _visible_student(db, record, class_id, person_id)
     current = badges.current_badge(db, student.id)
     if not confirm or current is None:
@@ -441,5 +446,5 @@ def revoke_badge(
             student,
             "Tick the box to confirm." if current else "There is no badge to revoke.",
         )
-    badges.revoke(db, current, actor=f"staff:{record.staff.username}")
+    badges.revoke(db, current, actor=actor(record))
     return _student_page(request, db, runtime, record, school_class, student, "Revoked. The badge no longer works.")

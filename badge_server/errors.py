@@ -198,3 +198,7 @@ class CsrfRejected(ApiError):
     status = 403
     code = "csrf_rejected"
     message = "This form has expired. Go back, reload the page and try again."
+
+
+class UploadRefused(BadgeServerError):
+    """Raised when an uploaded file (a roster, an app icon) is the wrong kind or too large."""

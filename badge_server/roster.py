@@ -315,7 +315,13 @@ def validate_roster(directory: Path) -> dict[str, dict[str, Row]]:
 
 
 def import_roster(
-    session: Session, directory: Path, keys: ServerKeys, settings: Settings, *, actor: str
+    session: Session,
+    directory: Path,
+    keys: ServerKeys,
+    settings: Settings,
+    *,
+    actor: str,
+    source: str | None = None,
 ) -> ImportReport:
     """Validate, then upsert everything and issue badges to eligible students who have none,
     all in the caller's transaction (all or nothing)."""
@@ -393,6 +399,7 @@ def import_roster(
     )
     session.flush()
     report.badges_issued = issue_missing_badges(session, keys, settings, actor=actor)
-    session.add(ImportRun(at=utcnow(), source=str(directory), report=report.as_dict()))
-    audit.record(session, "roster.import", actor=actor, source=str(directory), **report.as_dict())
+    source = source or str(directory)
+    session.add(ImportRun(at=utcnow(), source=source, report=report.as_dict()))
+    audit.record(session, "roster.import", actor=actor, source=source, **report.as_dict())
     return report

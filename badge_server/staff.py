@@ -181,3 +181,13 @@ def pass_second_factor(session: Session, record: StaffSession, keys: ServerKeys,
 def end_session(session: Session, record: StaffSession) -> None:
     record.ended_at = utcnow()
     audit.record(session, "staff.sign_out", actor=record.staff.username)
+
+
+def disable_staff(session: Session, user: StaffUser, *, actor: str) -> None:
+    """Stop an account: it can no longer sign in, and its open sessions end now."""
+    user.active = False
+    for open_session in session.scalars(
+        select(StaffSession).where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
+    ):
+        open_session.ended_at = utcnow()
+    audit.record(session, "staff.disable", actor=actor, username=user.username)

@@ -13,7 +13,7 @@ from badge_server import devices, exchange
 from badge_server.catalog import apps_for
 from badge_server.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDep, SessionDep
 from badge_server.errors import ApiError, DeviceNotAuthorized
-from badge_server.models import StudentSession
+from badge_server.models import AppIcon, StudentSession
 from badge_server.ratelimit import Limit, enforce_limits
 
 router = APIRouter()
@@ -100,6 +100,15 @@ def logout_in_browser(
     if student is not None:
         exchange.end_session(db, student, reason=reason)
     return _after_sign_out(request)
+
+
+@router.get("/apps/{app_id}/icon")
+def app_icon(app_id: str, db: SessionDep) -> Response:
+    icon = db.get(AppIcon, app_id)
+    if icon is None:
+        return Response(status_code=404)
+    # The URL carries a hash of the bytes (catalog.set_icon), so it may be cached for long.
+    return Response(icon.data, media_type=icon.content_type, headers={"Cache-Control": "public, max-age=604800"})
 
 
 @router.get("/signed-out", response_class=HTMLResponse)

@@ -55,7 +55,7 @@ def test_the_dashboard_shows_the_student_and_big_tiles_and_signs_out_back_to_the
         assert end_reasons(district) == ["logout"]
         page.goto("/dashboard")
         assert page.url.endswith("/scan"), "the back button shows nobody's apps"
-        assert page.js_errors == [] or all("favicon" in e for e in page.js_errors)  # type: ignore[attr-defined]
+        assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
         context.close()
 
