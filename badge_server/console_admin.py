@@ -9,6 +9,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -213,11 +214,28 @@ def create_staff_account(
         response = staff_list(request, db, record, message=str(exc))
         response.status_code = 400
         return response
-    return RedirectResponse(
-        f"/staff/admin/staff?message=Account+{username.strip().lower()}+created.+Give+them+the+password+in+person;"
-        "+they+set+up+their+second+factor+at+first+sign-in.",
-        status_code=303,
+    return _done(
+        f"Account {username.strip().lower()} created. Give them the password in person; "
+        "they set up their second factor at first sign-in."
     )
+
+
+def _manageable(db: SessionDep, record: CurrentAdmin, staff_id: str) -> StaffUser:
+    """An account this admin may change: not their own, and (for a school admin) of their school."""
+    user = db.get(StaffUser, staff_id)
+    scope = visible_school_ids(db, record)
+    if user is None or user.id == record.staff.id:
+        raise StaffForbidden()
+    if scope is not None:
+        person = db.get(Person, user.person_id or "")
+        in_school = user.school_id in scope or (person is not None and person.school_id in scope)
+        if user.role == "district_admin" or not in_school:
+            raise StaffForbidden()
+    return user
+
+
+def _done(message: str) -> RedirectResponse:
+    return RedirectResponse(f"/staff/admin/staff?{urlencode({'message': message})}", status_code=303)
 
 
 @router.post("/staff/{staff_id}/disable")
@@ -225,15 +243,34 @@ def disable_staff_account(
     staff_id: str, db: SessionDep, record: CurrentAdmin, csrf: Annotated[str, Form()]
 ) -> RedirectResponse:
     check_csrf(record.csrf_token, csrf)
-    user = db.get(StaffUser, staff_id)
-    scope = visible_school_ids(db, record)
-    if user is None or user.id == record.staff.id:
-        raise StaffForbidden()
-    if scope is not None:
-        person = db.get(Person, user.person_id or "")
-        if user.role == "district_admin" or (
-            user.school_id not in scope and (person is None or person.school_id not in scope)
-        ):
-            raise StaffForbidden()
+    user = _manageable(db, record, staff_id)
     staff_accounts.disable_staff(db, user, actor=actor(record))
-    return RedirectResponse(f"/staff/admin/staff?message=Account+{user.username}+disabled.", status_code=303)
+    return _done(f"Account {user.username} disabled.")
+
+
+@router.post("/staff/{staff_id}/password", response_class=HTMLResponse)
+def reset_password(
+    request: Request,
+    staff_id: str,
+    db: SessionDep,
+    record: CurrentAdmin,
+    csrf: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    check_csrf(record.csrf_token, csrf)
+    user = _manageable(db, record, staff_id)
+    try:
+        staff_accounts.set_password(db, user, password, actor=actor(record))
+    except PolicyError as exc:
+        response = staff_list(request, db, record, message=f"{user.username}: {exc}")
+        response.status_code = 400
+        return response
+    return _done(f"New password set for {user.username}; they are signed out everywhere.")
+
+
+@router.post("/staff/{staff_id}/reset-mfa")
+def reset_mfa(staff_id: str, db: SessionDep, record: CurrentAdmin, csrf: Annotated[str, Form()]) -> RedirectResponse:
+    check_csrf(record.csrf_token, csrf)
+    user = _manageable(db, record, staff_id)
+    staff_accounts.reset_second_factor(db, user, actor=actor(record))
+    return _done(f"{user.username} sets up a new authenticator app at their next sign-in.")

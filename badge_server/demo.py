@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from badge_server import badges, devices
 from badge_server.catalog import add_demo_catalog
 from badge_server.cli import initialise, write_badge_pdf
 from badge_server.db import transaction
-from badge_server.models import Device, Person, SchoolClass
+from badge_server.models import Device, Person, SchoolClass, StaffUser
 from badge_server.printing import PrintRequest
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.staff import create_staff, set_password
 
 DEMO_ROSTER = Path(__file__).parent / "demo_data"
 DEMO_SCHOOL = "s-maple"
 DEMO_DEVICE_NAME = "Demo kiosk (Maple Street, Room 4)"
 ACTOR = "demo"
+DEMO_TEACHER = "rivera"
 
 
 def build_demo(settings: Settings, *, host: str, port: int) -> str:
@@ -45,6 +49,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
             badge = badges.current_badge(session, sample.id)
             assert badge is not None
             payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
+            teacher_password = _demo_teacher(session, data_dir)
             students = session.query(Person).filter(Person.role == "student").count()
             class_ids = sorted(session.scalars(select(SchoolClass.id)))
     finally:
@@ -70,6 +75,9 @@ Sign in as {sample.display_name} with their badge, from another terminal:
        -H 'Content-Type: application/json' -d '{{"launch_code": "<launch_code from above>"}}'
   curl -s {base}/api/v1/me/apps -H 'Authorization: Bearer <session_token from above>'
 
+Web pages:
+  Teacher console: {base}/staff/login  (username {DEMO_TEACHER}, password {teacher_password})
+  Browser badge scanner (Chrome, with a camera): {base}/scan  (type the enrolment code above once)
 {kiosk_lines}
 API documentation: {base}/docs
 """
@@ -98,6 +106,22 @@ Kiosk (scans a video of that badge as if it were a webcam):
   badge-kiosk --config {config}                 # needs a display
   badge-kiosk --config {config} check --expect-badge   # works anywhere
 """
+
+
+def _demo_teacher(session: Session, data_dir: Path) -> str:
+    """Ms. Rivera's console account; its password is made once and kept beside the database."""
+    saved = data_dir / "demo-staff.json"
+    user = session.scalars(select(StaffUser).where(StaffUser.username == DEMO_TEACHER)).first()
+    if user is not None and saved.exists():
+        password: str = json.loads(saved.read_text())["password"]
+        return password
+    password = "-".join(secrets.token_hex(3) for _ in range(3))
+    if user is None:
+        create_staff(session, DEMO_TEACHER, password, "teacher", actor=ACTOR, person_id="t-rivera")
+    else:
+        set_password(session, user, password, actor=ACTOR)
+    _write_private(saved, {"username": DEMO_TEACHER, "password": password})
+    return password
 
 
 def _write_private(path: Path, data: dict[str, str]) -> None:

@@ -58,8 +58,7 @@ def create_staff(
     username = username.strip().lower()
     if role not in ROLES:
         raise PolicyError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 12 or username in password.lower():
-        raise PolicyError("a password needs at least 12 characters and must not contain the username")
+    _check_password_rules(username, password)
     if session.scalars(select(StaffUser).where(StaffUser.username == username)).first() is not None:
         raise PolicyError(f"the username {username!r} is taken")
     if role == "teacher":
@@ -80,6 +79,26 @@ def create_staff(
     session.flush()
     audit.record(session, "staff.create", actor=actor, username=username, role=role)
     return user
+
+
+def _end_open_sessions(session: Session, user: StaffUser) -> None:
+    for open_session in session.scalars(
+        select(StaffSession).where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
+    ):
+        open_session.ended_at = utcnow()
+
+
+def _check_password_rules(username: str, password: str) -> None:
+    if len(password) < 12 or username in password.lower():
+        raise PolicyError("a password needs at least 12 characters and must not contain the username")
+
+
+def set_password(session: Session, user: StaffUser, password: str, *, actor: str) -> None:
+    """A new password (a reset by an admin); every open session of the account ends."""
+    _check_password_rules(user.username, password)
+    user.password_hash = _hasher.hash(password)
+    _end_open_sessions(session, user)
+    audit.record(session, "staff.password", actor=actor, username=user.username)
 
 
 def check_password(session: Session, username: str, password: str) -> StaffUser:
@@ -186,8 +205,14 @@ def end_session(session: Session, record: StaffSession) -> None:
 def disable_staff(session: Session, user: StaffUser, *, actor: str) -> None:
     """Stop an account: it can no longer sign in, and its open sessions end now."""
     user.active = False
-    for open_session in session.scalars(
-        select(StaffSession).where(StaffSession.staff_id == user.id, StaffSession.ended_at.is_(None))
-    ):
-        open_session.ended_at = utcnow()
+    _end_open_sessions(session, user)
     audit.record(session, "staff.disable", actor=actor, username=user.username)
+
+
+def reset_second_factor(session: Session, user: StaffUser, *, actor: str) -> None:
+    """A lost phone and lost recovery codes: the next sign-in sets TOTP up again."""
+    user.totp_secret_encrypted = None
+    user.totp_enabled = False
+    user.recovery_code_digests = []
+    _end_open_sessions(session, user)
+    audit.record(session, "staff.reset_mfa", actor=actor, username=user.username)

@@ -66,18 +66,28 @@ def badge_video_frames(
     fps: int = 15,
     empty_seconds: float = 1.0,
     held_seconds: float = 3.0,
+    brightness: float = 1.0,
 ) -> Iterator[np.ndarray]:
     """An empty scene, then a badge brought into view and held at arm's length (about a
     quarter of the frame height), then taken away again: grayscale frames."""
     for n in range(int(empty_seconds * fps)):
-        yield classroom_frame(width, height, seed=n % 3, noise=3)
+        yield classroom_frame(width, height, seed=n % 3, noise=3, brightness=brightness)
     for n in range(int(held_seconds * fps)):
         wobble = (int(6 * np.sin(n / 3)), int(4 * np.cos(n / 4)))  # a child's hand is never still
         yield classroom_frame(
-            width, height, payload, card=card, code_fraction=0.28, seed=n % 3, noise=3, blur=0.6, offset=wobble
+            width,
+            height,
+            payload,
+            card=card,
+            code_fraction=0.28,
+            seed=n % 3,
+            noise=3,
+            blur=0.6,
+            offset=wobble,
+            brightness=brightness,
         )
     for n in range(int(empty_seconds * fps)):
-        yield classroom_frame(width, height, seed=n % 3, noise=3)
+        yield classroom_frame(width, height, seed=n % 3, noise=3, brightness=brightness)
 
 
 def write_badge_video(path: str, *, width: int = 1280, height: int = 720, fps: int = 15, **scene: Any) -> None:

@@ -12,6 +12,9 @@
   var badgePattern = new RegExp(root.dataset.badgePattern);
   var TOKEN_KEY = "badgeDeviceToken";
   var SCAN_INTERVAL_MS = 120;
+  var TOO_DARK_LEVEL = 35;    // mean brightness 0-255, as the Qt kiosk's default too_dark_level
+  var dark = false;
+  var lastLightCheck = 0;
   var MESSAGE_MS = 3000;
   var video = document.getElementById("camera");
   var canvas = document.getElementById("frame");
@@ -67,11 +70,16 @@
     } catch (err) { /* no sound is not a reason to fail a sign-in */ }
   }
 
+  function idle() {
+    if (dark) show("too_dark");
+    else show("ready", null, say("ready_hint"));
+  }
+
   function message(state, values, ms) {
     show(state, values);
     beep("error");
     pausedUntil = Date.now() + (ms || MESSAGE_MS);
-    setTimeout(function () { if (!busy && Date.now() >= pausedUntil) show("ready", null, say("ready_hint")); }, ms || MESSAGE_MS);
+    setTimeout(function () { if (!busy && Date.now() >= pausedUntil) idle(); }, ms || MESSAGE_MS);
   }
 
   function api(path, body, useToken) {
@@ -180,9 +188,29 @@
     return Promise.resolve(found ? found.data : null);
   }
 
+  // Once a second, on a thumbnail: is the room too dark to read a badge? (Says so; still scans.)
+  var thumb = document.createElement("canvas");
+  thumb.width = 64;
+  thumb.height = 48;
+  var thumbContext = thumb.getContext("2d", { willReadFrequently: true });
+  function checkLight() {
+    lastLightCheck = Date.now();
+    thumbContext.drawImage(video, 0, 0, thumb.width, thumb.height);
+    var pixels = thumbContext.getImageData(0, 0, thumb.width, thumb.height).data;
+    var sum = 0;
+    for (var i = 0; i < pixels.length; i += 4) sum += 0.299 * pixels[i] + 0.587 * pixels[i + 1] + 0.114 * pixels[i + 2];
+    var nowDark = sum / (pixels.length / 4) < TOO_DARK_LEVEL;
+    if (nowDark !== dark) {
+      dark = nowDark;
+      if (dark) show("too_dark");
+      else show("ready", null, say("ready_hint"));
+    }
+  }
+
   function scanLoop() {
     var next = function () { setTimeout(scanLoop, SCAN_INTERVAL_MS); };
     if (busy || Date.now() < pausedUntil || video.readyState < 2 || !video.videoWidth) { next(); return; }
+    if (Date.now() - lastLightCheck > 1000) checkLight();
     decodeFrame().then(function (text) { if (text) onText(text); }, function () {}).then(next);
   }
 
@@ -243,7 +271,7 @@
     beep("error");
     (function tick() {
       var left = Math.ceil((end - Date.now()) / 1000);
-      if (left <= 0) { busy = false; lastText = ""; show("ready", null, say("ready_hint")); return; }
+      if (left <= 0) { busy = false; lastText = ""; idle(); return; }
       show("too_many", { seconds: left });
       setTimeout(tick, 500);
     })();
@@ -265,7 +293,7 @@
   document.getElementById("pinpad").addEventListener("click", function (event) {
     var digit = event.target.dataset && event.target.dataset.digit;
     if (!digit) return;
-    if (digit === "cancel") { pin = ""; busy = false; panel(null); show("ready", null, say("ready_hint")); pausedUntil = Date.now() + MESSAGE_MS; return; }
+    if (digit === "cancel") { pin = ""; busy = false; panel(null); idle(); pausedUntil = Date.now() + MESSAGE_MS; return; }
     pin = digit === "back" ? pin.slice(0, -1) : (pin + digit).slice(0, 6);
     document.getElementById("pin-dots").textContent = "●".repeat(pin.length);
     if (pin.length === 6) { panel(null); exchange(pendingBadge, pin); }

@@ -121,3 +121,15 @@ def test_the_readme_demo_signs_a_student_in_with_the_printed_commands(demo_serve
     launched = httpx.post(f"{base}/api/v1/launch", json={"launch_code": answer.json()["launch_code"]}, headers=headers)
     apps = httpx.get(f"{base}/api/v1/me/apps", headers={"Authorization": f"Bearer {launched.json()['session_token']}"})
     assert len(apps.json()["apps"]) >= 3
+
+
+def test_the_demo_prints_a_teacher_account_that_signs_in_to_the_console(demo_server: tuple[str, str]) -> None:
+    base, output = demo_server
+    account = re.search(r"/staff/login\s+\(username (\w+), password ([\w-]+)\)", output)
+    assert account and f"{base}/scan" in output, output
+    with httpx.Client(base_url=base, follow_redirects=True) as browser:
+        form = browser.get("/staff/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf
+        classes = browser.post("/staff/login", data={"username": account[1], "password": account[2], "csrf": csrf[1]})
+        assert classes.url.path == "/staff/classes" and "Kindergarten – Ms. Rivera" in classes.text

@@ -169,3 +169,68 @@ def test_teacher_replaces_a_lost_badge_and_makes_a_temporary_code(
     )
     assert "Revoked" in revoked.text
     assert error_code(exchange(browser, district.device_token, district.payloads["st-0002"])) == "badge_not_accepted"
+
+
+ADMIN_PAGES = ["/staff/admin", "/staff/admin/people", "/staff/admin/staff", "/staff/admin/devices"]
+DISTRICT_PAGES = ["/staff/admin/apps", "/staff/admin/apps/new", "/staff/admin/apps/starfall", "/staff/admin/audit"]
+
+
+def test_admin_pages_are_refused_to_teachers_and_district_pages_to_school_admins(
+    server: LoopbackServer, district: District
+) -> None:
+    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
+    with httpx.Client(base_url=server.url, follow_redirects=False) as anonymous:
+        for url in ADMIN_PAGES + DISTRICT_PAGES + ["/staff/admin/audit.csv"]:
+            answer = anonymous.get(url)
+            assert answer.status_code == 303 and answer.headers["location"] == "/staff/login", url
+    with httpx.Client(base_url=server.url, follow_redirects=True) as teacher:
+        sign_in(teacher, "lrivera")
+        for url in ADMIN_PAGES + DISTRICT_PAGES + ["/staff/admin/audit.csv"]:
+            assert teacher.get(url).status_code == 404, url
+        page = teacher.get("/staff/classes")
+        forged = teacher.post("/staff/admin/devices/enroll-code", data={"csrf": csrf_of(page), "school_id": "s-maple"})
+        assert forged.status_code == 404
+        upload = teacher.post("/staff/admin/roster", data={"csrf": csrf_of(page)}, files={"files": ("users.csv", b"x")})
+        assert upload.status_code == 404
+
+
+def test_a_school_admin_cannot_reach_another_school_by_forging_forms(
+    server: LoopbackServer, district: District
+) -> None:
+    import pyotp
+
+    from badge_server.models import StaffUser
+
+    add_staff(district, "lake-admin", "school_admin", school_id="s-lake")
+    with httpx.Client(base_url=server.url, follow_redirects=True) as admin:
+        setup = sign_in(admin, "lake-admin")
+        secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', setup.text)
+        assert secret
+        admin.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": csrf_of(setup)})
+        page = admin.get("/staff/admin/devices")
+        csrf = csrf_of(page)
+        assert (
+            admin.post("/staff/admin/devices/enroll-code", data={"csrf": csrf, "school_id": "s-maple"}).status_code
+            == 404
+        )
+        assert admin.post(f"/staff/admin/devices/{district.device_id}/disable", data={"csrf": csrf}).status_code == 404
+        made = admin.post(
+            "/staff/admin/staff",
+            data={"csrf": csrf, "username": "sneaky", "password": PASSWORD, "role": "district_admin"},
+        )
+        assert made.status_code == 404
+        other_teacher = admin.post(
+            "/staff/admin/staff",
+            data={
+                "csrf": csrf,
+                "username": "rivera2",
+                "password": PASSWORD,
+                "role": "teacher",
+                "person_id": "t-rivera",
+            },
+        )
+        assert other_teacher.status_code == 404
+        for url in DISTRICT_PAGES:
+            assert admin.get(url).status_code == 404, url
+    with transaction(district.runtime.factory) as session:
+        assert session.query(StaffUser).count() == 1

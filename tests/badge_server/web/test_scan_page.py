@@ -34,12 +34,13 @@ def camera_page(
     """A page in a Chromium whose webcam plays a badge scene; also every request the page made."""
     browsers: list[Browser] = []
 
-    def open_with(payload: str, name: str = "José García", **options: Any) -> tuple[Page, list[Request]]:
+    def open_with(payload: str, name: str = "José García", brightness: float = 1.0) -> tuple[Page, list[Request]]:
         video = tmp_path / f"camera-{len(browsers)}.y4m"
-        write_badge_y4m(str(video), card=printed_badge(payload, name), empty_seconds=0.5, held_seconds=2.5)
+        card = printed_badge(payload, name)
+        write_badge_y4m(str(video), card=card, empty_seconds=0.5, held_seconds=2.5, brightness=brightness)
         browser = launch_chromium(playwright, camera=video)
         browsers.append(browser)
-        _, page = new_page(browser, server, **options)
+        _, page = new_page(browser, server)
         sent: list[Request] = []
         page.on("request", lambda request: sent.append(request))
         return page, sent
@@ -56,6 +57,7 @@ def enrol(page: Page, code: str, name: str = "Room 4 Chromebook") -> None:
     page.fill("#enroll-name", name)
     page.get_by_role("button", name="Set up").click()
     expect(page.locator("#enroll-panel")).to_be_hidden()
+    expect(page.locator("#device-name")).to_contain_text(name)  # the token is proven and the cookie set
 
 
 def test_a_chromebook_is_enrolled_then_reads_a_printed_badge_and_lands_on_the_dashboard(
@@ -164,3 +166,12 @@ def test_a_disabled_scanner_asks_to_be_enrolled_again(
         assert page.evaluate("() => localStorage.getItem('badgeDeviceToken')") is None
     finally:
         context.close()
+
+
+def test_a_dark_room_is_told_to_turn_on_a_light(
+    camera_page: Callable[..., tuple[Page, list[Request]]], district: District
+) -> None:
+    page, _ = camera_page(district.payloads[JOSE], brightness=0.12)
+    enrol(page, enroll_code(district))
+    expect(page.locator("#scanner")).to_have_attribute("data-state", "too_dark", timeout=10_000)
+    expect(page.locator("#status-text")).to_have_text("Too dark. Turn on a light")
