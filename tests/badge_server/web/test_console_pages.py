@@ -59,6 +59,8 @@ def sign_in_setting_up_totp(page: Page, username: str, look_at: Callable[..., An
     page.get_by_role("button", name="Turn on").click()
     expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
     assert page.locator("li code.big").count() == 8
+    if look_at:
+        assert look_at(page, "recovery-codes") == []
     page.get_by_role("link", name="Continue to my classes").click()
 
 
@@ -116,6 +118,7 @@ def test_a_teacher_prints_replaces_and_makes_a_temporary_code(
             response = page.goto(url)
             assert response is not None and response.status == 404
             expect(page.get_by_role("alert")).to_contain_text("There is no such page")
+        assert look_at(page, "not-found") == []
         assert page.goto("/staff/admin/devices").status == 404  # type: ignore[union-attr]
         assert page.js_errors == []  # type: ignore[attr-defined]
     finally:
@@ -260,6 +263,7 @@ def test_an_admin_uploads_a_roster_and_a_broken_one_changes_nothing(
         page.get_by_label("Roster files").set_input_files(str(renamed))
         page.get_by_role("button", name="Import").click()
         expect(page.get_by_role("status")).to_contain_text("Imported")
+        assert look_at(page, "roster-imported") == []
         with transaction(district.runtime.factory) as session:
             assert session.get(Person, JOSE).given_name == "Josefina"  # type: ignore[union-attr]
         page.goto("/staff/admin")
@@ -268,7 +272,9 @@ def test_an_admin_uploads_a_roster_and_a_broken_one_changes_nothing(
         context.close()
 
 
-def test_a_school_admin_sees_only_their_school(chromium: Browser, server: LoopbackServer, district: District) -> None:
+def test_a_school_admin_sees_only_their_school(
+    chromium: Browser, server: LoopbackServer, district: District, look_at: Callable[..., Any]
+) -> None:
     add_staff(district, "lake-admin", "school_admin", school_id="s-lake")
     context, page = new_page(chromium, server)
     try:
@@ -277,6 +283,8 @@ def test_a_school_admin_sees_only_their_school(chromium: Browser, server: Loopba
         expect(page.get_by_role("link", name="Kindergarten – Ms. Rivera")).to_have_count(0)
         page.goto("/staff/admin/people")
         expect(page.locator("main")).not_to_contain_text("José García")
+        expect(page.locator("main")).to_contain_text("Mrs. Chen")
+        assert look_at(page, "people") == []
         for url in ("/staff/classes/k-maple-kg", "/staff/admin/apps", "/staff/admin/audit"):
             assert page.goto(url).status == 404, url  # type: ignore[union-attr]
         page.goto("/staff/admin/devices")
