@@ -405,3 +405,31 @@ def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
         from badge_server.serve import run
 
         run(settings, host=host, port=port, workers=1)
+
+
+@main.command("backup")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Archive to write (.tar.gz).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_cleanly
+def backup_command(ctx: click.Context, output: Path, as_json: bool) -> None:
+    """Back up the embedded database and the server key into one archive (mode 0600), online."""
+    from badge_server.backup import backup
+
+    manifest = backup(ctx.obj, output)
+    click.echo(json.dumps({"output": str(output), **manifest}) if as_json else f"backup written to {output}")
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing database (stop the server first).")
+@click.pass_context
+@_fail_cleanly
+def restore_command(ctx: click.Context, archive: Path, force: bool) -> None:
+    """Put a backup's database and server key back in place (the server must be stopped)."""
+    from badge_server.backup import restore
+
+    manifest = restore(ctx.obj, archive, force=force)
+    click.echo(
+        f"restored the backup made {manifest.get('made_at')}; run `badge-server init` to bring the schema up to date"
+    )

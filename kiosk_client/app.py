@@ -14,6 +14,7 @@ from kiosk_client.controller import KioskController, State
 from kiosk_client.decoder import default_scanner
 from kiosk_client.errors import KioskError
 from kiosk_client.sound import SoundPlayer
+from kiosk_client.systemd import notify, watchdog_interval_ms
 from kiosk_client.ui import KioskWindow
 from kiosk_client.workers import DecodeWorker, NetworkWorker
 
@@ -74,6 +75,9 @@ class KioskApp:
         # The GUI shows the newest frame at the display rate; it never receives one signal per frame.
         self.repaint = QTimer(interval=33)
         self.repaint.timeout.connect(self._show_latest)
+        # Pinged from the GUI thread: if its event loop hangs, the pings stop and systemd restarts us.
+        self.watchdog = QTimer(interval=watchdog_interval_ms() or 0)
+        self.watchdog.timeout.connect(lambda: notify("WATCHDOG=1"))
         self.stopped = False
 
     def _show_latest(self) -> None:
@@ -97,12 +101,17 @@ class KioskApp:
             self.window.resize(1280, 800)
             self.window.show()
         self.repaint.start()
+        notify("READY=1")
+        if self.watchdog.interval():
+            self.watchdog.start()
 
     def stop(self) -> None:
         """Stop workers with their flags, end the session on the server, close the window."""
         if self.stopped:
             return
         self.stopped = True
+        notify("STOPPING=1")
+        self.watchdog.stop()
         self.repaint.stop()
         self.controller.shutdown()
         token = self.controller.session_token

@@ -51,7 +51,7 @@ def main(ctx: click.Context, config_path: Path | None, server: str | None, camer
         config = _config(ctx)
         if windowed:
             config = config.model_copy(update={"fullscreen": False})
-        token = load_token(backend_for(config.token_store, config.token_file))
+        token = load_token(backend_for(config.token_store, config.token_file, config.credential_file))
     except KioskError as exc:
         _fail(str(exc))
     from PySide6.QtCore import QTimer
@@ -83,7 +83,7 @@ def enroll(ctx: click.Context, code: str, name: str | None) -> None:
         config = _config(ctx)
         client = BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle)
         device_id, token = client.enroll(code, name or config.device_name or socket.gethostname())
-        save_token(backend_for(config.token_store, config.token_file), token)
+        save_token(backend_for(config.token_store, config.token_file, config.credential_file), token)
     except ServerRefused as exc:
         _fail(f"the server refused the code: {exc.message}")
     except KioskError as exc:
@@ -148,7 +148,7 @@ def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[
         report["server_reachable"] = False
         problems.append(f"server unreachable: {exc} (TLS-inspecting web filter? set ca_bundle)")
     try:
-        client.device_token = load_token(backend_for(config.token_store, config.token_file))
+        client.device_token = load_token(backend_for(config.token_store, config.token_file, config.credential_file))
         if report["server_reachable"]:
             report["device"] = client.whoami()
         report["enrolled"] = True

@@ -29,13 +29,18 @@ class KioskConfig(BaseModel):
     language: Literal["en", "es"] = Field("en", description="Words on screen: en or es.")
     token_store: Literal["file", "systemd", "keyring"] = Field("file", description="Where the device token lives.")
     token_file: Path = Field(Path("/var/lib/badge-kiosk/device-token.json"), description="For token_store = file.")
+    credential_file: Path = Field(
+        Path("/etc/badge-kiosk/device-token"),
+        description="For token_store = systemd: the root-only file the unit's LoadCredential= reads.",
+    )
     device_name: str = Field("", description="Name shown to admins; default: the host name.")
     welcome_seconds: float = Field(2.5, ge=0.5, le=10, description="How long the welcome screen shows.")
     idle_sign_out_seconds: int = Field(120, ge=15, description="Sign out after this long without a touch.")
     message_seconds: float = Field(4.0, ge=1, le=30, description="How long a 'not a badge' style message stays.")
     browser_command: list[str] = Field(
         default_factory=list,
-        description="Command opening an app, URL appended, e.g. ['chromium', '--incognito', '--kiosk']; "
+        description="Command opening an app, URL appended, e.g. ['chromium', '--kiosk', "
+        "'--user-data-dir={profile}']: {profile} becomes a fresh folder, deleted at sign-out; "
         "empty: the system browser.",
     )
     too_dark_level: int = Field(35, ge=0, le=255, description="Mean frame brightness below which we say 'too dark'.")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 import webbrowser
 from dataclasses import dataclass, field
@@ -40,6 +42,8 @@ class State(StrEnum):
     NOT_ENROLLED = "not_enrolled"
 
 
+# In browser_command, replaced by a new empty profile folder for every app opened.
+PROFILE = "{profile}"
 LOOKS: dict[State, tuple[str, str, str]] = {state: STATE_LOOKS[state.value] for state in State}
 ERROR_STATES = {
     "badge_replaced": State.REPLACED,
@@ -90,6 +94,7 @@ class KioskController(QObject):
         self.blocked_badge: str | None = None  # not to be used again until it leaves view
         self.last_seen: dict[str, float] = {}
         self.browser: subprocess.Popen[bytes] | None = None
+        self.browser_profile: str | None = None
         self.countdown_until = 0.0
         self.last_activity = time.monotonic()
         self._message_timer = QTimer(self, singleShot=True)
@@ -254,7 +259,11 @@ class KioskController(QObject):
         self.last_activity = time.monotonic()
         log_event("open_app", app=app.id)
         if self.config.browser_command:
+            self._close_browser()  # one app at a time, each in a fresh profile
             command = [*self.config.browser_command, app.launch_url]
+            if any(PROFILE in part for part in command):
+                self.browser_profile = tempfile.mkdtemp(prefix="badge-app-profile-")
+                command = [part.replace(PROFILE, self.browser_profile) for part in command]
             self.browser = subprocess.Popen(command)  # noqa: S603 - the administrator's configured command
             log_event("browser_started", command=shlex.join(self.config.browser_command))
         else:
@@ -271,17 +280,19 @@ class KioskController(QObject):
         self._go(self._idle_state(), reason=reason)
 
     def _close_browser(self) -> None:
-        """End the app browser (its throw-away profile goes with it) and reap the process."""
+        """End the app browser, reap the process and wipe its throw-away profile (cookies,
+        history, saved logins): the next child finds nothing of this one."""
         browser, self.browser = self.browser, None
-        if browser is None:
-            return
-        if browser.poll() is None:
+        if browser is not None and browser.poll() is None:
             browser.terminate()
             try:
                 browser.wait(3)
             except subprocess.TimeoutExpired:
                 browser.kill()
                 browser.wait(3)
+        profile, self.browser_profile = self.browser_profile, None
+        if profile:
+            shutil.rmtree(profile, ignore_errors=True)
 
     # -- timers -------------------------------------------------------------------------------
     @Slot()

@@ -2,7 +2,8 @@
 
 ``file`` (default): a keyring backend storing a JSON file readable by its owner only (0600, in a
 0700 folder), written atomically; the kiosk package makes it root- or kiosk-service-owned.
-``systemd``: read-only, from ``$CREDENTIALS_DIRECTORY/device-token`` (``LoadCredential=``).
+``systemd`` (the Debian package): a root-only file that the service unit hands the kiosk as a
+credential (``LoadCredential=``), read from ``$CREDENTIALS_DIRECTORY/device-token``.
 ``keyring``: the desktop keyring ``keyring`` finds (Secret Service, KWallet), for kiosks that have one.
 """
 
@@ -68,31 +69,51 @@ class FileKeyring(KeyringBackend):
 
 
 class SystemdCredential(KeyringBackend):
-    """Read-only: the token systemd hands the service in ``$CREDENTIALS_DIRECTORY``."""
+    """The token as a systemd credential: the service reads ``$CREDENTIALS_DIRECTORY/device-token``
+    (``LoadCredential=device-token:<source>``); the source is a root-only file (0600) that
+    ``badge-kiosk enroll`` writes as root and that the kiosk's own user cannot read at all."""
 
     priority = 1
 
+    def __init__(self, source: Path) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.source = source
+
     def get_password(self, service: str, username: str) -> str | None:
         folder = os.environ.get("CREDENTIALS_DIRECTORY")
-        if not folder or not (Path(folder) / username).exists():
+        path = Path(folder) / username if folder else self.source  # outside the service: root's check
+        try:
+            return path.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
             return None
-        return (Path(folder) / username).read_text(encoding="utf-8").strip()
+        except PermissionError:
+            raise ConfigError(f"{path} is readable by root only: run this command with sudo") from None
 
     def set_password(self, service: str, username: str, password: str) -> None:
-        raise ConfigError(
-            "systemd credentials are read-only; enrol with token_store = 'file', then "
-            "`systemd-creds encrypt` the token into the unit's LoadCredentialEncrypted="
-        )
+        self.source.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=self.source.parent, prefix=".token-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp made it 0600
+                handle.write(password + "\n")
+            os.replace(temporary, self.source)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def delete_password(self, service: str, username: str) -> None:
-        raise ConfigError("systemd credentials are read-only")
+        try:
+            self.source.unlink()
+        except FileNotFoundError:
+            raise PasswordDeleteError("no device token") from None
 
 
-def backend_for(store: str, token_file: Path) -> KeyringBackend:
+def backend_for(
+    store: str, token_file: Path, credential_file: Path = Path("/etc/badge-kiosk/device-token")
+) -> KeyringBackend:
     if store == "file":
         return FileKeyring(token_file)
     if store == "systemd":
-        return SystemdCredential()  # type: ignore[no-untyped-call]
+        return SystemdCredential(credential_file)
     if store == "keyring":
         return keyring.get_keyring()
     raise ConfigError(f"token_store {store!r} is not one of file, systemd, keyring")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from badge_server.db import make_engine
 from badge_server.migrate import is_current, upgrade
 from badge_server.models import Base
+from tests.conftest import PG_URL
 
 
 def test_migrated_schema_matches_the_models_and_upgrade_is_idempotent(database_url: str) -> None:
@@ -20,3 +29,44 @@ def test_migrated_schema_matches_the_models_and_upgrade_is_idempotent(database_u
         assert differences == []
     finally:
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("!!! SKIPPING POSTGRESQL: BADGE_TEST_POSTGRES_URL is not set (scripts/test sets it)")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"badge_empty_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_servers_starting_together_after_an_upgrade_migrate_once(empty_database: str) -> None:
+    # What `ExecStartPre=badge-server init` does on every server of a district at the same moment.
+    engines = [make_engine(empty_database) for _ in range(4)]
+    failures: list[BaseException] = []
+
+    def migrate(engine: Engine) -> None:
+        try:
+            upgrade(engine)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert failures == []
+        assert all(is_current(engine) for engine in engines)
+    finally:
+        for engine in engines:
+            engine.dispose()

@@ -62,8 +62,14 @@ def make_kiosk(qtbot, tmp_path: Path, server: LoopbackServer, district: District
             chime=False,
             welcome_seconds=0.5,
             message_seconds=1.0,
-            browser_command=[sys.executable, "-c", f"import sys; open({str(launched)!r}, 'w').write(sys.argv[1])"],
-            **overrides,
+            **{
+                "browser_command": [
+                    sys.executable,
+                    "-c",
+                    f"import sys; open({str(launched)!r}, 'w').write(sys.argv[1])",
+                ],
+                **overrides,
+            },
         )
         kiosk = KioskApp(config, BadgeServerClient(server.url, device_token=district.device_token))
         kiosk.launched_file = launched  # type: ignore[attr-defined]

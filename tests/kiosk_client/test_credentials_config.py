@@ -27,12 +27,19 @@ def test_not_enrolled_says_what_to_run(tmp_path: Path) -> None:
         load_token(FileKeyring(tmp_path / "none.json"))
 
 
-def test_systemd_credentials_are_read_from_the_credentials_directory(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    (tmp_path / "device-token").write_text("from-systemd\n", encoding="utf-8")
-    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
-    assert load_token(SystemdCredential()) == "from-systemd"
-    with pytest.raises(ConfigError, match="read-only"):
-        save_token(SystemdCredential(), "x")
+def test_systemd_credentials_are_written_root_only_and_read_from_the_credentials_directory(
+    tmp_path: Path,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    source = tmp_path / "etc" / "device-token"
+    save_token(SystemdCredential(source), "enrolled-token")  # `sudo badge-kiosk enroll`
+    assert source.stat().st_mode & 0o777 == 0o600
+    assert load_token(SystemdCredential(source)) == "enrolled-token"  # `sudo badge-kiosk check`
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "device-token").write_text("from-systemd\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))  # inside the service
+    assert load_token(SystemdCredential(source)) == "from-systemd"
 
 
 def test_config_file_values_and_overrides(tmp_path: Path) -> None:

@@ -227,3 +227,63 @@ def test_too_many_tries_from_the_server_shows_a_countdown(qtbot, make_kiosk, bad
     assert message.startswith("Too many tries. Wait ")
     assert 1 <= int(message.rsplit(" ", 1)[1]) <= 61
     assert kiosk.window.scan.status.shape == "square"
+
+
+def test_each_app_opens_in_a_fresh_browser_profile_wiped_at_sign_out(
+    qtbot,  # type: ignore[no-untyped-def]
+    make_kiosk,
+    badge_video,
+    tmp_path: Path,
+    district: District,
+) -> None:
+    import sys
+
+    seen = tmp_path / "profiles.txt"
+    # A stand-in browser: leaves a "cookie" in the profile it was given, then stays open.
+    browser = (
+        "import pathlib, sys, time; p = pathlib.Path(sys.argv[1]); (p / 'Cookies').write_text('session=abc'); "
+        f"open({str(seen)!r}, 'a').write(str(p) + '\\n'); time.sleep(60)"
+    )
+    kiosk: KioskApp = make_kiosk(
+        badge_video(district.payloads[JOSE], "José García"),
+        browser_command=[sys.executable, "-c", browser, "{profile}"],
+    )
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    kiosk.controller.open_app(kiosk.controller.apps[0])
+    qtbot.waitUntil(lambda: seen.exists() and seen.read_text().count("\n") == 1, timeout=WAIT)
+    first = Path(seen.read_text().split()[0])
+    qtbot.waitUntil(lambda: (first / "Cookies").exists(), timeout=WAIT)
+    kiosk.controller.open_app(kiosk.controller.apps[1])  # another app: the first browser and profile go
+    qtbot.waitUntil(lambda: seen.read_text().count("\n") == 2, timeout=WAIT)
+    second = Path(seen.read_text().split()[1])
+    assert second != first and not first.exists()
+    running = kiosk.controller.browser
+    kiosk.controller.sign_out("button")
+    assert running is not None and running.poll() is not None, "the app browser ends at sign-out"
+    assert not second.exists(), "its profile (cookies, history) is wiped"
+
+
+def test_the_kiosk_tells_systemd_it_is_ready_and_alive(qtbot, make_kiosk, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    address = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(str(address))
+        listener.setblocking(False)  # the Qt loop must keep running to send the pings
+        monkeypatch.setenv("NOTIFY_SOCKET", str(address))
+        monkeypatch.setenv("WATCHDOG_USEC", "1000000")  # WatchdogSec=1 -> a ping every 0.5 s
+        kiosk: KioskApp = make_kiosk(str(tmp_path / "no-camera"))
+        received: list[bytes] = []
+        qtbot.waitUntil(lambda: kiosk.watchdog.isActive(), timeout=WAIT)
+
+        def messages() -> list[bytes]:
+            while True:
+                try:
+                    received.append(listener.recv(64))
+                except BlockingIOError:
+                    return received
+
+        qtbot.waitUntil(lambda: messages().count(b"WATCHDOG=1") >= 2, timeout=WAIT)
+        assert received[0] == b"READY=1"
+        kiosk.stop()
+        assert messages()[-1] == b"STOPPING=1"

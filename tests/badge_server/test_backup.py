@@ -1,0 +1,80 @@
+"""Backup of the embedded database and key while the server runs; restore brings that moment back."""
+
+from __future__ import annotations
+
+import stat
+import tarfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from badge_server import badges
+from badge_server.backup import backup, restore
+from badge_server.db import transaction
+from badge_server.errors import ConfigError
+from badge_server.models import Person
+from badge_server.runtime import Runtime
+from badge_server.settings import Settings
+from tests.badge_server.helpers import error_code, exchange
+from tests.conftest import District, LoopbackServer, new_secret_key
+
+JOSE = "st-0001"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    import shutil
+
+    path = tmp_path / "data" / "badge.db"
+    path.parent.mkdir()
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def test_a_backup_made_while_serving_restores_that_moment_with_its_key(
+    server: LoopbackServer, district: District, settings: Settings, tmp_path: Path
+) -> None:
+    archive = tmp_path / "backups" / "nightly.tar.gz"
+    with httpx.Client(base_url=server.url) as kiosk:
+        assert exchange(kiosk, district.device_token, district.payloads[JOSE]).status_code == 200
+        manifest = backup(settings, archive)  # the server keeps running and writing
+        assert manifest["database_bytes"] > 0  # type: ignore[operator]
+        assert stat.S_IMODE(archive.stat().st_mode) == 0o600, "the archive holds the server key"
+        with transaction(district.runtime.factory) as session:
+            person = session.get(Person, JOSE)
+            assert person is not None
+            badges.replace(session, district.runtime.keys, settings, person, actor="test")
+        assert error_code(exchange(kiosk, district.device_token, district.payloads[JOSE])) == "badge_replaced"
+
+    # Another machine: an empty data folder and no key of its own; the key comes from the backup.
+    elsewhere = tmp_path / "restored"
+    restored_settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=elsewhere,
+        database_url=f"sqlite:///{elsewhere / 'badge.db'}",
+    )
+    restore(restored_settings, archive)
+    with pytest.raises(ConfigError, match="--force"):
+        restore(restored_settings, archive)
+    runtime = Runtime.start(restored_settings)
+    try:
+        with LoopbackServer(runtime) as second, httpx.Client(base_url=second.url) as kiosk:
+            answer = exchange(kiosk, district.device_token, district.payloads[JOSE])
+            assert answer.status_code == 200, "the badge as it was at backup time, read with the backed-up key"
+    finally:
+        runtime.engine.dispose()
+
+
+def test_restore_refuses_what_is_not_a_backup_and_postgres_is_sent_to_pg_dump(tmp_path: Path) -> None:
+    bogus = tmp_path / "photos.tar.gz"
+    with tarfile.open(bogus, "w:gz") as archive:
+        (tmp_path / "cat.jpg").write_bytes(b"\xff\xd8\xff")
+        archive.add(tmp_path / "cat.jpg", arcname="cat.jpg")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "d", secret_key=new_secret_key())  # type: ignore[call-arg,arg-type]
+    with pytest.raises(ConfigError, match="not a badge-server backup"):
+        restore(settings, bogus)
+    assert not (tmp_path / "d" / "badge.db").exists()
+    postgres = Settings(_env_file=None, database_url="postgresql+psycopg://x@localhost/y", secret_key=new_secret_key())  # type: ignore[call-arg,arg-type]
+    with pytest.raises(ConfigError, match="pg_dump"):
+        backup(postgres, tmp_path / "x.tar.gz")
