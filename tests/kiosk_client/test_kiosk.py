@@ -40,7 +40,7 @@ def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video
     assert "Starfall" in tiles
     qtbot.mouseClick(tiles["Starfall"], Qt.MouseButton.LeftButton)
     launched: Path = kiosk.launched_file  # type: ignore[attr-defined]
-    qtbot.waitUntil(launched.exists, timeout=WAIT)
+    qtbot.waitUntil(lambda: launched.exists() and launched.read_text() != "", timeout=WAIT)  # written, not just made
     assert launched.read_text() == "https://www.starfall.com/h/"
     qtbot.mouseClick(kiosk.window.dashboard.sign_out_button, Qt.MouseButton.LeftButton)
     assert kiosk.controller.state in (State.READY, State.TOO_DARK)
@@ -215,7 +215,14 @@ def test_too_many_tries_counts_down_then_lets_children_try_again(
 
 
 def test_too_many_tries_from_the_server_shows_a_countdown(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from badge_server import clock
+
     district.runtime.settings.rate_per_badge_per_minute = 1  # the live server reads its settings per request
+    # Start at the top of a rate-limit minute, so both scans fall in the same window.
+    now = clock.utcnow()
+    clock.advance(timedelta(seconds=60 - now.second - now.microsecond / 1e6 + 0.01))
     kiosk: KioskApp = make_kiosk(
         badge_video(district.payloads[JOSE], "José García", empty_seconds=1.2, held_seconds=1.5)
     )

@@ -1,0 +1,231 @@
+"""Morning rush: sign-ins per second against `badge-server serve`, and their latency.
+
+A sign-in is what a browser scanner makes: exchange the badge (device token), open the launch
+link (device cookie) and load the dashboard. The server runs as its own process (1 or several
+uvicorn workers) on SQLite or PostgreSQL; the load comes from asyncio + httpx in this process, on
+the same machine (so both share its cores: the numbers are a floor for a dedicated server).
+
+Two phases per configuration, bounded in count and time:
+- rush: an open loop at a fixed rate (default 100 sign-ins/s = 50,000 students in 8.3 minutes),
+  latency from the moment each sign-in was due (so queueing counts);
+- saturation: a closed loop with many concurrent scanners, the most the server sustains.
+
+Rate limits stay on (their counters are part of every request's work) with thresholds raised:
+this measures capacity, not the throttle.
+
+Run: .venv/bin/python -m benchmarks.load [--postgres] [--workers 1 2] [--seconds 10] [--rate 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from badge_server import badges, devices
+from badge_server.catalog import add_demo_catalog
+from badge_server.cli import initialise
+from badge_server.db import transaction
+from badge_server.models import Badge
+from badge_server.roster import import_roster
+from badge_server.runtime import Runtime
+from badge_server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_ROSTER = ROOT / "badge_server" / "demo_data"
+DEVICES = 40
+
+
+@dataclass
+class District:
+    env: dict[str, str]
+    tokens: list[str]
+    payloads: list[str]
+
+
+def make_district(folder: Path, database_url: str | None) -> District:
+    key = __import__("base64").b64encode(os.urandom(32)).decode()
+    env = {
+        "BADGE_DATA_DIR": str(folder),
+        "BADGE_SECRET_KEY": key,
+        "BADGE_RATE_PER_BADGE_PER_MINUTE": "1000000",
+        "BADGE_RATE_PER_DEVICE_PER_MINUTE": "1000000",
+        "BADGE_RATE_PER_ADDRESS_PER_MINUTE": "1000000",
+    }
+    if database_url:
+        env["BADGE_DATABASE_URL"] = database_url
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=folder,
+        database_url=database_url,
+        secret_key=key,  # type: ignore[arg-type]
+    )
+    initialise(settings)
+    runtime = Runtime.start(settings)
+    tokens, payloads = [], []
+    with transaction(runtime.factory) as session:
+        import_roster(session, DEMO_ROSTER, runtime.keys, settings, actor="bench")
+        add_demo_catalog(session)
+        for badge in session.query(Badge).all():
+            payloads.append(str(badges.reprint(session, runtime.keys, badge, actor="bench").payload))
+        for n in range(DEVICES):
+            school = "s-maple" if n % 2 else "s-lake"
+            grant = devices.create_enroll_code(session, school, minutes=5, actor="bench")
+            tokens.append(devices.enroll_device(session, grant.code, f"bench {n}", source_ip=None).device_token)
+    runtime.engine.dispose()
+    return District(env, tokens, payloads)
+
+
+def start_server(district: District, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")} | district.env
+    command = [sys.executable, "-m", "badge_server", "serve", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - our own server
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+async def sign_in(client: httpx.AsyncClient, token: str, badge: str) -> bool:
+    answer = await client.post("/api/v1/exchange", json={"badge": badge}, headers={"Authorization": f"Bearer {token}"})
+    if answer.status_code != 200:
+        return False
+    code = answer.json()["launch_code"]
+    landed = await client.get(f"/launch/{code}", cookies={"badge_device": token}, follow_redirects=False)
+    if landed.status_code != 303:
+        return False
+    session = landed.cookies.get("badge_session")
+    dashboard = await client.get("/dashboard", cookies={"badge_session": session or ""})
+    return dashboard.status_code == 200 and "Hi, " in dashboard.text
+
+
+async def rush(url: str, district: District, rate: float, seconds: float) -> tuple[list[float], int, float]:
+    """Open loop: a sign-in starts every 1/rate s whether or not earlier ones finished."""
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def one(due: float) -> None:
+            nonlocal failures
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            ok = await sign_in(client, random.choice(district.tokens), random.choice(district.payloads))
+            if ok:
+                latencies.append(time.perf_counter() - due)
+            else:
+                failures += 1
+
+        start = time.perf_counter() + 0.2
+        count = int(rate * seconds)
+        await asyncio.gather(*(one(start + n / rate) for n in range(count)))
+        elapsed = time.perf_counter() - start
+    return latencies, failures, elapsed
+
+
+async def saturate(url: str, district: District, concurrency: int, seconds: float) -> tuple[list[float], int, float]:
+    latencies: list[float] = []
+    failures = 0
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+        end = time.perf_counter() + seconds
+
+        async def scanner() -> None:
+            nonlocal failures
+            while time.perf_counter() < end:
+                began = time.perf_counter()
+                if await sign_in(client, random.choice(district.tokens), random.choice(district.payloads)):
+                    latencies.append(time.perf_counter() - began)
+                else:
+                    failures += 1
+
+        start = time.perf_counter()
+        await asyncio.gather(*(scanner() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    return latencies, failures, elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else float("nan")
+
+
+def row(label: str, latencies: list[float], failures: int, elapsed: float) -> str:
+    ms = [v * 1000 for v in latencies]
+    return (
+        f"| {label} | {len(latencies) / elapsed:.0f} | {failures} | {percentile(ms, 50):.0f} ms | "
+        f"{percentile(ms, 95):.0f} ms | {percentile(ms, 99):.0f} ms |"
+    )
+
+
+def fresh_postgres() -> str:
+    base = subprocess.run([str(ROOT / "scripts" / "postgres"), "start"], capture_output=True, text=True, check=True)  # noqa: S603
+    url = make_url(base.stdout.strip())
+    name = f"badge_bench_{os.getpid()}"
+    admin = create_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL (scripts/postgres) instead of SQLite")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=100, help="rush rate, sign-ins per second")
+    parser.add_argument("--concurrency", type=int, default=32, help="scanners at saturation")
+    args = parser.parse_args()
+    database = "PostgreSQL 15" if args.postgres else "SQLite (WAL)"
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {database}")
+    print("| configuration | sign-ins/s | failed | p50 | p95 | p99 |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="badge-load-") as folder:
+        district = make_district(Path(folder), fresh_postgres() if args.postgres else None)
+        for workers in args.workers:
+            process, url = start_server(district, workers)
+            try:
+                asyncio.run(rush(url, district, 5, 1))  # warm up: connections, caches, the JIT-less first calls
+                print(
+                    row(
+                        f"{workers} worker(s), rush at {args.rate:.0f}/s",
+                        *asyncio.run(rush(url, district, args.rate, args.seconds)),
+                    ),
+                    flush=True,
+                )
+                print(
+                    row(
+                        f"{workers} worker(s), saturation ({args.concurrency} scanners)",
+                        *asyncio.run(saturate(url, district, args.concurrency, args.seconds)),
+                    ),
+                    flush=True,
+                )
+            finally:
+                process.terminate()
+                process.wait(20)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Scan reach: how far from the camera a printed badge still reads, per decoder and QR version.
+
+Badges are rendered from real PDFs (badge_printing, the 2 in square label) and placed into a
+simulated 1280x720 webcam view (70 degree field of view) at a distance, with a random tilt of
+up to 35 degrees, focus and motion blur, sensor noise, dim light and, sometimes, a glare spot
+from a ceiling light on the laminate. Each cell is the share of trials read with the exact text.
+
+Two payloads print on the same label: ours (34 characters, QR alphanumeric: version 3 at
+level H) and a URL-style badge such as other products print (a 55-character https link with the
+secret: version 5 at level H), whose modules come out smaller on the same label.
+
+Run: .venv/bin/python -m benchmarks.reach [trials per cell, default 24]
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+import zxingcpp
+
+from badge_printing import BUILT_IN, BadgeCard, render_sheets
+from badge_server.payload import new_payload
+from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, ZxingDecoder
+from kiosk_client.frames import classroom_frame
+
+WIDTH, HEIGHT = 1280, 720
+FOCAL_PX = (WIDTH / 2) / math.tan(math.radians(35))  # 70 degree horizontal field of view
+DISTANCES_CM = (20, 30, 40, 50, 60, 70, 80)
+LABEL_MM = 50.8  # the 2 in square label
+
+
+def label_image(payload: str, dpi: int = 400) -> np.ndarray:
+    template = BUILT_IN["square-2in-letter"]
+    pdf = render_sheets([BadgeCard(payload=payload, name="José García", class_name="Kindergarten", key="x")], template)
+    document = pdfium.PdfDocument(pdf)
+    try:
+        page = np.asarray(document[1].render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+    finally:
+        document.close()
+    left, top = template.label_origin(0)
+    scale = dpi / 72
+    return page[
+        int(top * scale) : int((top + template.label_height) * scale),
+        int(left * scale) : int((left + template.label_width) * scale),
+    ].copy()
+
+
+def camera_view(label: np.ndarray, distance_cm: float, rng: np.random.Generator) -> np.ndarray:
+    side = max(8, int(FOCAL_PX * LABEL_MM / (distance_cm * 10)))
+    card = cv2.resize(label, (side, side), interpolation=cv2.INTER_AREA)
+    # Tilt: the card turned about its vertical axis, one edge nearer the camera (a homography).
+    tilt = math.radians(rng.uniform(0, 35)) * rng.choice((-1, 1))
+    shrink = math.cos(tilt)
+    skew = abs(math.sin(tilt)) * side * 0.08
+    near, far = (0.0, skew) if tilt > 0 else (skew, 0.0)
+    target = np.float32([[0, near], [side * shrink, far], [side * shrink, side - far], [0, side - near]])
+    source = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
+    warped = cv2.warpPerspective(card, cv2.getPerspectiveTransform(source, target), (side, side), borderValue=0)
+    mask = cv2.warpPerspective(np.full_like(card, 255), cv2.getPerspectiveTransform(source, target), (side, side))
+    brightness = rng.uniform(0.45, 1.0)
+    frame = classroom_frame(WIDTH, HEIGHT, seed=int(rng.integers(0, 1000)), noise=0).astype(np.float32)
+    top = (HEIGHT - side) // 2 + int(rng.integers(-40, 40))
+    left = (WIDTH - side) // 2 + int(rng.integers(-120, 120))
+    region = frame[top : top + side, left : left + side]
+    region[mask > 0] = warped[mask > 0]
+    if rng.random() < 0.3:  # glare: a soft bright spot on the laminate
+        yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+        cy, cx = top + rng.uniform(0.2, 0.8) * side, left + rng.uniform(0.2, 0.8) * side
+        radius = side * rng.uniform(0.08, 0.2)
+        frame += 140 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2))
+    frame = cv2.GaussianBlur(frame, (0, 0), rng.uniform(0.5, 1.4))  # focus
+    if rng.random() < 0.5:  # a hand moving
+        length = int(rng.integers(2, 6))
+        kernel = np.zeros((length, length), np.float32)
+        kernel[length // 2, :] = 1 / length
+        frame = cv2.filter2D(frame, -1, kernel)
+    frame = frame * brightness + rng.normal(0, rng.uniform(2, 7), frame.shape)
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def main() -> None:
+    cv2.setNumThreads(1)
+    trials = int(sys.argv[1]) if len(sys.argv) > 1 else 24
+    ours = str(new_payload())
+    url_style = "https://badges.example.org/login/badge?k=" + ours[8:].lower()
+    decoders = {
+        "zxing-cpp": ZxingDecoder().decode,
+        "pyzbar": PyzbarDecoder().decode,
+        "kiosk pipeline": lambda g: BadgeScanner(PyzbarDecoder()).scan(g, thorough=True),
+    }
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {trials} trials per cell, 1280x720, 70 deg FOV")
+    header = "| payload (QR version) | decoder | " + " | ".join(f"{d} cm" for d in DISTANCES_CM) + " |"
+    print(header)
+    print("|" + "---|" * (2 + len(DISTANCES_CM)))
+    for name, payload in (("ours, 34 chars", ours), ("URL-style, 70 chars", url_style)):
+        label = label_image(payload)
+        version = zxingcpp.read_barcodes(label)[0].version
+        rates: dict[str, list[str]] = {decoder: [] for decoder in decoders}
+        for distance in DISTANCES_CM:
+            rng = np.random.default_rng(distance)
+            views = [camera_view(label, distance, rng) for _ in range(trials)]
+            for decoder, decode in decoders.items():
+                read = sum(1 for view in views if any(code.text == payload for code in decode(view)))
+                rates[decoder].append(f"{100 * read / trials:.0f}%")
+        for decoder, row in rates.items():
+            print(f"| {name} (v{version}) | {decoder} | " + " | ".join(row) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""The authorisation matrix: every route of the server, tried as everyone who must not use it.
+
+Every route in the OpenAPI schema must be classified below, so a new route cannot ship without
+saying who may call it. "Refused" means: a staff page sends the signed-out to the sign-in page
+and answers another teacher or school 404 (the same as nothing there); an API route answers 401.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+
+from badge_server.db import transaction
+from badge_server.models import StaffUser
+from badge_server.staff import create_staff
+from tests.badge_server.helpers import exchange, sign_in
+from tests.conftest import District, LoopbackServer
+
+PASSWORD = "correct horse battery staple"
+# Reachable by anyone (each tested for what it does elsewhere): no authorisation to check.
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/scan"),
+    ("GET", "/signed-out"),
+    ("GET", "/apps/{app_id}/icon"),
+    ("GET", "/staff/login"),
+    ("POST", "/staff/login"),
+    ("POST", "/api/v1/devices/enroll"),  # spends an enrolment code, which is the credential
+    ("GET", "/dashboard"),  # without a student session: the signed-out page
+    ("POST", "/logout"),  # without a student session: nothing to end
+    ("GET", "/staff/mfa"),  # the half-signed-in steps check their own pending session
+    ("POST", "/staff/mfa"),
+    ("GET", "/staff/mfa/setup"),
+    ("POST", "/staff/mfa/setup"),
+}
+STUDENT_API = {("GET", "/api/v1/me"), ("GET", "/api/v1/me/apps"), ("POST", "/api/v1/logout")}
+DEVICE_API = {
+    ("GET", "/api/v1/devices/me"),
+    ("POST", "/api/v1/exchange"),
+    ("POST", "/api/v1/launch"),
+    ("POST", "/scan/device"),
+    ("GET", "/launch/{code}"),
+}
+# Staff pages any signed-in staff member may open (each shows only what the role may see).
+OWN_STAFF = {("GET", "/staff/classes"), ("POST", "/staff/logout")}
+SCHOOL_ADMIN_OWN = {
+    ("GET", "/staff/admin"),
+    ("GET", "/staff/admin/people"),
+    ("GET", "/staff/admin/staff"),
+    ("GET", "/staff/admin/devices"),
+    ("POST", "/staff/admin/staff"),  # creating accounts: scoped by the form's teacher/school
+}
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    import shutil
+
+    path = tmp_path / "badge.db"
+    shutil.copy(sqlite_template, path)
+    yield f"sqlite:///{path}"
+
+
+def routes(server: LoopbackServer) -> list[tuple[str, str]]:
+    schema = httpx.get(f"{server.url}/openapi.json").json()
+    return sorted((method.upper(), path) for path, item in schema["paths"].items() for method in item)
+
+
+def staff_client(server: LoopbackServer, district: District, username: str, role: str, **where: str) -> httpx.Client:
+    with transaction(district.runtime.factory) as session:
+        create_staff(session, username, PASSWORD, role, actor="test", **where)
+    client = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+    form = client.get("/staff/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    step = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf": csrf[1]})
+    secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', step.text)
+    if secret:  # admins set up their second factor first
+        token = re.search(r'name="csrf" value="([^"]+)"', step.text)
+        assert token
+        client.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": token[1]})
+    client.follow_redirects = False
+    return client
+
+
+def csrf_of(client: httpx.Client) -> str:
+    page = client.get("/staff/classes")
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:300]
+    return found[1]
+
+
+def call(client: httpx.Client, method: str, path: str, ids: dict[str, str], csrf: str = "") -> httpx.Response:
+    url = re.sub(r"\{(\w+)\}", lambda m: ids[m[1]], path)
+    if method == "GET":
+        return client.get(url)
+    # Forms filled as if the caller meant it, with the caller's own valid CSRF token: a refusal
+    # must come from who they are, not from a missing field.
+    form = {
+        "csrf": csrf,
+        "confirm": "1",
+        "confirm_title": "Kindergarten – Ms. Rivera",
+        "template": "square-2in-letter",
+        "school_id": "s-maple",
+        "password": "a brand new password 123",
+        "username": "intruder",
+        "role": "teacher",
+        "person_id": "t-rivera",
+        "name": "x",
+        "launch_url": "https://example.org/",
+    }
+    if path.startswith("/staff"):
+        return client.request(
+            method, url, data=form, files={"files": ("users.csv", b"x")} if "roster" in path else None
+        )
+    body = {"/api/v1/exchange": {"badge": ids["badge"]}, "/api/v1/launch": {"launch_code": ids["code"]}}
+    return client.request(method, url, json=body.get(path, {}))
+
+
+def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, district: District) -> None:
+    with httpx.Client(base_url=server.url) as kiosk:
+        launch_code = exchange(kiosk, district.device_token, district.payloads["st-0011"]).json()["launch_code"]
+        student_token = sign_in(kiosk, district.device_token, district.payloads["st-0002"])
+    rivera = staff_client(server, district, "lrivera", "teacher", person_id="t-rivera")  # the target's teacher
+    rivera.close()
+    with transaction(district.runtime.factory) as session:
+        rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
+    ids = {
+        "class_id": "k-maple-kg",
+        "person_id": "st-0001",
+        "staff_id": rivera_id,
+        "device_id": district.device_id,
+        "app_id": "starfall",
+        "code": launch_code,
+        "badge": district.payloads["st-0001"],
+    }
+    anonymous = httpx.Client(base_url=server.url, timeout=30)
+    student = httpx.Client(
+        base_url=server.url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {student_token}"},
+        cookies={"badge_session": student_token},
+    )
+    device = httpx.Client(
+        base_url=server.url,
+        timeout=30,
+        headers={"Authorization": f"Bearer {district.device_token}"},
+        cookies={"badge_device": district.device_token},
+    )
+    other_teacher = staff_client(server, district, "lhaddad", "teacher", person_id="t-haddad")
+    other_admin = staff_client(server, district, "lake-admin", "school_admin", school_id="s-lake")
+    teacher_csrf, admin_csrf = csrf_of(other_teacher), csrf_of(other_admin)
+    unclassified, wrong = [], []
+    for method, path in routes(server):
+        if (method, path) in PUBLIC:
+            continue
+        if path.startswith("/staff"):
+            for name, client in (("anonymous", anonymous), ("student", student), ("device", device)):
+                answer = call(client, method, path, ids)
+                if not (answer.status_code == 303 and answer.headers["location"] == "/staff/login"):
+                    wrong.append(f"{name} {method} {path} -> {answer.status_code}")
+            if (method, path) in OWN_STAFF:
+                continue
+            answer = call(other_teacher, method, path, ids, teacher_csrf)
+            if answer.status_code != 404:
+                wrong.append(f"teacher of another class {method} {path} -> {answer.status_code}")
+            answer = call(other_admin, method, path, ids, admin_csrf)
+            if (method, path) in SCHOOL_ADMIN_OWN:
+                if (
+                    answer.status_code not in (200, 303, 400, 404)
+                    or "Maple Street" in answer.text
+                    or "José" in answer.text
+                ):
+                    wrong.append(f"school admin of another school {method} {path} shows another school")
+            elif answer.status_code != 404:
+                wrong.append(f"school admin of another school {method} {path} -> {answer.status_code}")
+        elif (method, path) in STUDENT_API:
+            for name, client in (("anonymous", anonymous), ("device", device), ("staff", other_admin)):
+                if (status := call(client, method, path, ids).status_code) != 401:
+                    wrong.append(f"{name} {method} {path} -> {status}")
+        elif (method, path) in DEVICE_API:
+            for name, client in (("anonymous", anonymous), ("student", student), ("staff", other_admin)):
+                if (status := call(client, method, path, ids).status_code) != 401:
+                    wrong.append(f"{name} {method} {path} -> {status}")
+        else:
+            unclassified.append(f"{method} {path}")
+    for client in (anonymous, student, device, other_teacher, other_admin):
+        client.close()
+    assert unclassified == [], "classify these routes in this test"
+    assert wrong == []
+    # Nothing was changed by all of that: the target's badge still works, the device still enabled.
+    with httpx.Client(base_url=server.url) as kiosk:
+        assert exchange(kiosk, district.device_token, district.payloads["st-0001"]).status_code == 200

@@ -1,0 +1,159 @@
+"""Faults at the worst moment: the server killed mid-rush, the database gone for a while."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from badge_server.settings import Settings
+from tests.badge_server.helpers import audit_count, error_code, exchange
+from tests.conftest import District
+
+STUDENTS = [f"st-{n:04d}" for n in range(1, 21)]  # Maple Street: the test kiosk's school
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """`badge-server serve` as its own process group, so it can be killed like a crashed machine."""
+
+    def __init__(self, settings: Settings, workers: int = 2) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")} | {
+            "BADGE_DATA_DIR": str(settings.data_dir),
+            "BADGE_DATABASE_URL": settings.effective_database_url,
+            "BADGE_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
+            # Capacity is the subject, not the throttle (tested in test_ratelimit).
+            "BADGE_RATE_PER_BADGE_PER_MINUTE": "100000",
+            "BADGE_RATE_PER_DEVICE_PER_MINUTE": "100000",
+            "BADGE_RATE_PER_ADDRESS_PER_MINUTE": "100000",
+        }
+        self.command = [
+            sys.executable,
+            "-m",
+            "badge_server",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            self.command, env=self.env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)  # no shutdown, no flush: a pulled plug
+        self.process.wait(10)
+
+
+@pytest.fixture
+def served(settings: Settings, district: District) -> Iterator[ServerProcess]:
+    server = ServerProcess(settings)
+    server.start()
+    yield server
+    if server.process and server.process.poll() is None:
+        os.killpg(server.process.pid, signal.SIGTERM)
+        server.process.wait(20)
+
+
+def test_kill_9_mid_rush_loses_nothing_that_was_acknowledged(
+    served: ServerProcess, district: District, settings: Settings
+) -> None:
+    acknowledged: list[str] = []
+    stop = threading.Event()
+
+    def kiosk() -> None:
+        with httpx.Client(base_url=served.url, timeout=10) as client:
+            while not stop.is_set():
+                try:
+                    answer = exchange(client, district.device_token, district.payloads[random.choice(STUDENTS)])
+                except httpx.TransportError:
+                    continue  # the server died under this request: not acknowledged
+                if answer.status_code == 200:
+                    acknowledged.append(answer.json()["launch_code"])
+
+    kiosks = [threading.Thread(target=kiosk) for _ in range(6)]
+    for thread in kiosks:
+        thread.start()
+    while len(acknowledged) < 40:
+        time.sleep(0.01)
+    served.kill()
+    stop.set()
+    for thread in kiosks:
+        thread.join(30)
+    count = len(acknowledged)
+
+    if settings.effective_database_url.startswith("sqlite"):
+        path = make_url(settings.effective_database_url).database
+        with sqlite3.connect(str(path)) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    served.start()  # restarted, as systemd would
+    with httpx.Client(base_url=served.url, timeout=10) as client:
+        redeemed = [
+            client.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers).status_code
+            for code in acknowledged
+        ]
+    assert redeemed == [200] * count, "every launch code the server acknowledged before the crash still works"
+    assert audit_count(district.runtime, "badge.exchange", "ok") >= count
+    assert audit_count(district.runtime, "session.start", "ok") == count
+
+
+def test_the_database_away_then_back_gives_503s_then_recovers(
+    http: httpx.Client, district: District, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: the embedded database is a file on the server's own disk")
+    url = make_url(database_url)
+    admin = create_engine(
+        url.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false'))
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": url.database},
+            )
+        for _ in range(3):
+            answer = exchange(http, district.device_token, district.payloads["st-0001"])
+            assert answer.status_code == 503 and error_code(answer) == "database_unavailable"
+            assert answer.headers["Retry-After"] == "2" and "Traceback" not in answer.text
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
+        statuses = [exchange(http, district.device_token, district.payloads["st-0001"]).status_code for _ in range(2)]
+        assert statuses == [200, 200], "the first request after the database returns is served"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
+        admin.dispose()

@@ -1,0 +1,46 @@
+"""schemathesis against the server's own OpenAPI schema over real HTTP: whatever a client sends,
+the answer is never a server error (500s are bugs; 4xx with a reason are the contract)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import District, LoopbackServer
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
+    import shutil
+
+    path = tmp_path / "badge.db"
+    shutil.copy(sqlite_template, path)
+    yield f"sqlite:///{path}"
+
+
+def test_no_request_makes_the_server_fail(server: LoopbackServer, district: District) -> None:
+    schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
+    # As an enrolled device: requests get past authentication into the code that parses them.
+    headers = {"Authorization": f"Bearer {district.device_token}"}
+    failures: list[str] = []
+    calls: list[int] = []
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) > 30
+
+    for operation in operations:
+
+        @settings(max_examples=8, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(operation.as_strategy())
+        def call(case: schemathesis.Case) -> None:
+            response = case.call(base_url=server.url, headers=headers, timeout=30)
+            calls.append(response.status_code)
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}")
+
+        call()
+    assert failures == []
+    assert len(calls) > 4 * len(operations) and len(set(calls)) > 3, "the fuzzer really called the server"
