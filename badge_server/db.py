@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,27 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # SQLite has one writer at a time. Threads of this process queue for it on a Python lock:
+    # waiting on SQLite's own file lock is a sleep-and-retry loop (sleeps of up to 100 ms while
+    # the lock may already be free), which under a morning rush cost more than the work itself.
+    # Other processes (several workers on one file) still meet at the file lock.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        record = connection.connection._connection_record
+        if record is not None and not record.info.get("writer"):
+            record.info["writer"] = writer.acquire(timeout=30)
         # BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and
         # then writes can fail with SQLITE_BUSY at once (no waiting) when another writer got in
         # between; taking the lock first makes concurrent requests queue instead of fail.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # Back in the pool means committed or rolled back: the next writer may go.
+        if record.info.pop("writer", False):
+            writer.release()
 
     return engine
 
