@@ -234,3 +234,35 @@ def test_a_school_admin_cannot_reach_another_school_by_forging_forms(
             assert admin.get(url).status_code == 404, url
     with transaction(district.runtime.factory) as session:
         assert session.query(StaffUser).count() == 1
+
+
+def test_broken_and_giant_roster_uploads_are_refused_clearly(server: LoopbackServer, district: District) -> None:
+    import pyotp
+
+    add_staff(district, "it-admin", "district_admin")
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as admin:
+        setup = sign_in(admin, "it-admin")
+        secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', setup.text)
+        assert secret
+        admin.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": csrf_of(setup)})
+        csrf = csrf_of(admin.get("/staff/admin"))
+        # A multipart body cut off in the middle (a dropped connection, a hostile client).
+        broken = admin.post(
+            "/staff/admin/roster",
+            content=b'--XyZ\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n'
+            + csrf.encode()
+            + b"\r\n--XyZ\r\nContent-Dispo",
+            headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+        )
+        assert 400 <= broken.status_code < 500
+        # Announced as 500 MB: refused before a byte of it is read.
+        giant = admin.post(
+            "/staff/admin/roster",
+            content=b"x" * 10,
+            headers={"Content-Type": "text/csv", "Content-Length": str(500 * 2**20)},
+        )
+        assert giant.status_code == 413 and "larger than" in giant.text
+        # Not roster files at all, or a damaged ZIP: named, and nothing changes.
+        for name, data in (("photo.jpg", b"\xff\xd8\xff"), ("roster.zip", b"PK\x03\x04broken")):
+            answer = admin.post("/staff/admin/roster", data={"csrf": csrf}, files={"files": (name, data)})
+            assert answer.status_code == 400 and name in answer.text and "Nothing was changed" in answer.text
