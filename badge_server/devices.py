@@ -21,6 +21,7 @@ from badge_server.models import Device, EnrollCode, Org
 # shown as XXXXX-XXXXX. They are single use, expire in minutes and the endpoint is rate
 # limited per address, which together make guessing one hopeless.
 _CODE_CHARS = 10
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,12 @@ def authenticate_device(session: Session, token: str, *, software: str | None = 
     device = session.scalars(select(Device).where(Device.token_digest == token_digest(token))).first()
     if device is None or device.disabled_at is not None:
         raise DeviceNotAuthorized()
-    device.last_seen_at = utcnow()
-    if software:
+    # "Last seen" is for admins (minutes matter, not seconds): written at most once a minute,
+    # not on every exchange a busy kiosk makes.
+    now = utcnow()
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_RESOLUTION:
+        device.last_seen_at = now
+    if software and device.software != software[:120]:
         device.software = software[:120]
     return device
 
