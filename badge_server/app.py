@@ -33,32 +33,14 @@ from badge_server.errors import (
     RateLimited,
     StaffSignInNeeded,
 )
+from badge_server.middleware import BodySizeLimit, SecurityHeaders
 from badge_server.migrate import is_current
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.staff_pages import render_page
 
 log = logging.getLogger("badge_server")
-MAX_BODY_BYTES = 64 * 1024
-# Uploads get more room than API bodies: a district's roster, an app icon (with its form).
-UPLOAD_LIMITS = {"/staff/admin/roster": 100 * 1024 * 1024, "/staff/admin/apps/save": 512 * 1024}
 STATIC_DIR = Path(__file__).parent / "static"
-# Every script and style is served by this package (no CDN), so the pages can forbid all
-# others: an injected <script> or a framing page gets nowhere. Inline style attributes carry
-# per-student colours, hence 'unsafe-inline' for styles only.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    # Launch codes travel in URLs; no page may leak its address to an app's site.
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    # The scanner page asks for the camera; nothing else may.
-    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
-}
 
 
 def error_body(error: ApiError) -> dict[str, dict[str, str]]:
@@ -94,21 +76,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        allowed = UPLOAD_LIMITS.get(request.url.path, MAX_BODY_BYTES)
-        if length is not None and (not length.isdigit() or int(length) > allowed):
-            error = MalformedRequest(f"request body is larger than {allowed} bytes")
-            return JSONResponse(error_body(error), status_code=413)
-        return await call_next(request)
+    # Added last = outermost: even a refused oversized request carries the security headers.
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:

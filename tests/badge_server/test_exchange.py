@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -203,3 +204,26 @@ def test_a_database_that_goes_away_gives_clean_503s(http: httpx.Client, district
     assert answer.status_code == 503
     assert error_code(answer) == "database_unavailable" and answer.headers["Retry-After"] == "2"
     assert "Traceback" not in answer.text
+
+
+def test_a_chunked_body_without_a_length_is_cut_off_at_the_limit(http: httpx.Client, district: District) -> None:
+    import tracemalloc
+
+    def endless() -> Iterator[bytes]:
+        chunk = b"{" + b" " * 65535
+        for _ in range(1024):  # 64 MiB, sent without a Content-Length
+            yield chunk
+
+    tracemalloc.start()  # the loopback server runs in this process: its memory is measured too
+    try:
+        answer = http.post(
+            "/api/v1/exchange",
+            content=endless(),
+            headers={**district.device_headers, "Content-Type": "application/json"},
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 413 and error_code(answer) == "malformed_request"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert peak < 16 * 2**20, f"the body was held in memory ({peak / 2**20:.0f} MiB at peak)"
