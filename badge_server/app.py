@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -33,7 +36,7 @@ from badge_server.errors import (
     RateLimited,
     StaffSignInNeeded,
 )
-from badge_server.middleware import BodySizeLimit, SecurityHeaders
+from badge_server.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.migrate import is_current
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -67,7 +70,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime.start(settings or Settings())
     if not is_current(runtime.engine):
         raise ConfigError("the database schema is missing or old; run `badge-server init` first")
-    app = FastAPI(title="Badge login server", version=__version__)
+    limit = runtime.settings.max_requests_in_flight
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Every admitted request must be able to get a worker thread, including for the commit
+        # that ends it: with more requests in progress than threads, threads waiting for the
+        # database's write lock can hold every thread while the lock's holder waits for one to
+        # commit (a deadlock until the lock times out; found under load at 83 sign-ins/s).
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, limit + 16)
+        yield
+
+    app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(api_router)
     app.include_router(web.router)
@@ -78,6 +93,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     # Added last = outermost: even a refused oversized request carries the security headers.
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(InFlightLimit, limit=limit)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ApiError)

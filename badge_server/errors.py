@@ -176,6 +176,15 @@ class DatabaseUnavailable(ApiError):
     message = "The sign-in server is busy. Trying again..."
 
 
+class ServerBusy(ApiError):
+    """Raised (answered) when a server process already has its limit of requests in progress."""
+
+    status = 503
+    code = "server_busy"
+    message = "The server is busy. Try again in a moment."
+    retry_after = 2
+
+
 class StaffSignInNeeded(BadgeServerError):
     """Raised when a console page is asked for without a signed-in staff session (redirects to sign-in)."""
 

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     rate_per_address_per_minute: int = Field(300, ge=1)
     rate_per_device_per_minute: int = Field(120, ge=1)
     max_badge_text_chars: int = Field(256, ge=64, le=4096)
+    max_requests_in_flight: int = Field(
+        32, ge=1, description="Per server process; past it, requests get 503 + Retry-After at once (load shedding)."
+    )
 
     @field_validator("badge_grades", "pin_required_grades", mode="before")
     @classmethod
