@@ -42,7 +42,8 @@ def test_after_a_replace_commits_the_old_badge_never_wins(server: LoopbackServer
     scanners = [threading.Thread(target=scan_old_badge) for _ in range(2)]
     for thread in scanners:
         thread.start()
-    while len(results) < 4:
+    deadline = time.monotonic() + 30
+    while len(results) < 4 and time.monotonic() < deadline:
         time.sleep(0.005)
     with transaction(district.runtime.factory) as session:
         person = session.get(Person, JOSE)
@@ -51,7 +52,10 @@ def test_after_a_replace_commits_the_old_badge_never_wins(server: LoopbackServer
             badges.replace(session, district.runtime.keys, district.runtime.settings, person, actor="test").payload
         )
     committed = time.monotonic()
-    time.sleep(0.3)
+    deadline = committed + 30
+    # Keep scanning until several exchanges were sent after the commit (slow machines included).
+    while sum(1 for sent, _, _ in results if sent > committed) < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
     stop.set()
     for thread in scanners:
         thread.join(30)
