@@ -108,8 +108,16 @@ def start_server(district: District, workers: int) -> tuple[subprocess.Popen[byt
     raise RuntimeError("server did not start")
 
 
+EXCHANGE_ONLY = False  # --exchange-only: the exchange endpoint alone, as DESIGN.md's budget names it
+
+
 async def sign_in(client: httpx.AsyncClient, token: str, badge: str) -> bool:
     try:
+        if EXCHANGE_ONLY:
+            answer = await client.post(
+                "/api/v1/exchange", json={"badge": badge}, headers={"Authorization": f"Bearer {token}"}
+            )
+            return answer.status_code == 200
         return await _sign_in(client, token, badge)
     except httpx.HTTPError:  # a time-out or a refused connection: a failed sign-in, not a crash
         return False
@@ -224,10 +232,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rate", type=float, default=40, help="rush rate, sign-ins per second")
     parser.add_argument("--concurrency", type=int, default=16, help="scanners at saturation")
+    parser.add_argument(
+        "--exchange-only", action="store_true", help="only POST /api/v1/exchange, no launch or dashboard"
+    )
     args = parser.parse_args()
+    global EXCHANGE_ONLY
+    EXCHANGE_ONLY = args.exchange_only
     database = "PostgreSQL 15" if args.postgres else "SQLite (WAL)"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; {database}")
-    print("| configuration | sign-ins/s | failed | p50 | p95 | p99 | server CPU per sign-in |")
+    what = "exchanges" if args.exchange_only else "sign-ins"
+    print(f"| configuration | {what}/s | failed | p50 | p95 | p99 | server CPU per sign-in |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="badge-load-") as folder:
         district = make_district(Path(folder), fresh_postgres() if args.postgres else None)
