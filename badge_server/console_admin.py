@@ -46,7 +46,7 @@ MAX_ROSTER_BYTES = 200 * 1024 * 1024  # unpacked; a 50,000-student district is a
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, db: SessionDep, runtime: RuntimeDep, record: CurrentAdmin) -> HTMLResponse:
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     query = select(Org).where(Org.type == "school").order_by(Org.name)
     if scope is not None:
         query = query.where(Org.id.in_(scope))
@@ -79,7 +79,7 @@ def overview(request: Request, db: SessionDep, runtime: RuntimeDep, record: Curr
 def people(
     request: Request, db: SessionDep, record: CurrentAdmin, q: str = "", school: str = "", role: str = ""
 ) -> HTMLResponse:
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     query = select(Person).order_by(Person.family_name, Person.given_name).limit(500)
     if scope is not None:
         query = query.where(Person.school_id.in_(scope))
@@ -161,7 +161,7 @@ async def upload_roster(
 
 @router.get("/staff", response_class=HTMLResponse)
 def staff_list(request: Request, db: SessionDep, record: CurrentAdmin, message: str = "") -> HTMLResponse:
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     users = list(db.scalars(select(StaffUser).order_by(StaffUser.username)))
     if scope is not None:
         teachers_here = set(db.scalars(select(Person.id).where(Person.school_id.in_(scope))))
@@ -192,7 +192,7 @@ def create_staff_account(
     school_id: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(record.csrf_token, csrf)
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     if scope is not None:
         # A school admin makes teachers and admins of their own school only.
         person = db.get(Person, person_id) if person_id else None
@@ -223,7 +223,7 @@ def create_staff_account(
 def _manageable(db: SessionDep, record: CurrentAdmin, staff_id: str) -> StaffUser:
     """An account this admin may change: not their own, and (for a school admin) of their school."""
     user = db.get(StaffUser, staff_id)
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     if user is None or user.id == record.staff.id:
         raise StaffForbidden()
     if scope is not None:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import Select, select
 
 from badge_server.deps import SessionDep
@@ -36,18 +37,33 @@ def _when(value: str, field: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _query(person: str, badge: str, device: str, kind: str, outcome: str, start: str, end: str) -> Select[AuditEvent]:
+class AuditFilter(BaseModel):
+    """The log's filters, as query parameters of both the page and its CSV export."""
+
+    person: str = Field("", max_length=255)
+    badge: str = Field("", max_length=255)
+    device: str = Field("", max_length=255)
+    kind: str = Field("", max_length=255)
+    outcome: str = Field("", max_length=255)
+    start: str = Field("", max_length=255)
+    end: str = Field("", max_length=255)
+
+
+Filters = Annotated[AuditFilter, Query()]
+
+
+def _query(filters: AuditFilter) -> Select[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc())
     for column, value in (
-        (AuditEvent.person_id, person),
-        (AuditEvent.badge_id, badge),
-        (AuditEvent.device_id, device),
-        (AuditEvent.kind, kind),
-        (AuditEvent.outcome, outcome),
+        (AuditEvent.person_id, filters.person),
+        (AuditEvent.badge_id, filters.badge),
+        (AuditEvent.device_id, filters.device),
+        (AuditEvent.kind, filters.kind),
+        (AuditEvent.outcome, filters.outcome),
     ):
         if value.strip():
             query = query.where(column == value.strip())
-    since, until = _when(start, "from"), _when(end, "to")
+    since, until = _when(filters.start, "from"), _when(filters.end, "to")
     if since:
         query = query.where(AuditEvent.at >= since)
     if until:
@@ -55,28 +71,12 @@ def _query(person: str, badge: str, device: str, kind: str, outcome: str, start:
     return query
 
 
-Filter = Annotated[str, Query(max_length=255)]
-
-
 @router.get("", response_class=HTMLResponse)
-def audit_log(
-    request: Request,
-    db: SessionDep,
-    record: CurrentDistrictAdmin,
-    person: Filter = "",
-    badge: Filter = "",
-    device: Filter = "",
-    kind: Filter = "",
-    outcome: Filter = "",
-    start: Filter = "",
-    end: Filter = "",
-) -> HTMLResponse:
-    filters = {"person": person, "badge": badge, "device": device, "kind": kind, "outcome": outcome}
-    filters |= {"start": start, "end": end}
+def audit_log(request: Request, db: SessionDep, record: CurrentDistrictAdmin, filters: Filters) -> HTMLResponse:
     error = ""
     rows: list[AuditEvent] = []
     try:
-        rows = list(db.scalars(_query(**filters).limit(PAGE_ROWS)))
+        rows = list(db.scalars(_query(filters).limit(PAGE_ROWS)))
     except PolicyError as exc:
         error = str(exc)
     kinds = db.scalars(select(AuditEvent.kind).distinct().order_by(AuditEvent.kind)).all()
@@ -102,19 +102,9 @@ def _csv_cell(value: object) -> str:
 
 
 @router.get(".csv")
-def audit_csv(
-    db: SessionDep,
-    record: CurrentDistrictAdmin,
-    person: Filter = "",
-    badge: Filter = "",
-    device: Filter = "",
-    kind: Filter = "",
-    outcome: Filter = "",
-    start: Filter = "",
-    end: Filter = "",
-) -> Response:
+def audit_csv(db: SessionDep, record: CurrentDistrictAdmin, filters: Filters) -> Response:
     try:
-        rows = db.scalars(_query(person, badge, device, kind, outcome, start, end).limit(CSV_MAX_ROWS))
+        rows = db.scalars(_query(filters).limit(CSV_MAX_ROWS))
     except PolicyError as exc:
         return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
     out = io.StringIO()

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/staff/admin/devices")
 
 
 def _page(request: Request, db: SessionDep, record: CurrentAdmin, status: int = 200, **values: object) -> HTMLResponse:
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     query = select(Device).order_by(Device.disabled_at.is_not(None), Device.name)
     schools_query = select(Org).where(Org.type == "school", Org.active.is_(True)).order_by(Org.name)
     if scope is not None:
@@ -54,7 +54,7 @@ def new_enroll_code(
     school_id: Annotated[str, Form()],
 ) -> HTMLResponse:
     check_csrf(record.csrf_token, csrf)
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     if scope is not None and school_id not in scope:
         raise StaffForbidden()
     grant = devices.create_enroll_code(db, school_id, minutes=runtime.settings.enroll_code_minutes, actor=actor(record))
@@ -75,7 +75,7 @@ def disable(
 ) -> HTMLResponse:
     check_csrf(record.csrf_token, csrf)
     device = db.get(Device, device_id)
-    scope = visible_school_ids(db, record)
+    scope = visible_school_ids(record)
     if device is None or (scope is not None and device.school_id not in scope):
         raise StaffForbidden()
     devices.disable_device(db, device_id, actor=actor(record))

@@ -110,6 +110,6 @@ def signed_in_district_admin(record: CurrentStaff) -> StaffSession:
 CurrentDistrictAdmin = Annotated[StaffSession, Depends(signed_in_district_admin)]
 
 
-def visible_school_ids(db: Session, record: StaffSession) -> list[str] | None:
+def visible_school_ids(record: StaffSession) -> list[str] | None:
     """The schools an admin manages: ``None`` for a district admin (all of them)."""
     return None if record.staff.role == "district_admin" else [record.staff.school_id or ""]

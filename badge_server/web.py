@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from badge_server import devices, exchange
 from badge_server.catalog import apps_for
@@ -15,13 +13,13 @@ from badge_server.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDe
 from badge_server.errors import ApiError, DeviceNotAuthorized
 from badge_server.models import AppIcon, StudentSession
 from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.staff_pages import templates
 
 router = APIRouter()
-pages = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 def student_page(request: Request, name: str, status: int = 200, **values: object) -> HTMLResponse:
-    response = pages.TemplateResponse(request, name, values, status_code=status)
+    response = templates.TemplateResponse(request, name, values, status_code=status)
     # A shared computer: the back button must not show the last child's page from cache.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -24,6 +24,20 @@ SERVICE = "badge-kiosk"
 USERNAME = "device-token"
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` readable by its owner only (0600), atomically: never a
+    half-written token file."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".token-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
 class FileKeyring(KeyringBackend):
     """A keyring in one private file; works with no desktop session (a boot-time kiosk)."""
 
@@ -42,15 +56,7 @@ class FileKeyring(KeyringBackend):
 
     def _write(self, data: dict[str, dict[str, str]]) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".token-")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle)
-            os.replace(temporary, self.path)  # atomic: never a half-written token file
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        _write_private(self.path, json.dumps(data))
 
     def get_password(self, service: str, username: str) -> str | None:
         return self._read().get(service, {}).get(username)
@@ -91,14 +97,7 @@ class SystemdCredential(KeyringBackend):
 
     def set_password(self, service: str, username: str, password: str) -> None:
         self.source.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self.source.parent, prefix=".token-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:  # mkstemp made it 0600
-                handle.write(password + "\n")
-            os.replace(temporary, self.source)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        _write_private(self.source, password + "\n")
 
     def delete_password(self, service: str, username: str) -> None:
         try:

@@ -71,13 +71,25 @@ def postgres_template() -> Iterator[str]:
     admin.dispose()
 
 
+def sqlite_copy(template: Path, path: Path) -> str:
+    """A copy of the migrated SQLite template at ``path``, as a database URL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """SQLite only, for tests whose subject is the same whatever the database (pages, packages):
+    a module overrides ``database_url`` with it."""
+    return sqlite_copy(sqlite_template, tmp_path / "badge.db")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database for one test, on each database the product supports."""
     if request.param == "sqlite":
-        path = tmp_path / "badge.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        yield sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path / "badge.db")
         return
     template = request.getfixturevalue("postgres_template")
     admin = create_engine(PG_URL or "", isolation_level="AUTOCOMMIT")
@@ -114,13 +126,29 @@ def runtime(settings: Settings) -> Iterator[Runtime]:
     runtime.engine.dispose()
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(base_url: str, seconds: float = 60) -> bool:
+    """Poll ``GET /healthz`` of a server started in another process; True once it answers 200."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False
+
+
 class LoopbackServer:
     """uvicorn serving an app on 127.0.0.1 in a thread of the test process."""
 
     def __init__(self, runtime: Runtime) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -8,20 +8,16 @@ and answers another teacher or school 404 (the same as nothing there); an API ro
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pyotp
 import pytest
 
 from badge_server.db import transaction
 from badge_server.models import StaffUser
-from badge_server.staff import create_staff
 from tests.badge_server.helpers import exchange, sign_in
+from tests.badge_server.test_console import add_staff, sign_in_setting_up_totp
 from tests.conftest import District, LoopbackServer
 
-PASSWORD = "correct horse battery staple"
 # Reachable by anyone (each tested for what it does elsewhere): no authorisation to check.
 PUBLIC = {
     ("GET", "/healthz"),
@@ -58,12 +54,8 @@ SCHOOL_ADMIN_OWN = {
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    import shutil
-
-    path = tmp_path / "badge.db"
-    shutil.copy(sqlite_template, path)
-    yield f"sqlite:///{path}"
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
 
 
 def routes(server: LoopbackServer) -> list[tuple[str, str]]:
@@ -72,18 +64,9 @@ def routes(server: LoopbackServer) -> list[tuple[str, str]]:
 
 
 def staff_client(server: LoopbackServer, district: District, username: str, role: str, **where: str) -> httpx.Client:
-    with transaction(district.runtime.factory) as session:
-        create_staff(session, username, PASSWORD, role, actor="test", **where)
+    add_staff(district, username, role, **where)
     client = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
-    form = client.get("/staff/login")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert csrf
-    step = client.post("/staff/login", data={"username": username, "password": PASSWORD, "csrf": csrf[1]})
-    secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', step.text)
-    if secret:  # admins set up their second factor first
-        token = re.search(r'name="csrf" value="([^"]+)"', step.text)
-        assert token
-        client.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": token[1]})
+    sign_in_setting_up_totp(client, username)  # admins set up their second factor first
     client.follow_redirects = False
     return client
 

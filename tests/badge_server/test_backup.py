@@ -17,19 +17,14 @@ from badge_server.models import Person
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from tests.badge_server.helpers import error_code, exchange
-from tests.conftest import District, LoopbackServer, new_secret_key
+from tests.conftest import District, LoopbackServer, new_secret_key, sqlite_copy
 
 JOSE = "st-0001"
 
 
 @pytest.fixture
 def database_url(tmp_path: Path, sqlite_template: Path) -> str:
-    import shutil
-
-    path = tmp_path / "data" / "badge.db"
-    path.parent.mkdir()
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+    return sqlite_copy(sqlite_template, tmp_path / "data" / "badge.db")  # in the data folder backed up
 
 
 def test_a_backup_made_while_serving_restores_that_moment_with_its_key(

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DEMO_ROSTER
+from tests.conftest import DEMO_ROSTER, free_port, wait_until_serving
 
 CLI = [sys.executable, "-m", "badge_server"]
 
@@ -30,12 +29,6 @@ def run(args: list[str], data_dir: Path, *, check: bool = True, **env: str) -> s
     if check:
         assert done.returncode == 0, done.stderr
     return done
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -96,12 +89,7 @@ def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
         while "API documentation" not in output and time.monotonic() < deadline:
             output += process.stdout.readline()
         base = f"http://127.0.0.1:{port}"
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_serving(base, deadline - time.monotonic())
         try:
             yield base, output
         finally:

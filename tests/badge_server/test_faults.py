@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -20,22 +19,16 @@ from sqlalchemy.engine import make_url
 
 from badge_server.settings import Settings
 from tests.badge_server.helpers import audit_count, error_code, exchange
-from tests.conftest import District
+from tests.conftest import District, free_port, wait_until_serving
 
 STUDENTS = [f"st-{n:04d}" for n in range(1, 21)]  # Maple Street: the test kiosk's school
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ServerProcess:
     """`badge-server serve` as its own process group, so it can be killed like a crashed machine."""
 
     def __init__(self, settings: Settings, workers: int = 2) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")} | {
             "BADGE_DATA_DIR": str(settings.data_dir),
@@ -62,14 +55,8 @@ class ServerProcess:
         self.process = subprocess.Popen(
             self.command, env=self.env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        if not wait_until_serving(self.url, 30):
+            raise RuntimeError("server did not start")
 
     def kill(self) -> None:
         assert self.process is not None

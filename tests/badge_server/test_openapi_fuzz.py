@@ -3,9 +3,6 @@ the answer is never a server error (500s are bugs; 4xx with a reason are the con
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -14,12 +11,8 @@ from tests.conftest import District, LoopbackServer
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    import shutil
-
-    path = tmp_path / "badge.db"
-    shutil.copy(sqlite_template, path)
-    yield f"sqlite:///{path}"
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
 
 
 def test_no_request_makes_the_server_fail(server: LoopbackServer, district: District) -> None:

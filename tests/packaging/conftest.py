@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    path = tmp_path / "badge.db"
-    shutil.copy(sqlite_template, path)
-    yield f"sqlite:///{path}"
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
 
 
 def as_root() -> list[str]:

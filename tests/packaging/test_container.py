@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import httpx
 import pytest
 
+from tests.conftest import wait_until_serving
 from tests.packaging.conftest import ROOT, run
 
 CONTAINERFILE = ROOT / "packaging" / "server" / "Containerfile"
@@ -45,13 +45,7 @@ def test_the_image_builds_and_serves() -> None:
     container = started.stdout.strip()
     try:
         port = run([engine, "port", container, "8000"]).stdout.strip().rsplit(":", 1)[1]
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.5)
+        wait_until_serving(f"http://127.0.0.1:{port}")
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
         assert run([engine, "exec", container, "id", "-u"]).stdout.strip() == "10001"
     finally:

@@ -11,12 +11,11 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import DEMO_ROSTER
+from tests.conftest import DEMO_ROSTER, free_port, wait_until_serving
 from tests.packaging.conftest import ROOT, as_root, need, run
 
 SERVER = ROOT / "packaging" / "server"
@@ -48,14 +47,6 @@ def command_line(value: str, env: dict[str, str]) -> list[str]:
     return [words[0].replace("/opt/badge-server/bin/", f"{VENV_BIN}/"), *words[1:]]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_the_unit_command_lines_and_environment_file_serve_a_sign_in(tmp_path: Path) -> None:
     unit = dict(unit_lines(SERVER / "badge-server.service"))
     assert unit["EnvironmentFile"] == "/etc/badge-server/badge-server.env"
@@ -79,13 +70,7 @@ def test_the_unit_command_lines_and_environment_file_serve_a_sign_in(tmp_path: P
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_serving(base)
         with httpx.Client(base_url=base, timeout=10) as kiosk:
             token = kiosk.post("/api/v1/devices/enroll", json={"code": code, "name": "unit test"}).json()[
                 "device_token"

@@ -38,10 +38,8 @@ def _missing(what: str) -> None:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
-    path = tmp_path / "badge.db"
-    shutil.copy(sqlite_template, path)
-    yield f"sqlite:///{path}"
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
 
 
 @pytest.fixture(scope="session")
