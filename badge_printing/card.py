@@ -11,6 +11,7 @@ from reportlab.lib.colors import HexColor, white
 from reportlab.pdfgen.canvas import Canvas
 
 from badge_printing import fonts
+from badge_printing.errors import LayoutError
 from badge_printing.qr import QUIET_ZONE, draw_matrix, make_matrix
 
 MIN_MODULE_MM = 0.5  # below this a classroom webcam at arm's length cannot resolve the modules
@@ -176,8 +177,6 @@ def draw_card(canvas: Canvas, card: BadgeCard, label: Box, safe_margin: float, t
         text = Box(inner.x, inner.y, inner.width, inner.height - side)
     module = max(side, 0.0) / matrix.size_with_quiet_zone
     if module < MIN_MODULE_MM * 72 / 25.4:
-        from badge_printing.sheets import LayoutError
-
         raise LayoutError(
             f"template {template_name!r}: QR modules would be {module * 25.4 / 72:.2f} mm, smaller than the "
             f"{MIN_MODULE_MM} mm a camera can read at arm's length; use a larger label"

@@ -10,18 +10,14 @@ from pathlib import Path
 import click
 
 from badge_printing.card import SHAPES, BadgeCard, name_sort_key
-from badge_printing.fonts import FontsMissing
+from badge_printing.errors import CardFileError, FontsMissing, LayoutError, TemplateError
 from badge_printing.glabels import read_glabels
-from badge_printing.sheets import LayoutError, PrintOptions, render_calibration, write_sheets
-from badge_printing.templates import BUILT_IN, TemplateError, get_template
+from badge_printing.sheets import PrintOptions, render_calibration, write_sheets
+from badge_printing.templates import BUILT_IN, get_template
 
 REQUIRED = ("name", "payload")
 OPTIONAL = ("class", "school", "expires", "reference", "initial", "color", "shape")
 MAX_PAYLOAD = 512
-
-
-class CardFileError(ValueError):
-    """Raised when the cards CSV has a problem; names file, line and column."""
 
 
 def read_cards(path: Path) -> list[BadgeCard]:

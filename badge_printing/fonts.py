@@ -18,6 +18,8 @@ from bidi import get_display
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from badge_printing.errors import FontsMissing
+
 SEARCH_DIRS = (
     Path("/usr/share/fonts/truetype/noto"),
     Path("/usr/share/fonts/truetype/wqy"),
@@ -32,10 +34,6 @@ CHAIN = (
     ("BadgeCJK", "wqy-microhei.ttc", "wqy-microhei.ttc", 0),
 )
 INSTALL_HINT = "install the Debian packages fonts-noto-core and fonts-wqy-microhei (scripts/install does)"
-
-
-class FontsMissing(RuntimeError):
-    """Raised when the fonts badges need are not installed."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from badge_printing.templates import A4, INCH, LETTER, MM, SheetTemplate, TemplateError
+from badge_printing.errors import TemplateError
+from badge_printing.templates import A4, INCH, LETTER, MM, SheetTemplate
 
 _UNITS = {"pt": 1.0, "in": INCH, "mm": MM, "cm": 10 * MM, "pc": 12.0, "": 1.0}
 _PAGES = {"US-Letter": LETTER, "A4": A4}

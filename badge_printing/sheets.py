@@ -18,11 +18,8 @@ from reportlab.pdfgen.canvas import Canvas
 
 from badge_printing import fonts
 from badge_printing.card import BadgeCard, Box, draw_card
+from badge_printing.errors import LayoutError
 from badge_printing.templates import MM, SheetTemplate
-
-
-class LayoutError(ValueError):
-    """Raised when cards cannot be laid out readably on a template (e.g. QR modules too small)."""
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from badge_printing.errors import TemplateError
+
 MM = 72 / 25.4
 INCH = 72.0
 LETTER = (8.5 * INCH, 11 * INCH)
 A4 = (210 * MM, 297 * MM)
-
-
-class TemplateError(ValueError):
-    """Raised when a sheet template is impossible (labels overlap or leave the page) or unknown."""
 
 
 @dataclass(frozen=True)

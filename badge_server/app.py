@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -15,19 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from badge_server import (
-    __version__,
-    audit,
-    console,
-    console_admin,
-    console_audit,
-    console_catalog,
-    console_devices,
-    scan,
-    web,
-)
-from badge_server.api import router as api_router
-from badge_server.db import transaction
+from badge_server import __version__, audit
 from badge_server.errors import (
     ApiError,
     ConfigError,
@@ -36,14 +23,19 @@ from badge_server.errors import (
     RateLimited,
     StaffSignInNeeded,
 )
-from badge_server.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
-from badge_server.migrate import is_current
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.staff_pages import render_page
+from badge_server.store.db import transaction
+from badge_server.store.migrate import is_current
+from badge_server.web import api, scanner, student
+from badge_server.web.console import admin, classes, sign_in
+from badge_server.web.console import audit as audit_pages
+from badge_server.web.console import catalog as catalog_pages
+from badge_server.web.console import devices as device_pages
+from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
+from badge_server.web.templating import STATIC_DIR, render_page
 
 log = logging.getLogger("badge_server")
-STATIC_DIR = Path(__file__).parent / "static"
 
 
 def error_body(error: ApiError) -> dict[str, dict[str, str]]:
@@ -84,11 +76,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
-    app.include_router(api_router)
-    app.include_router(web.router)
-    app.include_router(console.router)
-    for module in (console_admin, console_devices, console_catalog, console_audit, scan):
-        app.include_router(module.router)
+    app.include_router(api.router)
+    for pages in (student, scanner, sign_in, classes, admin, device_pages, catalog_pages, audit_pages):
+        app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: even a refused oversized request carries the security headers.

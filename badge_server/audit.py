@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
-from badge_server.models import AuditEvent
+from badge_server.store.models import AuditEvent
 
 
 def record(

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server.clock import utcnow
+from badge_server.contract.payload import MAX_GENERATION, BadgeKind, BadgePayload, new_payload
 from badge_server.errors import NotFoundError, PolicyError
 from badge_server.keys import ServerKeys
-from badge_server.models import Badge, Enrollment, Person, SchoolClass, StudentSession
-from badge_server.payload import MAX_GENERATION, BadgeKind, BadgePayload, new_payload
 from badge_server.settings import Settings
+from badge_server.store.models import Badge, Enrollment, Person, SchoolClass, StudentSession
 
 ACTIVE, REPLACED, REVOKED, VOIDED = "active", "replaced", "revoked", "voided"
 _pin_hasher = PasswordHasher()

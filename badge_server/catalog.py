@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError, UploadRefused
-from badge_server.models import App, AppIcon, Person
+from badge_server.store.models import App, AppIcon, Person
 
 # A few well-known learning apps for the demo district. Schools edit their own catalog.
 DEMO_APPS: tuple[dict[str, object], ...] = (

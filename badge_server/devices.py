@@ -15,7 +15,7 @@ from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import DeviceNotAuthorized, EnrollCodeNotAccepted, NotFoundError
 from badge_server.keys import token_digest
-from badge_server.models import Device, EnrollCode, Org
+from badge_server.store.models import Device, EnrollCode, Org
 
 # Enrolment codes are typed by IT, so they are short: 10 base32 characters (50 bits),
 # shown as XXXXX-XXXXX. They are single use, expire in minutes and the endpoint is rate

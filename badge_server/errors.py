@@ -54,6 +54,10 @@ class PolicyError(BadgeServerError):
     """Raised when an action breaks badge policy (trivial PIN, temporary code too long, ...)."""
 
 
+class PrintingError(BadgeServerError):
+    """Raised when badges cannot be printed: an unknown or impossible template, a layout that would not scan."""
+
+
 class ApiError(BadgeServerError):
     """Base of errors answered over HTTP with a status and a machine-readable code."""
 

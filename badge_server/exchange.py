@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from badge_server import audit
 from badge_server.badges import ACTIVE, REPLACED, pin_matches, pin_required
 from badge_server.clock import utcnow
+from badge_server.contract.payload import PAYLOAD_LENGTH, BadgePayload
 from badge_server.errors import (
     ApiError,
     BadgeExpired,
@@ -26,10 +27,9 @@ from badge_server.errors import (
     SessionNotValid,
 )
 from badge_server.keys import ServerKeys, token_digest
-from badge_server.models import Badge, Device, LaunchCode, Org, Person, StudentSession
-from badge_server.payload import PAYLOAD_LENGTH, BadgePayload
 from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
+from badge_server.store.models import Badge, Device, LaunchCode, Org, Person, StudentSession
 
 Client = Literal["kiosk", "browser"]
 

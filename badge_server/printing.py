@@ -15,15 +15,15 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from badge_printing import BadgePrintingError, get_template
 from badge_printing.card import BadgeCard, name_sort_key
 from badge_printing.sheets import PrintOptions, write_groups_zip, write_sheets
-from badge_printing.templates import SheetTemplate
 from badge_server import audit
 from badge_server.badges import ACTIVE, reprint
-from badge_server.errors import NotFoundError, PolicyError
+from badge_server.contract.payload import BadgeKind
+from badge_server.errors import NotFoundError, PolicyError, PrintingError
 from badge_server.keys import ServerKeys
-from badge_server.models import Badge, Enrollment, Org, Person, SchoolClass
-from badge_server.payload import BadgeKind
+from badge_server.store.models import Badge, Enrollment, Org, Person, SchoolClass
 
 
 @dataclass(frozen=True)
@@ -126,18 +126,34 @@ def print_badges(
     session: Session,
     keys: ServerKeys,
     request: PrintRequest,
-    template: SheetTemplate,
+    template_name: str,
     output: BinaryIO,
     options: PrintOptions | None = None,
     *,
     actor: str,
 ) -> int:
-    """Write the sheets to ``output`` and audit each badge; returns how many were printed."""
+    """Write the sheets to ``output`` on the named label stock and audit each badge; returns how many
+    were printed. The one place the server prints, for the command line and the console alike."""
+    try:
+        return _print_badges(session, keys, request, template_name, output, options or PrintOptions(), actor)
+    except BadgePrintingError as exc:
+        raise PrintingError(str(exc)) from exc
+
+
+def _print_badges(
+    session: Session,
+    keys: ServerKeys,
+    request: PrintRequest,
+    template_name: str,
+    output: BinaryIO,
+    options: PrintOptions,
+    actor: str,
+) -> int:
+    template = get_template(template_name)
     title, rows = _badges(session, request)
     if not rows:
         what = "new badges" if request.only_new else "active badges"
         raise PolicyError(f"no {what} to print for {title}")
-    options = options or PrintOptions()
     if request.school_id is not None:
         # A whole school: a ZIP of one PDF per class, made one class at a time (bounded memory,
         # and each teacher gets their own class's sheets with its cover page).

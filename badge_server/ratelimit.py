@@ -14,9 +14,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server.clock import utcnow
-from badge_server.db import transaction
 from badge_server.errors import RateLimited
-from badge_server.models import RateCounter
+from badge_server.store.db import transaction
+from badge_server.store.models import RateCounter
 
 WINDOW_SECONDS = 60
 

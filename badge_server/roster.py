@@ -22,8 +22,8 @@ from badge_server.badges import issue_missing_badges
 from badge_server.clock import utcnow
 from badge_server.errors import RosterImportError, RosterProblem
 from badge_server.keys import ServerKeys
-from badge_server.models import AcademicSession, Course, Enrollment, ImportRun, Org, Person, SchoolClass
 from badge_server.settings import Settings
+from badge_server.store.models import AcademicSession, Course, Enrollment, ImportRun, Org, Person, SchoolClass
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 GRADES = {

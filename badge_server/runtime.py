@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from badge_server.db import make_engine, make_session_factory
 from badge_server.keys import ServerKeys, load_keys
 from badge_server.settings import Settings
+from badge_server.store.db import make_engine, make_session_factory
 
 
 @dataclass(frozen=True)

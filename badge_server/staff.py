@@ -17,7 +17,7 @@ from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError
 from badge_server.keys import ServerKeys, token_digest
-from badge_server.models import Org, Person, StaffSession, StaffUser
+from badge_server.store.models import Org, Person, StaffSession, StaffUser
 
 ROLES = ("teacher", "school_admin", "district_admin")
 SESSION_HOURS = 10

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from badge_server.payload import new_payload
+from badge_server.contract.payload import new_payload
 from benchmarks.corpus import DEFAULT_ROOT, load_gray, read_corpus
 from kiosk_client.capture import FrameSource
 from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, ZxingDecoder

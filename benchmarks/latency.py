@@ -28,7 +28,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from badge_server.app import create_app
-from badge_server.demo import build_demo
+from badge_server.ops.demo import build_demo
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from kiosk_client.api import BadgeServerClient
@@ -66,7 +66,7 @@ def main() -> None:
     token = json.loads((folder / "data" / "demo-device.json").read_text())["device_token"]
     video = folder / "badge.avi"
     from badge_server import badges
-    from badge_server.db import transaction
+    from badge_server.store.db import transaction
 
     with transaction(runtime.factory) as session:
         badge = badges.current_badge(session, "st-0001")

@@ -38,15 +38,15 @@ from sqlalchemy.engine import make_url
 
 from badge_server import badges, devices
 from badge_server.catalog import add_demo_catalog
-from badge_server.cli import initialise
-from badge_server.db import transaction
-from badge_server.models import Badge
+from badge_server.ops.cli import initialise
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.store.db import transaction
+from badge_server.store.models import Badge
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_ROSTER = ROOT / "badge_server" / "demo_data"
+DEMO_ROSTER = ROOT / "badge_server" / "ops" / "demo_data"
 DEVICES = 40
 
 

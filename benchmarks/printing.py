@@ -17,7 +17,7 @@ from datetime import date
 
 from badge_printing import BadgeCard, get_template, write_groups_zip, write_sheets
 from badge_printing.fonts import ensure_fonts
-from badge_server.payload import new_payload
+from badge_server.contract.payload import new_payload
 
 NAMES = ["José García", "Аня Иванова", "محمد العلي", "王小明", "Maximilian-Alexander Featherstonehaugh", "Zoë Müller"]
 

@@ -25,7 +25,7 @@ import pypdfium2 as pdfium
 import zxingcpp
 
 from badge_printing import BUILT_IN, BadgeCard, render_sheets
-from badge_server.payload import new_payload
+from badge_server.contract.payload import new_payload
 from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, ZxingDecoder
 from kiosk_client.frames import classroom_frame
 

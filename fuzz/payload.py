@@ -12,7 +12,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from badge_server.payload import PAYLOAD_LENGTH, looks_like_badge, parse_payload
+    from badge_server.contract.payload import PAYLOAD_LENGTH, looks_like_badge, parse_payload
 
 
 def check(data: bytes) -> None:

@@ -93,10 +93,10 @@ def enroll(ctx: click.Context, code: str, name: str | None) -> None:
 
 def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[dict[str, Any], list[str]]:
     """Camera, decoder speed, server and enrolment; returns the report and what is wrong."""
+    from badge_server.contract.payload import looks_like_badge
     from kiosk_client.capture import FrameSource
     from kiosk_client.capture import brightness as frame_brightness
     from kiosk_client.decoder import default_scanner
-    from kiosk_client.payload import looks_like_badge
 
     report: dict[str, Any] = {"version": __version__, "camera": config.camera, "server": config.server_url}
     problems: list[str] = []
@@ -187,3 +187,16 @@ def check(ctx: click.Context, as_json: bool, seconds: float, expect_badge: bool)
             click.echo(f"PROBLEM: {problem}", err=True)
         click.echo("OK" if not problems else "NOT OK")
     sys.exit(1 if problems else 0)
+
+
+@main.command("demo-setup")
+@click.argument("data_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--server", "server_url", required=True, help="The demo server's URL.")
+def demo_setup(data_dir: Path, server_url: str) -> None:
+    """Make a kiosk config that scans a video of a demo badge (run by `badge-server demo`)."""
+    from kiosk_client.demo import set_up_demo_kiosk
+
+    try:
+        click.echo(set_up_demo_kiosk(data_dir, server_url))
+    except KioskError as exc:
+        _fail(str(exc))

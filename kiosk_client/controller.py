@@ -17,9 +17,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from badge_server.contract.words import ERROR_STATES as CONTRACT_ERROR_STATES
+from badge_server.contract.words import STATE_LOOKS, text
 from kiosk_client.api import App
 from kiosk_client.config import KioskConfig
-from kiosk_client.i18n import STATE_LOOKS, text
 
 log = logging.getLogger("badge_kiosk")
 BADGE_GONE_SECONDS = 1.5  # a badge counts as put away once unseen this long
@@ -45,14 +46,7 @@ class State(StrEnum):
 # In browser_command, replaced by a new empty profile folder for every app opened.
 PROFILE = "{profile}"
 LOOKS: dict[State, tuple[str, str, str]] = {state: STATE_LOOKS[state.value] for state in State}
-ERROR_STATES = {
-    "badge_replaced": State.REPLACED,
-    "badge_not_accepted": State.NOT_ACCEPTED,
-    "badge_expired": State.EXPIRED,
-    "rate_limited": State.TOO_MANY,
-    "not_a_badge": State.NOT_A_BADGE,
-    "device_not_authorized": State.NOT_ENROLLED,
-}
+ERROR_STATES: dict[str, State] = {code: State(state) for code, state in CONTRACT_ERROR_STATES.items()}
 
 
 @dataclass

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from badge_server.contract.words import text
 from kiosk_client.api import App
 from kiosk_client.controller import State, View
-from kiosk_client.i18n import text
 
 
 def shape_path(shape: str, rect: QRectF) -> QPainterPath:

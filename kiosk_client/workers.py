@@ -9,11 +9,11 @@ import time
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from badge_server.contract.payload import looks_like_badge
 from kiosk_client.api import BadgeServerClient
 from kiosk_client.capture import LatestFrame, brightness
 from kiosk_client.decoder import BadgeScanner
 from kiosk_client.errors import NotEnrolled, ServerRefused, ServerUnreachable
-from kiosk_client.payload import looks_like_badge
 
 
 class DecodeWorker(QObject):

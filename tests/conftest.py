@@ -23,13 +23,13 @@ from sqlalchemy.engine import make_url
 from badge_server import badges, clock, devices
 from badge_server.app import create_app
 from badge_server.catalog import add_demo_catalog
-from badge_server.db import make_engine, transaction
-from badge_server.migrate import upgrade
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.store.db import make_engine, transaction
+from badge_server.store.migrate import upgrade
 
-DEMO_ROSTER = Path(__file__).parents[1] / "badge_server" / "demo_data"
+DEMO_ROSTER = Path(__file__).parents[1] / "badge_server" / "ops" / "demo_data"
 PG_URL = os.environ.get("BADGE_TEST_POSTGRES_URL")
 
 
@@ -205,7 +205,7 @@ def build_district(runtime: Runtime) -> District:
         import_roster(session, DEMO_ROSTER, runtime.keys, runtime.settings, actor="test")
         add_demo_catalog(session)
         payloads = {}
-        from badge_server.models import Badge
+        from badge_server.store.models import Badge
 
         for badge in session.query(Badge).all():
             payloads[badge.person_id] = str(badges.reprint(session, runtime.keys, badge, actor="test").payload)

@@ -10,7 +10,7 @@ import pytest
 from badge_printing import BUILT_IN, BadgeCard, LayoutError, SheetTemplate, TemplateError, render_sheets
 from badge_printing.sheets import PrintOptions, render_calibration
 from badge_printing.templates import INCH, LETTER, MM
-from badge_server.payload import new_payload
+from badge_server.contract.payload import new_payload
 from tests.badge_printing.pdf import page_count, page_text, payloads_by_label, rasterise
 
 NAMES = [

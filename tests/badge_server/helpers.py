@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from badge_server.db import transaction
-from badge_server.models import AuditEvent
 from badge_server.runtime import Runtime
+from badge_server.store.db import transaction
+from badge_server.store.models import AuditEvent
 
 
 def exchange(http: httpx.Client, device_token: str, badge: str, **extra: Any) -> httpx.Response:

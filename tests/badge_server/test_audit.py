@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import select
 
 from badge_server import badges
-from badge_server.db import transaction
-from badge_server.models import AuditEvent, Person
+from badge_server.store.db import transaction
+from badge_server.store.models import AuditEvent, Person
 from tests.badge_server.helpers import exchange, sign_in
 from tests.conftest import District
 

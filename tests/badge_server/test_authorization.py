@@ -12,8 +12,8 @@ import re
 import httpx
 import pytest
 
-from badge_server.db import transaction
-from badge_server.models import StaffUser
+from badge_server.store.db import transaction
+from badge_server.store.models import StaffUser
 from tests.badge_server.helpers import exchange, sign_in
 from tests.badge_server.test_console import add_staff, sign_in_setting_up_totp
 from tests.conftest import District, LoopbackServer

@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from badge_server import badges
-from badge_server.backup import backup, restore
-from badge_server.db import transaction
 from badge_server.errors import ConfigError
-from badge_server.models import Person
+from badge_server.ops.backup import backup, restore
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.store.db import transaction
+from badge_server.store.models import Person
 from tests.badge_server.helpers import error_code, exchange
 from tests.conftest import District, LoopbackServer, new_secret_key, sqlite_copy
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from badge_server import badges, clock
-from badge_server.db import transaction
+from badge_server.contract.payload import parse_payload
 from badge_server.errors import PolicyError
-from badge_server.models import Badge, Person, StudentSession
-from badge_server.payload import parse_payload
+from badge_server.store.db import transaction
+from badge_server.store.models import Badge, Person, StudentSession
 from tests.badge_server.helpers import audit_count, error_code, exchange, sign_in
 from tests.conftest import District
 

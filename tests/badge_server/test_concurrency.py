@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from badge_server import badges
-from badge_server.db import transaction
-from badge_server.models import Person
 from badge_server.settings import Settings
+from badge_server.store.db import transaction
+from badge_server.store.models import Person
 from tests.badge_server.helpers import exchange, sign_in
 from tests.conftest import District, LoopbackServer
 

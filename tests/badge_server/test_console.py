@@ -11,8 +11,8 @@ import pyotp
 import pytest
 
 from badge_printing import BUILT_IN
-from badge_server.db import transaction
 from badge_server.staff import create_staff
+from badge_server.store.db import transaction
 from tests.badge_printing.pdf import payloads_by_label
 from tests.badge_server.helpers import audit_count
 from tests.conftest import District, LoopbackServer
@@ -207,7 +207,7 @@ def test_admin_pages_are_refused_to_teachers_and_district_pages_to_school_admins
 def test_a_school_admin_cannot_reach_another_school_by_forging_forms(
     server: LoopbackServer, district: District
 ) -> None:
-    from badge_server.models import StaffUser
+    from badge_server.store.models import StaffUser
 
     add_staff(district, "lake-admin", "school_admin", school_id="s-lake")
     with httpx.Client(base_url=server.url, follow_redirects=True) as admin:

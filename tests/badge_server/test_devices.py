@@ -9,8 +9,8 @@ import httpx
 from sqlalchemy import select
 
 from badge_server import clock, devices
-from badge_server.db import transaction
-from badge_server.models import Device
+from badge_server.store.db import transaction
+from badge_server.store.models import Device
 from tests.badge_server.helpers import audit_count, error_code, exchange
 from tests.conftest import District, LoopbackServer
 

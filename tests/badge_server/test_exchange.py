@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from badge_server import clock
-from badge_server.payload import new_payload
+from badge_server.contract.payload import new_payload
 from tests.badge_server.helpers import audit_count, error_code, exchange, sign_in
 from tests.conftest import District, LoopbackServer
 
@@ -121,7 +121,7 @@ def test_active_kiosk_sessions_still_end_at_their_absolute_limit(http: httpx.Cli
 
 def test_unknown_and_revoked_badges_get_the_same_answer(http: httpx.Client, district: District) -> None:
     from badge_server import badges
-    from badge_server.db import transaction
+    from badge_server.store.db import transaction
 
     with transaction(district.runtime.factory) as session:
         badge = badges.current_badge(session, JOSE)
@@ -178,7 +178,7 @@ def test_exchange_needs_an_enrolled_enabled_device(http: httpx.Client, district:
     assert error_code(exchange(http, "not-a-token", district.payloads[JOSE])) == "device_not_authorized"
     assert http.post("/api/v1/exchange", json={"badge": district.payloads[JOSE]}).status_code == 401
     from badge_server import devices
-    from badge_server.db import transaction
+    from badge_server.store.db import transaction
 
     with transaction(district.runtime.factory) as session:
         devices.disable_device(session, district.device_id, actor="test")

@@ -13,9 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from badge_server.db import make_engine
-from badge_server.migrate import is_current, upgrade
-from badge_server.models import Base
+from badge_server.store.db import make_engine
+from badge_server.store.migrate import is_current, upgrade
+from badge_server.store.models import Base
 from tests.conftest import PG_URL
 
 

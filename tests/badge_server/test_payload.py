@@ -7,7 +7,7 @@ import re
 import pytest
 import segno
 
-from badge_server.payload import (
+from badge_server.contract.payload import (
     PAYLOAD_LENGTH,
     BadgeKind,
     BadgePayload,

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from badge_printing import BUILT_IN
 from badge_server import badges
-from badge_server.db import transaction
 from badge_server.errors import PolicyError
-from badge_server.models import Badge, Person
 from badge_server.printing import PrintRequest, print_badges
+from badge_server.store.db import transaction
+from badge_server.store.models import Badge, Person
 from tests.badge_printing.pdf import page_count, page_text, payloads_by_label
 from tests.badge_server.helpers import audit_count, exchange
 from tests.conftest import District
@@ -26,7 +26,7 @@ def print_pdf(district: District, request: PrintRequest) -> bytes:
     buffer = io.BytesIO()
     runtime = district.runtime
     with transaction(runtime.factory) as session:
-        print_badges(session, runtime.keys, request, TEMPLATE, buffer, actor="teacher:t-rivera")
+        print_badges(session, runtime.keys, request, TEMPLATE.name, buffer, actor="teacher:t-rivera")
     return buffer.getvalue()
 
 

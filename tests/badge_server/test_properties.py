@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from badge_server.db import transaction
+from badge_server.contract.payload import PAYLOAD_LENGTH, BadgeKind, BadgePayload, looks_like_badge, parse_payload
 from badge_server.errors import RosterImportError
 from badge_server.exchange import not_a_badge
-from badge_server.payload import PAYLOAD_LENGTH, BadgeKind, BadgePayload, looks_like_badge, parse_payload
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.store.db import transaction
 from tests.badge_server.test_roster import snapshot
 from tests.conftest import DEMO_ROSTER
 

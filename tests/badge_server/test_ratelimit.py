@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from badge_server import clock
-from badge_server.payload import new_payload
+from badge_server.contract.payload import new_payload
 from badge_server.runtime import Runtime
 from tests.badge_server.helpers import audit_count, error_code, exchange
 from tests.conftest import District, LoopbackServer, build_district

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from badge_server.db import transaction
 from badge_server.errors import RosterImportError
-from badge_server.models import AuditEvent, Badge, Enrollment, ImportRun, Org, Person, SchoolClass
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
+from badge_server.store.db import transaction
+from badge_server.store.models import AuditEvent, Badge, Enrollment, ImportRun, Org, Person, SchoolClass
 from tests.badge_server.helpers import error_code, exchange
 from tests.conftest import DEMO_ROSTER, District
 

@@ -6,7 +6,7 @@ import contextlib
 import socket
 from typing import Any
 
-from badge_server.serve import NoDelayHTTPProtocol
+from badge_server.ops.serve import NoDelayHTTPProtocol
 
 
 class Transport:

@@ -16,7 +16,7 @@ from tests.conftest import District, LoopbackServer
 
 def test_enroll_exchange_launch_apps_and_logout(server: LoopbackServer, district: District) -> None:
     from badge_server import devices
-    from badge_server.db import transaction
+    from badge_server.store.db import transaction
 
     with transaction(district.runtime.factory) as session:
         code = devices.create_enroll_code(session, "s-maple", minutes=5, actor="admin").code

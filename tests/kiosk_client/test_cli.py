@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from badge_server import devices
-from badge_server.db import transaction
+from badge_server.store.db import transaction
 from kiosk_client.credentials import FileKeyring, load_token
 from kiosk_client.frames import write_badge_video
 from tests.conftest import District, LoopbackServer

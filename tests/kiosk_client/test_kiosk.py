@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from sqlalchemy import func, select
 
 from badge_server import badges
-from badge_server.db import transaction
-from badge_server.models import AuditEvent, Person, StudentSession
+from badge_server.store.db import transaction
+from badge_server.store.models import AuditEvent, Person, StudentSession
 from kiosk_client.app import KioskApp
 from kiosk_client.controller import State
 from tests.conftest import District, LoopbackServer

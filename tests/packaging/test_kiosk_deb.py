@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from badge_server import devices
-from badge_server.db import transaction
+from badge_server.store.db import transaction
 from kiosk_client import __version__
 from kiosk_client.frames import write_badge_video
 from tests.badge_printing.pdf import printed_badge

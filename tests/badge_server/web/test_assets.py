@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.badge_server.web.conftest import ROOT
 
-PACKAGE = ROOT / "badge_server"
+PACKAGE = ROOT / "badge_server" / "web"
 
 
 def test_the_vendored_decoder_is_the_locked_npm_release() -> None:
@@ -18,7 +18,7 @@ def test_the_vendored_decoder_is_the_locked_npm_release() -> None:
 
 
 def test_pages_load_nothing_from_elsewhere() -> None:
-    for template in (PACKAGE / "templates").glob("*.html"):
+    for template in (PACKAGE / "templates").glob("*/*.html"):
         text = template.read_text()
         external = re.findall(r'(?:src|href)="(?:https?:)?//[^"]+"', text)
         assert not external, f"{template.name} loads {external}"
@@ -28,7 +28,7 @@ def test_pages_load_nothing_from_elsewhere() -> None:
 
 def test_static_files_are_packaged() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert '"static/*"' in pyproject and '"static/vendor/*"' in pyproject
+    assert '"web/static/*"' in pyproject and '"web/static/vendor/*"' in pyproject
     assert all(p.parent.name in ("static", "vendor") for p in (PACKAGE / "static").rglob("*") if p.is_file())
 
 

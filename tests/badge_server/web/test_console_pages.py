@@ -20,10 +20,10 @@ import zxingcpp
 from playwright.sync_api import Browser, Page, expect
 
 from badge_printing import BUILT_IN
-from badge_server.db import transaction
-from badge_server.models import Device, Person
 from badge_server.settings import Settings
 from badge_server.staff import create_staff
+from badge_server.store.db import transaction
+from badge_server.store.models import Device, Person
 from tests.badge_printing.pdf import payloads_by_label
 from tests.badge_server.helpers import error_code, exchange
 from tests.badge_server.web.conftest import new_page

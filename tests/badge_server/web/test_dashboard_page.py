@@ -9,8 +9,8 @@ import httpx
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from badge_server.db import transaction
-from badge_server.models import StudentSession
+from badge_server.store.db import transaction
+from badge_server.store.models import StudentSession
 from tests.badge_server.helpers import exchange
 from tests.badge_server.web.conftest import new_page
 from tests.conftest import District, LoopbackServer

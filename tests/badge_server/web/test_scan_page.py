@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, Request, expect
 
 from badge_server import badges, devices
-from badge_server.db import transaction
-from badge_server.models import Device, Person
+from badge_server.store.db import transaction
+from badge_server.store.models import Device, Person
 from kiosk_client.frames import write_badge_y4m
 from tests.badge_printing.pdf import printed_badge
 from tests.badge_server.web.conftest import launch_chromium, new_page

@@ -1,0 +1,1 @@
+"""Operations: the ``badge-server`` command line, serving, backups and the demo district."""

@@ -1,0 +1,387 @@
+"""``badge-server``: the command line IT and the demo use. Every command reads the same settings."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from badge_server import __version__, badges, devices
+from badge_server.errors import BadgeServerError
+from badge_server.ops.setup import initialise, write_badge_pdf
+from badge_server.printing import PrintRequest
+from badge_server.runtime import Runtime
+from badge_server.settings import Settings
+from badge_server.store.db import transaction
+from badge_server.store.models import Badge
+
+ACTOR = "cli"
+
+
+def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our own errors into a one-paragraph message and exit status 2, not a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BadgeServerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+@contextmanager
+def _unit_of_work(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
+    runtime = Runtime.start(ctx.obj)
+    try:
+        with transaction(runtime.factory) as session:
+            yield runtime, session
+    finally:
+        runtime.engine.dispose()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="badge-server")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Badge login server. Settings come from BADGE_* environment variables or a .env file."""
+    if ctx.obj is None:
+        ctx.obj = Settings()
+
+
+@main.command()
+@click.pass_context
+@_fail_cleanly
+def init(ctx: click.Context) -> None:
+    """Create or upgrade the database, and make a server key if there is none."""
+    for line in initialise(ctx.obj):
+        click.echo(line)
+
+
+@main.command("import-roster")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
+@click.pass_context
+@_fail_cleanly
+def import_roster(ctx: click.Context, directory: Path, as_json: bool) -> None:
+    """Import a OneRoster 1.1 bulk CSV folder (all or nothing) and issue missing badges."""
+    from badge_server.roster import import_roster as run_import
+
+    with _unit_of_work(ctx) as (runtime, session):
+        report = run_import(session, directory, runtime.keys, runtime.settings, actor=ACTOR)
+    lines = [f"imported {directory}"]
+    for label, count in report.created.items():
+        lines.append(
+            f"  {label}: {count} new, {report.updated[label]} updated, {report.deactivated[label]} deactivated"
+        )
+    lines.append(f"  badges issued: {report.badges_issued}")
+    _emit(as_json, report.as_dict(), "\n".join(lines))
+
+
+@main.command("enroll-code")
+@click.option("--school", "school_id", required=True, help="School sourcedId from the roster.")
+@click.option("--minutes", type=click.IntRange(1, 7 * 24 * 60), default=None, help="Lifetime (default 30).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_cleanly
+def enroll_code(ctx: click.Context, school_id: str, minutes: int | None, as_json: bool) -> None:
+    """Make a single-use device enrolment code for a school."""
+    with _unit_of_work(ctx) as (runtime, session):
+        grant = devices.create_enroll_code(
+            session, school_id, minutes=minutes or runtime.settings.enroll_code_minutes, actor=ACTOR
+        )
+    _emit(as_json, grant.__dict__, f"{grant.code}  (school {school_id}, single use, expires {grant.expires_at})")
+
+
+@main.command("create-admin")
+@click.option("--username", required=True)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 12 characters (asked for when not given).",
+)
+@click.pass_context
+@_fail_cleanly
+def create_admin(ctx: click.Context, username: str, password: str) -> None:
+    """Make a district admin for the web console (two-step sign-in is set up at first sign-in)."""
+    from badge_server.staff import create_staff
+
+    with _unit_of_work(ctx) as (_runtime, session):
+        create_staff(session, username, password, "district_admin", actor=ACTOR)
+    click.echo(f"district admin {username!r} created; sign in at /staff/login")
+
+
+@main.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--role", type=click.Choice(["teacher", "school_admin", "district_admin"]), required=True)
+@click.option("--person", "person_id", help="For a teacher: the roster teacher's sourcedId.")
+@click.option("--school", "school_id", help="For a school admin: the school's sourcedId.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.pass_context
+@_fail_cleanly
+def create_staff_command(
+    ctx: click.Context, username: str, role: str, person_id: str | None, school_id: str | None, password: str
+) -> None:
+    """Make a teacher or admin account for the web console."""
+    from badge_server.staff import create_staff
+
+    with _unit_of_work(ctx) as (_runtime, session):
+        create_staff(session, username, password, role, actor=ACTOR, person_id=person_id, school_id=school_id)
+    click.echo(f"{role} {username!r} created")
+
+
+@main.command("disable-device")
+@click.argument("device_id")
+@click.pass_context
+@_fail_cleanly
+def disable_device(ctx: click.Context, device_id: str) -> None:
+    """Disable an enrolled device at once (a lost or stolen kiosk)."""
+    with _unit_of_work(ctx) as (_runtime, session):
+        devices.disable_device(session, device_id, actor=ACTOR)
+    click.echo(f"device {device_id} disabled")
+
+
+def _badge_json(issued: badges.IssuedBadge) -> dict[str, Any]:
+    badge = issued.badge
+    return {
+        "person_id": badge.person_id,
+        "badge_id": badge.id,
+        "reference": badge.reference,
+        "kind": badge.kind,
+        "generation": badge.generation,
+        "expires_at": badge.expires_at.isoformat(timespec="seconds"),
+        "payload": str(issued.payload),
+    }
+
+
+def _person_badge_command(
+    name: str, help_text: str, action: Callable[[Runtime, Session, Any], badges.IssuedBadge]
+) -> None:
+    @main.command(name, help=help_text)
+    @click.option("--person", "person_id", required=True, help="Student sourcedId.")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_context
+    @_fail_cleanly
+    def command(ctx: click.Context, person_id: str, as_json: bool) -> None:
+        with _unit_of_work(ctx) as (runtime, session):
+            person = badges.get_person(session, person_id)
+            issued = action(runtime, session, person)
+            data = _badge_json(issued)
+        _emit(
+            as_json,
+            data,
+            f"{person.display_name}: badge {data['reference']}, expires {data['expires_at']}\n"
+            f"QR text: {data['payload']}",
+        )
+
+
+def _reprint(runtime: Runtime, session: Session, person: Any) -> badges.IssuedBadge:
+    badge = badges.current_badge(session, person.id)
+    if badge is None:
+        raise BadgeServerError(f"{person.display_name} has no active badge; use issue-badge")
+    return badges.reprint(session, runtime.keys, badge, actor=ACTOR)
+
+
+_person_badge_command(
+    "issue-badge",
+    "Issue a first badge to an eligible student.",
+    lambda rt, s, p: badges.issue_badge(s, rt.keys, rt.settings, p, actor=ACTOR),
+)
+_person_badge_command("show-badge", "Show a student's current badge text (audited as a print).", _reprint)
+_person_badge_command(
+    "replace-badge",
+    "Replace a lost badge: the old one stops working now.",
+    lambda rt, s, p: badges.replace(s, rt.keys, rt.settings, p, actor=ACTOR),
+)
+_person_badge_command(
+    "temp-code",
+    "Make a same-day temporary code for a forgotten badge.",
+    lambda rt, s, p: badges.temporary_code(s, rt.keys, rt.settings, p, actor=ACTOR),
+)
+
+
+@main.command("revoke-badge")
+@click.option("--person", "person_id", required=True)
+@click.pass_context
+@_fail_cleanly
+def revoke_badge(ctx: click.Context, person_id: str) -> None:
+    """Revoke a student's badge with no replacement; their sessions end."""
+    with _unit_of_work(ctx) as (_runtime, session):
+        badge = badges.current_badge(session, person_id)
+        if badge is None:
+            raise BadgeServerError(f"{person_id} has no active badge")
+        badges.revoke(session, badge, actor=ACTOR)
+    click.echo(f"badge of {person_id} revoked")
+
+
+@main.command("void-badges")
+@click.option("--class", "class_id", help="Void every badge of this class.")
+@click.option("--school", "school_id", help="Void every badge of this school.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@_fail_cleanly
+def void_badges(ctx: click.Context, class_id: str | None, school_id: str | None, yes: bool) -> None:
+    """Void all badges of a class or a school (year end)."""
+    if (class_id is None) == (school_id is None):
+        raise click.UsageError("give exactly one of --class or --school")
+    target = f"class {class_id}" if class_id else f"school {school_id}"
+    if not yes:
+        click.confirm(f"Every badge of {target} stops working now. Continue?", abort=True)
+    with _unit_of_work(ctx) as (_runtime, session):
+        if class_id:
+            count = badges.void_class(session, class_id, actor=ACTOR)
+        else:
+            count = badges.void_school(session, school_id or "", actor=ACTOR)
+    click.echo(f"{count} badges of {target} voided")
+
+
+@main.command("set-pin")
+@click.option("--person", "person_id", required=True)
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.pass_context
+@_fail_cleanly
+def set_pin(ctx: click.Context, person_id: str, pin: str) -> None:
+    """Set a student's 6-digit PIN (used where the PIN policy covers their grade)."""
+    with _unit_of_work(ctx) as (_runtime, session):
+        badges.set_pin(session, badges.get_person(session, person_id), pin, actor=ACTOR)
+    click.echo(f"PIN set for {person_id}")
+
+
+@main.command("expiring")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_cleanly
+def expiring(ctx: click.Context, as_json: bool) -> None:
+    """List badges that expire within the warning window."""
+    with _unit_of_work(ctx) as (runtime, session):
+        rows: list[Badge] = badges.expiring_soon(session, runtime.settings)
+        data = [
+            {
+                "person_id": b.person_id,
+                "name": b.person.display_name,
+                "reference": b.reference,
+                "expires_at": b.expires_at.isoformat(timespec="seconds"),
+            }
+            for b in rows
+        ]
+    text = "\n".join(f"{d['expires_at']}  {d['reference']}  {d['name']}" for d in data) or "no badges expire soon"
+    _emit(as_json, {"expiring": data}, text)
+
+
+@main.command("print-badges")
+@click.option("--class", "class_id", help="Print this class (sorted by name, with a cover page).")
+@click.option("--school", "school_id", help="Print a whole school: -o FILE.zip, one PDF per class.")
+@click.option("--person", "person_id", help="Print one student's badge.")
+@click.option("--only-new", is_flag=True, help="Only badges never printed (new or replaced).")
+@click.option(
+    "--template",
+    "template_name",
+    default="square-2in-letter",
+    show_default=True,
+    help="See `badge-print --list-templates`.",
+)
+@click.option("--offset-x", type=float, default=0.0, help="Move everything right by this many mm.")
+@click.option("--offset-y", type=float, default=0.0, help="Move everything down by this many mm.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.pass_context
+@_fail_cleanly
+def print_badges_command(
+    ctx: click.Context,
+    class_id: str | None,
+    school_id: str | None,
+    person_id: str | None,
+    only_new: bool,
+    template_name: str,
+    offset_x: float,
+    offset_y: float,
+    output: Path,
+) -> None:
+    """Print badge sheets from the database; every badge printed is audited."""
+    if sum(x is not None for x in (class_id, school_id, person_id)) != 1:
+        raise click.UsageError("give exactly one of --class, --school or --person")
+    if (school_id is not None) != (output.suffix.lower() == ".zip"):
+        raise click.UsageError("a school prints as a .zip of one PDF per class; a class or a person as a .pdf")
+    count = write_badge_pdf(
+        ctx.obj,
+        PrintRequest(class_id, school_id, person_id, only_new),
+        template_name,
+        output,
+        offset_x,
+        offset_y,
+        actor=ACTOR,
+    )
+    click.echo(f"{count} badges written to {output}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.pass_context
+@_fail_cleanly
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the API and web pages with uvicorn."""
+    from badge_server.ops.serve import run
+
+    run(ctx.obj, host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("badge-demo"), show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up the demo district and exit.")
+@_fail_cleanly
+def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
+    """Set up a whole demo district on the embedded database, then serve it."""
+    from badge_server.ops.demo import build_demo
+
+    settings = Settings(env="development", data_dir=data_dir, database_url=None, public_url=f"http://{host}:{port}")
+    click.echo(build_demo(settings, host=host, port=port))
+    if not no_serve:
+        from badge_server.ops.serve import run
+
+        run(settings, host=host, port=port, workers=1)
+
+
+@main.command("backup")
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Archive to write (.tar.gz).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_cleanly
+def backup_command(ctx: click.Context, output: Path, as_json: bool) -> None:
+    """Back up the embedded database and the server key into one archive (mode 0600), online."""
+    from badge_server.ops.backup import backup
+
+    manifest = backup(ctx.obj, output)
+    click.echo(json.dumps({"output": str(output), **manifest}) if as_json else f"backup written to {output}")
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing database (stop the server first).")
+@click.pass_context
+@_fail_cleanly
+def restore_command(ctx: click.Context, archive: Path, force: bool) -> None:
+    """Put a backup's database and server key back in place (the server must be stopped)."""
+    from badge_server.ops.backup import restore
+
+    manifest = restore(ctx.obj, archive, force=force)
+    click.echo(
+        f"restored the backup made {manifest.get('made_at')}; run `badge-server init` to bring the schema up to date"
+    )

@@ -1,0 +1,136 @@
+"""``badge-server demo``: a whole demo district on the embedded database, ready to scan."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from badge_server import badges, devices
+from badge_server.catalog import add_demo_catalog
+from badge_server.ops.setup import initialise, write_badge_pdf
+from badge_server.printing import PrintRequest
+from badge_server.roster import import_roster
+from badge_server.runtime import Runtime
+from badge_server.settings import Settings
+from badge_server.staff import create_staff, set_password
+from badge_server.store.db import transaction
+from badge_server.store.models import Device, Person, SchoolClass, StaffUser
+
+DEMO_ROSTER = Path(__file__).parent / "demo_data"
+DEMO_SCHOOL = "s-maple"
+DEMO_DEVICE_NAME = "Demo kiosk (Maple Street, Room 4)"
+ACTOR = "demo"
+DEMO_TEACHER = "rivera"
+BADGE_FILE = "demo-badge.txt"  # read by `badge-kiosk demo-setup` (kiosk_client.demo)
+
+
+def build_demo(settings: Settings, *, host: str, port: int) -> str:
+    """Create (or refresh) the demo district and return what to tell the person running it."""
+    initialise(settings)
+    runtime = Runtime.start(settings)
+    data_dir = settings.data_dir
+    try:
+        with transaction(runtime.factory) as session:
+            issued = import_roster(session, DEMO_ROSTER, runtime.keys, settings, actor=ACTOR).badges_issued
+            add_demo_catalog(session)
+            code = devices.create_enroll_code(session, DEMO_SCHOOL, minutes=24 * 60, actor=ACTOR)
+            device_file = data_dir / "demo-device.json"
+            known = session.scalars(select(Device).where(Device.name == DEMO_DEVICE_NAME)).first()
+            if known is None or not device_file.exists():
+                spare = devices.create_enroll_code(session, DEMO_SCHOOL, minutes=5, actor=ACTOR)
+                enrolled = devices.enroll_device(session, spare.code, DEMO_DEVICE_NAME, source_ip=None)
+                _write_private(device_file, {"device_id": enrolled.device_id, "device_token": enrolled.device_token})
+            sample = session.get(Person, "st-0001")
+            assert sample is not None
+            badge = badges.current_badge(session, sample.id)
+            assert badge is not None
+            payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
+            teacher_password = _demo_teacher(session, data_dir)
+            students = session.query(Person).filter(Person.role == "student").count()
+            class_ids = sorted(session.scalars(select(SchoolClass.id)))
+    finally:
+        runtime.engine.dispose()
+    sheets = data_dir / "sheets"
+    sheets.mkdir(exist_ok=True)
+    for class_id in class_ids:
+        write_badge_pdf(
+            settings, PrintRequest(class_id=class_id), "square-2in-letter", sheets / f"{class_id}.pdf", actor=ACTOR
+        )
+    base = f"http://{host}:{port}"
+    token = json.loads((data_dir / "demo-device.json").read_text())["device_token"]
+    kiosk_lines = _demo_kiosk(data_dir, base, payload)
+    return f"""
+Demo district ready in {data_dir.resolve()}
+  {students} students in 2 schools, 4 classes; {issued} new badges issued; demo app catalog loaded.
+  Device enrolment code for Maple Street Elementary (24 h, single use): {code.code}
+  A demo kiosk is already enrolled; its token is in {device_file}.
+  Badge sheets for the 4 classes (2 in square labels, 12 per Letter sheet): {sheets.resolve()}/
+
+Sign in as {sample.display_name} with their badge, from another terminal:
+  curl -s -X POST {base}/api/v1/exchange -H 'Authorization: Bearer {token}' \\
+       -H 'Content-Type: application/json' -d '{{"badge": "{payload}"}}'
+  curl -s -X POST {base}/api/v1/launch -H 'Authorization: Bearer {token}' \\
+       -H 'Content-Type: application/json' -d '{{"launch_code": "<launch_code from above>"}}'
+  curl -s {base}/api/v1/me/apps -H 'Authorization: Bearer <session_token from above>'
+
+Web pages:
+  Teacher console: {base}/staff/login  (username {DEMO_TEACHER}, password {teacher_password})
+  Browser badge scanner (Chrome, with a camera): {base}/scan  (type the enrolment code above once)
+{kiosk_lines}
+API documentation: {base}/docs
+"""
+
+
+def _demo_kiosk(data_dir: Path, base: str, payload: str) -> str:
+    """A video of José's badge held up to a camera, and a kiosk config that scans it.
+
+    The kiosk makes them itself (``badge-kiosk demo-setup``), run as a command: the server
+    never imports the kiosk, which may not even be installed beside it.
+    """
+    _write_private(data_dir / BADGE_FILE, payload)
+    made = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        [sys.executable, "-m", "kiosk_client", "demo-setup", str(data_dir), "--server", base],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        reason = (made.stderr.strip().splitlines() or ["no reason given"])[-1]
+        return f"The kiosk is not set up for the demo (pip install '.[kiosk]'): {reason}\n"
+    config = made.stdout.strip()
+    return f"""
+Kiosk (scans a video of that badge as if it were a webcam):
+  badge-kiosk --config {config}                 # needs a display
+  badge-kiosk --config {config} check --expect-badge   # works anywhere
+"""
+
+
+def _demo_teacher(session: Session, data_dir: Path) -> str:
+    """Ms. Rivera's console account; its password is made once and kept beside the database."""
+    saved = data_dir / "demo-staff.json"
+    user = session.scalars(select(StaffUser).where(StaffUser.username == DEMO_TEACHER)).first()
+    if user is not None and saved.exists():
+        password: str = json.loads(saved.read_text())["password"]
+        return password
+    password = "-".join(secrets.token_hex(3) for _ in range(3))
+    if user is None:
+        create_staff(session, DEMO_TEACHER, password, "teacher", actor=ACTOR, person_id="t-rivera")
+    else:
+        set_password(session, user, password, actor=ACTOR)
+    _write_private(saved, {"username": DEMO_TEACHER, "password": password})
+    return password
+
+
+def _write_private(path: Path, data: dict[str, str] | str) -> None:
+    # Tokens, a badge's secret and a password: readable by the person who ran the demo only.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(data if isinstance(data, str) else json.dumps(data))

@@ -1,0 +1,1 @@
+"""Persistence: the engine and transactions, the ORM models, and the Alembic migrations."""

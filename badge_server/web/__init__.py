@@ -1,0 +1,1 @@
+"""Everything served over HTTP: the JSON API, the student pages, the scanner page and the staff console."""

@@ -1,0 +1,1 @@
+"""The staff console (``/staff``): HTML pages for teachers and admins, never part of the JSON API."""

@@ -1,0 +1,153 @@
+"""Staff sign-in: password, then the second factor (TOTP set-up at first sign-in), and sign-out."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from badge_server import staff as staff_accounts
+from badge_server.errors import StaffSignInNeeded
+from badge_server.keys import token_digest
+from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.store.models import StaffSession
+from badge_server.web.console.access import (
+    SESSION_COOKIE,
+    CurrentStaff,
+    check_csrf,
+    find_staff_session,
+    qr_svg,
+)
+from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep
+from badge_server.web.templating import render_page
+
+router = APIRouter(prefix="/staff")
+LOGIN_CSRF_COOKIE = "staff_login_csrf"
+PASSWORD_TRIES_PER_MINUTE = 10  # throttled, never locked out: a teacher can always try again soon
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    csrf = secrets.token_urlsafe(24)
+    response = render_page(request, "login.html", csrf=csrf)
+    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+) -> Response:
+    check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
+    enforce_limits(
+        runtime.factory, [Limit(f"staff-login:{ip}:{username.strip().lower()[:64]}", PASSWORD_TRIES_PER_MINUTE)]
+    )
+    try:
+        user = staff_accounts.check_password(db, username, password)
+    except staff_accounts.SignInRefused as exc:
+        return render_page(request, "login.html", csrf=csrf, error=str(exc), status=401)
+    started = staff_accounts.start_session(
+        db, user, source_ip=ip, teachers_need_mfa=runtime.settings.teacher_mfa_required
+    )
+    target = "/staff/classes"
+    if not started.record.mfa_done:
+        target = "/staff/mfa" if user.totp_enabled else "/staff/mfa/setup"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        httponly=True,
+        samesite="strict",
+        path="/staff",
+        secure=request.url.scheme == "https",
+        max_age=staff_accounts.SESSION_HOURS * 3600,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _pending(request: Request, db: Session) -> StaffSession:
+    record = find_staff_session(request, db)
+    if record is None:
+        raise StaffSignInNeeded()
+    return record
+
+
+@router.get("/mfa", response_class=HTMLResponse)
+def mfa_form(request: Request, db: SessionDep) -> HTMLResponse:
+    return render_page(request, "mfa.html", _pending(request, db))
+
+
+@router.post("/mfa")
+def mfa(
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    code: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+) -> Response:
+    # Count the try before the request's own transaction touches the database (see deps.get_db).
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    enforce_limits(runtime.factory, [Limit(f"staff-mfa:{token_digest(cookie)[:32]}", PASSWORD_TRIES_PER_MINUTE)])
+    record = _pending(request, db)
+    check_csrf(record.csrf_token, csrf)
+    try:
+        staff_accounts.pass_second_factor(db, record, runtime.keys, code)
+    except staff_accounts.SignInRefused as exc:
+        return render_page(request, "mfa.html", record, error=str(exc), status=401)
+    return RedirectResponse("/staff/classes", status_code=303)
+
+
+@router.get("/mfa/setup", response_class=HTMLResponse)
+def mfa_setup_form(request: Request, db: SessionDep, runtime: RuntimeDep) -> HTMLResponse:
+    record = _pending(request, db)
+    if record.staff.totp_enabled:
+        raise StaffSignInNeeded("/staff/mfa")  # a second factor in force is changed only after passing it
+    secret = staff_accounts.begin_totp_setup(record.staff, runtime.keys)
+    uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
+    return render_page(request, "mfa_setup.html", record, secret=secret, qr_svg=qr_svg(uri))
+
+
+@router.post("/mfa/setup", response_class=HTMLResponse)
+def mfa_setup(
+    request: Request, db: SessionDep, runtime: RuntimeDep, code: Annotated[str, Form()], csrf: Annotated[str, Form()]
+) -> HTMLResponse:
+    record = _pending(request, db)
+    check_csrf(record.csrf_token, csrf)
+    if record.staff.totp_enabled:
+        raise StaffSignInNeeded("/staff/mfa")
+    try:
+        codes = staff_accounts.confirm_totp_setup(db, record.staff, runtime.keys, code)
+    except staff_accounts.SignInRefused as exc:
+        uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
+        assert record.staff.totp_secret_encrypted is not None
+        return render_page(
+            request,
+            "mfa_setup.html",
+            record,
+            status=401,
+            error=str(exc),
+            qr_svg=qr_svg(uri),
+            secret=runtime.keys.decrypt(record.staff.totp_secret_encrypted),
+        )
+    record.mfa_done = True
+    return render_page(request, "recovery.html", record, codes=codes)
+
+
+@router.post("/logout")
+def logout(request: Request, db: SessionDep, record: CurrentStaff, csrf: Annotated[str, Form()]) -> Response:
+    check_csrf(record.csrf_token, csrf)
+    staff_accounts.end_session(db, record)
+    response = RedirectResponse("/staff/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/staff")
+    return response

@@ -1,0 +1,76 @@
+"""FastAPI dependencies, declared once as named aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from badge_server.errors import SessionNotValid
+from badge_server.exchange import authenticate_session
+from badge_server.runtime import Runtime
+from badge_server.store.db import transaction
+from badge_server.store.models import StudentSession
+
+SESSION_COOKIE = "badge_session"
+DEVICE_COOKIE = "badge_device"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_db(runtime: RuntimeDep) -> Iterator[Session]:
+    """One transaction per request: committed before the response is sent, rolled back on error.
+
+    The session connects lazily, so a route may count rate limits in its own transaction
+    before it first touches this one (SQLite would otherwise wait on its own write lock).
+    """
+    with transaction(runtime.factory) as session:
+        yield session
+
+
+# scope="function": commit when the route returns, before the response leaves, so a client
+# never holds an acknowledgement of something that was not stored.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+ClientIP = Annotated[str, Depends(client_ip)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def device_token(request: Request) -> str:
+    """The device credential: a bearer header (kiosk) or the scanner page's cookie (browser).
+
+    Empty when absent; the route then refuses it through ``authenticate_device``, after it
+    has counted the attempt and named the audit row.
+    """
+    return bearer_token(request) or request.cookies.get(DEVICE_COOKIE) or ""
+
+
+DeviceToken = Annotated[str, Depends(device_token)]
+
+
+def current_student(request: Request, db: SessionDep) -> StudentSession:
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise SessionNotValid()
+    return authenticate_session(db, token)
+
+
+CurrentStudent = Annotated[StudentSession, Depends(current_student)]

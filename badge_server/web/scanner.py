@@ -1,0 +1,61 @@
+"""The browser badge scanner (``/scan``): a page a Chromebook opens in kiosk mode.
+
+The page decodes badges in the browser (``BarcodeDetector`` where the browser has it, the
+vendored jsQR elsewhere), never uploads a frame, and uses the same exchange API as the Qt
+kiosk. It is enrolled like a kiosk: an admin's enrolment code, typed once, becomes a device
+token that the page keeps in the browser's storage and, as an HttpOnly cookie, proves the
+device when the launch link is opened.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from badge_server import devices
+from badge_server.contract.payload import BROWSER_PATTERN
+from badge_server.contract.words import ERROR_STATES, STATE_LOOKS, STRINGS
+from badge_server.errors import DeviceNotAuthorized
+from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.store.models import Org
+from badge_server.web.deps import DEVICE_COOKIE, ClientIP, RuntimeDep, SessionDep, bearer_token
+from badge_server.web.templating import student_page
+
+router = APIRouter()
+# Chrome keeps a cookie at most 400 days; the page renews it every time it starts.
+DEVICE_COOKIE_SECONDS = 400 * 24 * 3600
+
+
+@router.get("/scan", response_class=HTMLResponse)
+def scanner_page(request: Request) -> HTMLResponse:
+    return student_page(
+        request,
+        "scan.html",
+        strings=STRINGS,
+        looks=STATE_LOOKS,
+        error_states=ERROR_STATES,
+        badge_pattern=BROWSER_PATTERN,
+    )
+
+
+@router.post("/scan/device")
+def prove_device(request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> JSONResponse:
+    """Check the page's stored device token and (re)set the device cookie the launch link needs."""
+    request.state.audit_failure = {"kind": "device.auth", "source_ip": ip}
+    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    token = bearer_token(request)
+    if not token:
+        raise DeviceNotAuthorized()
+    device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
+    school = db.get(Org, device.school_id)
+    response = JSONResponse({"device_id": device.id, "name": device.name, "school": school.name if school else None})
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=DEVICE_COOKIE_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response

@@ -1,0 +1,303 @@
+// The browser badge scanner: camera -> decode in this page -> exchange -> welcome -> dashboard.
+// Frames never leave the browser; only the text of a QR code that looks like one of our badges
+// is sent. Decoding uses the browser's BarcodeDetector where it exists (ChromeOS, macOS,
+// Android) and the vendored jsQR elsewhere (Chrome on Windows/Linux, Firefox).
+(function () {
+  "use strict";
+  var root = document.getElementById("scanner");
+  var lang = (navigator.language || "en").slice(0, 2);
+  var allStrings = JSON.parse(root.dataset.strings);
+  var strings = allStrings[lang] || allStrings.en;
+  var looks = JSON.parse(root.dataset.looks);
+  var badgePattern = new RegExp(root.dataset.badgePattern);
+  var TOKEN_KEY = "badgeDeviceToken";
+  var SCAN_INTERVAL_MS = 120;
+  var TOO_DARK_LEVEL = 35;    // mean brightness 0-255, as the Qt kiosk's default too_dark_level
+  var dark = false;
+  var lastLightCheck = 0;
+  var MESSAGE_MS = 3000;
+  var video = document.getElementById("camera");
+  var canvas = document.getElementById("frame");
+  var context = canvas.getContext("2d", { willReadFrequently: true });
+  var detector = null;
+  var busy = false;           // an exchange is in flight, or a welcome is showing
+  var pausedUntil = 0;        // after a message, let the child move the badge away
+  var lastText = "";
+  var lastTextAt = 0;
+  var pendingBadge = "";
+  var pin = "";
+  var audio = null;
+
+  function token() { return window.localStorage.getItem(TOKEN_KEY); }
+  function say(key, values) {
+    var text = strings[key] || allStrings.en[key] || key;
+    Object.keys(values || {}).forEach(function (name) { text = text.replace("{" + name + "}", values[name]); });
+    return text;
+  }
+
+  function show(state, values, hint) {
+    var look = looks[state] || looks.ready;
+    var shape = document.getElementById("status-shape");
+    shape.textContent = look[0];
+    shape.className = "shape " + look[1];
+    root.style.setProperty("--look", look[2]);
+    document.getElementById("status-text").textContent = say(state, values);
+    document.getElementById("status-hint").textContent = hint || "";
+    root.dataset.state = state;
+  }
+
+  function panel(id) {
+    ["welcome", "pin-panel", "enroll-panel", "permission-panel"].forEach(function (name) {
+      document.getElementById(name).hidden = name !== id;
+    });
+  }
+
+  // Sounds made here, not fetched: a rising pair for "welcome", one low note for "no".
+  function beep(kind) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var notes = kind === "welcome" ? [[660, 0], [880, 0.14]] : [[220, 0]];
+      notes.forEach(function (note) {
+        var osc = audio.createOscillator();
+        var gain = audio.createGain();
+        osc.frequency.value = note[0];
+        gain.gain.setValueAtTime(0.18, audio.currentTime + note[1]);
+        gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + note[1] + 0.25);
+        osc.connect(gain).connect(audio.destination);
+        osc.start(audio.currentTime + note[1]);
+        osc.stop(audio.currentTime + note[1] + 0.3);
+      });
+    } catch (err) { /* no sound is not a reason to fail a sign-in */ }
+  }
+
+  function idle() {
+    if (dark) show("too_dark");
+    else show("ready", null, say("ready_hint"));
+  }
+
+  function message(state, values, ms) {
+    show(state, values);
+    beep("error");
+    pausedUntil = Date.now() + (ms || MESSAGE_MS);
+    setTimeout(function () { if (!busy && Date.now() >= pausedUntil) idle(); }, ms || MESSAGE_MS);
+  }
+
+  function api(path, body, useToken) {
+    var headers = { "Content-Type": "application/json" };
+    if (useToken && token()) headers.Authorization = "Bearer " + token();
+    return fetch(path, { method: "POST", headers: headers, body: JSON.stringify(body || {}), credentials: "same-origin" })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { status: response.status, data: data, retryAfter: Number(response.headers.get("Retry-After") || 0) };
+        });
+      });
+  }
+
+  // ---- device: proven on every start (which also renews the launch link's cookie) ----
+  function proveDevice() {
+    if (!token()) { showEnroll(""); return; }
+    api("/scan/device", {}, true).then(function (reply) {
+      if (reply.status === 200) {
+        document.getElementById("device-name").textContent = reply.data.name + (reply.data.school ? " · " + reply.data.school : "");
+        startCamera();
+      } else if (reply.status === 401) {
+        window.localStorage.removeItem(TOKEN_KEY);
+        showEnroll("This computer is no longer set up as a scanner (it may have been disabled). Enrol it again.");
+      } else {
+        show("unreachable");
+        setTimeout(proveDevice, 5000);
+      }
+    }, function () { show("unreachable"); setTimeout(proveDevice, 5000); });
+  }
+
+  function showEnroll(error) {
+    panel("enroll-panel");
+    show("not_enrolled");
+    var box = document.getElementById("enroll-error");
+    box.textContent = error;
+    box.hidden = !error;
+    document.getElementById("enroll-code").focus();
+  }
+
+  document.getElementById("enroll-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    // (form.name would be the form's own name attribute, hence the ids)
+    var code = document.getElementById("enroll-code").value.trim();
+    var name = document.getElementById("enroll-name").value.trim();
+    api("/api/v1/devices/enroll", { code: code, name: name }, false).then(function (reply) {
+      if (reply.status === 200) {
+        window.localStorage.setItem(TOKEN_KEY, reply.data.device_token);
+        form.reset();
+        panel(null);
+        proveDevice();
+      } else {
+        showEnroll((reply.data.error && reply.data.error.message) || "That did not work (HTTP " + reply.status + ").");
+      }
+    }, function () { showEnroll("The server cannot be reached. Check the network and try again."); });
+  });
+
+  // ---- camera ----
+  function startCamera() {
+    panel(null);
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      show("no_camera", null, "This browser cannot use a camera here (the page must be opened over https).");
+      return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+      .then(function (stream) {
+        video.srcObject = stream;
+        return video.play();
+      })
+      .then(chooseDecoder)
+      .then(function () { show("ready", null, say("ready_hint")); scanLoop(); })
+      .catch(function (err) {
+        if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
+          panel("permission-panel");
+          show("no_permission");
+        } else {
+          show("no_camera", null, err && err.name === "NotFoundError" ? "No camera was found." : "The camera did not start.");
+          setTimeout(startCamera, 5000);
+        }
+      });
+  }
+
+  document.getElementById("permission-retry").addEventListener("click", function () { window.location.reload(); });
+
+  function chooseDecoder() {
+    if (!("BarcodeDetector" in window)) return Promise.resolve();
+    return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
+      if (formats.indexOf("qr_code") >= 0) detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+    }, function () { /* fall back to jsQR */ });
+  }
+  root.dataset.decoder = "pending";
+
+  function decodeFrame() {
+    if (detector) {
+      root.dataset.decoder = "BarcodeDetector";
+      return detector.detect(video).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
+    }
+    root.dataset.decoder = "jsQR";
+    // Badges are dark on light, so the inverted pass (twice the work) is skipped.
+    var scale = Math.min(1, 960 / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    var image = context.getImageData(0, 0, canvas.width, canvas.height);
+    var found = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
+    return Promise.resolve(found ? found.data : null);
+  }
+
+  // Once a second, on a thumbnail: is the room too dark to read a badge? (Says so; still scans.)
+  var thumb = document.createElement("canvas");
+  thumb.width = 64;
+  thumb.height = 48;
+  var thumbContext = thumb.getContext("2d", { willReadFrequently: true });
+  function checkLight() {
+    lastLightCheck = Date.now();
+    thumbContext.drawImage(video, 0, 0, thumb.width, thumb.height);
+    var pixels = thumbContext.getImageData(0, 0, thumb.width, thumb.height).data;
+    var sum = 0;
+    for (var i = 0; i < pixels.length; i += 4) sum += 0.299 * pixels[i] + 0.587 * pixels[i + 1] + 0.114 * pixels[i + 2];
+    var nowDark = sum / (pixels.length / 4) < TOO_DARK_LEVEL;
+    if (nowDark !== dark) {
+      dark = nowDark;
+      if (dark) show("too_dark");
+      else show("ready", null, say("ready_hint"));
+    }
+  }
+
+  function scanLoop() {
+    var next = function () { setTimeout(scanLoop, SCAN_INTERVAL_MS); };
+    if (busy || Date.now() < pausedUntil || video.readyState < 2 || !video.videoWidth) { next(); return; }
+    if (Date.now() - lastLightCheck > 1000) checkLight();
+    decodeFrame().then(function (text) { if (text) onText(text); }, function () {}).then(next);
+  }
+
+  function onText(text) {
+    // The same code held still in front of the camera is one scan, not thirty.
+    var now = Date.now();
+    if (text === lastText && now - lastTextAt < MESSAGE_MS) return;
+    lastText = text;
+    lastTextAt = now;
+    if (!badgePattern.test(text)) { message("not_a_badge"); return; }  // never sent to the server
+    exchange(text, null);
+  }
+
+  // ---- exchange ----
+  // The same code -> state table as the Qt kiosk (badge_server/contract/words.py).
+  var ERROR_STATES = JSON.parse(root.dataset.errorStates);
+
+  function exchange(badge, pinValue) {
+    busy = true;
+    show("reading");
+    var body = { badge: badge };
+    if (pinValue) body.pin = pinValue;
+    api("/api/v1/exchange", body, true).then(function (reply) {
+      busy = false;
+      var code = reply.data.error ? reply.data.error.code : "";
+      if (reply.status === 200) { welcome(reply.data); return; }
+      if (code === "pin_required" || code === "pin_incorrect") { askPin(badge, code === "pin_incorrect"); return; }
+      panel(null);
+      if (code === "rate_limited") { countdown(reply.retryAfter || 30); return; }
+      if (code === "device_not_authorized") {
+        window.localStorage.removeItem(TOKEN_KEY);
+        showEnroll("This computer is no longer set up as a scanner. Enrol it again.");
+        return;
+      }
+      if (ERROR_STATES[code]) { message(ERROR_STATES[code]); return; }
+      message("unreachable", null, 5000);
+    }, function () { busy = false; message("unreachable", null, 5000); });
+  }
+
+  function welcome(data) {
+    busy = true;
+    panel("welcome");
+    var avatar = document.getElementById("welcome-avatar");
+    avatar.textContent = data.user.initials;
+    avatar.style.background = data.user.avatar_color;
+    avatar.setAttribute("aria-label", data.user.display_name);
+    document.getElementById("welcome-text").textContent = say("welcome", { name: data.user.first_name });
+    show("welcome", { name: data.user.first_name });
+    beep("welcome");
+    // Long enough to see your own face and name; the launch code lives 60 seconds.
+    setTimeout(function () { window.location.assign(data.launch_url); }, 1200);
+  }
+
+  function countdown(seconds) {
+    busy = true;
+    var end = Date.now() + seconds * 1000;
+    beep("error");
+    (function tick() {
+      var left = Math.ceil((end - Date.now()) / 1000);
+      if (left <= 0) { busy = false; lastText = ""; idle(); return; }
+      show("too_many", { seconds: left });
+      setTimeout(tick, 500);
+    })();
+  }
+
+  // ---- PIN (for grades whose policy asks for one) ----
+  function askPin(badge, wrong) {
+    pendingBadge = badge;
+    pin = "";
+    busy = true;
+    panel("pin-panel");
+    document.getElementById("pin-title").textContent = say(wrong ? "pin_wrong" : "pin");
+    document.getElementById("pin-dots").textContent = "";
+    show(wrong ? "not_a_badge" : "pin", null);
+    if (wrong) document.getElementById("status-text").textContent = say("pin_wrong");
+    if (wrong) beep("error");
+  }
+
+  document.getElementById("pinpad").addEventListener("click", function (event) {
+    var digit = event.target.dataset && event.target.dataset.digit;
+    if (!digit) return;
+    if (digit === "cancel") { pin = ""; busy = false; panel(null); idle(); pausedUntil = Date.now() + MESSAGE_MS; return; }
+    pin = digit === "back" ? pin.slice(0, -1) : (pin + digit).slice(0, 6);
+    document.getElementById("pin-dots").textContent = "●".repeat(pin.length);
+    if (pin.length === 6) { panel(null); exchange(pendingBadge, pin); }
+  });
+
+  show("ready", null, say("ready_hint"));
+  proveDevice();
+})();

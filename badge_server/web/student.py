@@ -1,0 +1,107 @@
+"""Student browser pages: ``GET /launch/{code}`` (cookie + redirect), the dashboard, sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from badge_server import devices, exchange
+from badge_server.catalog import apps_for
+from badge_server.errors import ApiError, DeviceNotAuthorized
+from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.store.models import AppIcon, StudentSession
+from badge_server.web.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDep, SessionDep
+from badge_server.web.templating import student_page
+
+router = APIRouter()
+
+
+@router.get("/launch/{code}")
+def launch_in_browser(
+    code: str, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
+) -> RedirectResponse:
+    """Redeem a launch code in a browser. The code is bound to the device that scanned the
+    badge, which proves itself with the device cookie the scanner page holds."""
+    request.state.audit_failure = {"kind": "session.start", "source_ip": ip}
+    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    token = request.cookies.get(DEVICE_COOKIE)
+    if not token:
+        raise DeviceNotAuthorized("Open this link on the device that scanned the badge.")
+    device = devices.authenticate_device(db, token)
+    started = exchange.redeem_launch_code(db, runtime.settings, code, device.id, "browser", source_ip=ip)
+    response = RedirectResponse("/dashboard", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        started.token,
+        max_age=started.expires_in,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
+    """The signed-in student of this browser, or ``None`` (the page then says where to go)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return exchange.authenticate_session(db, token)
+    except ApiError:
+        return None
+
+
+BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
+
+
+def _after_sign_out(request: Request) -> RedirectResponse:
+    # On a shared scanner the next child is waiting: back to the camera. Elsewhere, a goodbye.
+    target = "/scan" if request.cookies.get(DEVICE_COOKIE) else "/signed-out"
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, student: BrowserStudent, db: SessionDep, runtime: RuntimeDep) -> Response:
+    """Big app tiles, the student's name and picture, a sign-out button and an idle time-out."""
+    if student is None:
+        return _after_sign_out(request)
+    person = student.person
+    return student_page(
+        request,
+        "dashboard.html",
+        user=exchange.user_summary(db, person),
+        apps=apps_for(db, person),
+        idle_seconds=min(runtime.settings.dashboard_idle_seconds, student.idle_seconds),
+    )
+
+
+@router.post("/logout")
+def logout_in_browser(
+    request: Request,
+    student: BrowserStudent,
+    db: SessionDep,
+    reason: Annotated[Literal["logout", "idle"], Form()] = "logout",
+) -> RedirectResponse:
+    if student is not None:
+        exchange.end_session(db, student, reason=reason)
+    return _after_sign_out(request)
+
+
+@router.get("/apps/{app_id}/icon")
+def app_icon(app_id: str, db: SessionDep) -> Response:
+    icon = db.get(AppIcon, app_id)
+    if icon is None:
+        return Response(status_code=404)
+    # The URL carries a hash of the bytes (catalog.set_icon), so it may be cached for long.
+    return Response(icon.data, media_type=icon.content_type, headers={"Cache-Control": "public, max-age=604800"})
+
+
+@router.get("/signed-out", response_class=HTMLResponse)
+def signed_out(request: Request) -> HTMLResponse:
+    return student_page(request, "signed_out.html")

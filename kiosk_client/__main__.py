@@ -1,0 +1,5 @@
+"""``python -m kiosk_client`` is ``badge-kiosk``."""
+
+from kiosk_client.cli import main
+
+main()
