@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from badge_printing import BUILT_IN
-from tests.badge_printing.pdf import page_text, payloads_by_label
+from tests.support.pdf import page_text, payloads_by_label
 
 CLI = [sys.executable, "-c", "from badge_printing.cli import main; main()"]
 

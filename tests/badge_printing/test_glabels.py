@@ -8,8 +8,8 @@ import pytest
 
 from badge_printing import BUILT_IN, TemplateError, render_sheets
 from badge_printing.glabels import read_glabels
-from tests.badge_printing.pdf import payloads_by_label
-from tests.badge_printing.test_sheets import cards
+from tests.support.cards import cards
+from tests.support.pdf import payloads_by_label
 
 SAMPLE = Path(__file__).parent / "data" / "glabels-sample.xml"
 

@@ -3,47 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
 
 import pytest
 
-from badge_printing import BUILT_IN, BadgeCard, LayoutError, SheetTemplate, TemplateError, render_sheets
+from badge_printing import BUILT_IN, LayoutError, SheetTemplate, TemplateError, render_sheets
 from badge_printing.sheets import PrintOptions, render_calibration
 from badge_printing.templates import INCH, LETTER, MM
-from badge_server.contract.payload import new_payload
-from tests.badge_printing.pdf import page_count, page_text, payloads_by_label, rasterise
+from tests.support.cards import NAMES, cards
+from tests.support.pdf import page_count, page_text, payloads_by_label, rasterise
 
-NAMES = [
-    "José García",
-    "Zoë Müller",
-    "Nguyễn Văn An",
-    "Аня Иванова",
-    "Σοφία Παπαδοπούλου",
-    "محمد العلي",
-    "נועה כהן",
-    "王小明",
-    "田中さくら",
-    "김민준",
-    "Maximilian-Alexander Featherstonehaugh-Worthington",
-    "Liam O’Brien",
-    "Ava Johnson",
-]
 RIGHT_TO_LEFT = {"محمد العلي", "נועה כהן"}
-
-
-def cards(count: int) -> list[BadgeCard]:
-    return [
-        BadgeCard(
-            payload=str(new_payload()),
-            name=NAMES[i % len(NAMES)],
-            class_name="Kindergarten – Ms. Rivera",
-            school="Maple Street Elementary",
-            expires=date(2027, 11, 24),
-            reference=f"R{i:03d}-1",
-            key=str(i),
-        )
-        for i in range(count)
-    ]
 
 
 @pytest.mark.parametrize("template", list(BUILT_IN.values()), ids=list(BUILT_IN))

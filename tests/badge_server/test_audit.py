@@ -10,8 +10,8 @@ from sqlalchemy import select
 from badge_server import badges
 from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, Person
-from tests.badge_server.helpers import exchange, sign_in
-from tests.conftest import District
+from tests.support.api import exchange, sign_in
+from tests.support.district import District
 
 
 def test_every_kind_of_event_is_audited_and_no_secret_reaches_the_log(http: httpx.Client, district: District) -> None:

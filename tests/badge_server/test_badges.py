@@ -13,8 +13,8 @@ from badge_server.contract.payload import parse_payload
 from badge_server.errors import PolicyError
 from badge_server.store.db import transaction
 from badge_server.store.models import Badge, Person, StudentSession
-from tests.badge_server.helpers import audit_count, error_code, exchange, sign_in
-from tests.conftest import District
+from tests.support.api import audit_count, error_code, exchange, sign_in
+from tests.support.district import District
 
 JOSE = "st-0001"  # Kindergarten, Maple Street
 NOAH = "st-0031"  # grade 4 (PIN policy in the test settings), Lakeview

@@ -12,8 +12,9 @@ from badge_server import badges
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.models import Person
-from tests.badge_server.helpers import exchange, sign_in
-from tests.conftest import District, LoopbackServer
+from tests.support.api import exchange, sign_in
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from badge_server import clock, devices
 from badge_server.store.db import transaction
 from badge_server.store.models import Device
-from tests.badge_server.helpers import audit_count, error_code, exchange
-from tests.conftest import District, LoopbackServer
+from tests.support.api import audit_count, error_code, exchange
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 
 def new_code(district: District, minutes: int = 30) -> str:

@@ -11,8 +11,9 @@ import pytest
 
 from badge_server import clock
 from badge_server.contract.payload import new_payload
-from tests.badge_server.helpers import audit_count, error_code, exchange, sign_in
-from tests.conftest import District, LoopbackServer
+from tests.support.api import audit_count, error_code, exchange, sign_in
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"  # José García, Kindergarten, Maple Street
 

@@ -18,8 +18,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from badge_server.settings import Settings
-from tests.badge_server.helpers import audit_count, error_code, exchange
-from tests.conftest import District, free_port, wait_until_serving
+from tests.support.api import audit_count, error_code, exchange
+from tests.support.district import District
+from tests.support.servers import free_port, wait_until_serving
 
 STUDENTS = [f"st-{n:04d}" for n in range(1, 21)]  # Maple Street: the test kiosk's school
 

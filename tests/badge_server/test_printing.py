@@ -15,9 +15,9 @@ from badge_server.errors import PolicyError
 from badge_server.printing import PrintRequest, print_badges
 from badge_server.store.db import transaction
 from badge_server.store.models import Badge, Person
-from tests.badge_printing.pdf import page_count, page_text, payloads_by_label
-from tests.badge_server.helpers import audit_count, exchange
-from tests.conftest import District
+from tests.support.api import audit_count, exchange
+from tests.support.district import District
+from tests.support.pdf import page_count, page_text, payloads_by_label
 
 TEMPLATE = BUILT_IN["square-2in-letter"]
 

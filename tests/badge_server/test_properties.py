@@ -19,8 +19,7 @@ from badge_server.exchange import not_a_badge
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
-from tests.badge_server.test_roster import snapshot
-from tests.conftest import DEMO_ROSTER
+from tests.support.database import DEMO_ROSTER, snapshot
 
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 payloads = st.builds(

@@ -10,8 +10,9 @@ import pytest
 from badge_server import clock
 from badge_server.contract.payload import new_payload
 from badge_server.runtime import Runtime
-from tests.badge_server.helpers import audit_count, error_code, exchange
-from tests.conftest import District, LoopbackServer, build_district
+from tests.support.api import audit_count, error_code, exchange
+from tests.support.district import District, build_district
+from tests.support.servers import LoopbackServer
 
 
 def test_one_badge_is_throttled_after_twenty_tries_a_minute_then_recovers(

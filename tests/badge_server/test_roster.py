@@ -15,9 +15,10 @@ from badge_server.errors import RosterImportError
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
-from badge_server.store.models import AuditEvent, Badge, Enrollment, ImportRun, Org, Person, SchoolClass
-from tests.badge_server.helpers import error_code, exchange
-from tests.conftest import DEMO_ROSTER, District
+from badge_server.store.models import AuditEvent, Badge, Person
+from tests.support.api import error_code, exchange
+from tests.support.database import DEMO_ROSTER, snapshot
+from tests.support.district import District
 
 Rows = list[dict[str, str]]
 
@@ -48,16 +49,6 @@ def run_import(runtime: Runtime, folder: Path) -> dict[str, object]:
     with transaction(runtime.factory) as session:
         report = import_roster(session, folder, runtime.keys, runtime.settings, actor="test")
     return report.as_dict()
-
-
-def snapshot(runtime: Runtime) -> dict[str, int]:
-    with transaction(runtime.factory) as session:
-        counts = {
-            m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
-            for m in (Org, Person, SchoolClass, Enrollment, Badge, ImportRun)
-        }
-        counts["active_people"] = session.scalar(select(func.count()).where(Person.active.is_(True))) or 0
-    return counts
 
 
 def test_import_creates_everything_and_issues_badges_to_eligible_students(runtime: Runtime, roster: Path) -> None:

@@ -20,8 +20,9 @@ from kiosk_client.app import KioskApp
 from kiosk_client.config import KioskConfig
 from kiosk_client.credentials import FileKeyring, save_token
 from kiosk_client.frames import write_badge_video
-from tests.badge_printing.pdf import printed_badge
-from tests.conftest import District, LoopbackServer
+from tests.support.district import District
+from tests.support.pdf import printed_badge
+from tests.support.servers import LoopbackServer
 
 
 @pytest.fixture(autouse=True)

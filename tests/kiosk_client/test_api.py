@@ -11,7 +11,8 @@ import requests
 
 from kiosk_client.api import BadgeServerClient, check_server_url, make_session
 from kiosk_client.errors import ConfigError, ServerRefused, ServerUnreachable
-from tests.conftest import District, LoopbackServer
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 
 def test_enroll_exchange_launch_apps_and_logout(server: LoopbackServer, district: District) -> None:

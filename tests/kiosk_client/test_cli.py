@@ -11,7 +11,8 @@ from badge_server import devices
 from badge_server.store.db import transaction
 from kiosk_client.credentials import FileKeyring, load_token
 from kiosk_client.frames import write_badge_video
-from tests.conftest import District, LoopbackServer
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 CLI = [sys.executable, "-c", "from kiosk_client.cli import main; main()"]
 

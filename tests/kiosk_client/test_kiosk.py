@@ -16,7 +16,8 @@ from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, Person, StudentSession
 from kiosk_client.app import KioskApp
 from kiosk_client.controller import State
-from tests.conftest import District, LoopbackServer
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"
 WAIT = 15_000
@@ -60,7 +61,7 @@ def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
 ) -> None:
     import cv2
 
-    from tests.badge_printing.pdf import printed_badge
+    from tests.support.pdf import printed_badge
 
     still = tmp_path / "held.png"
     cv2.imwrite(str(still), printed_badge(district.payloads[JOSE], "José García"))
@@ -142,7 +143,7 @@ def test_server_down_then_back(qtbot, make_kiosk, badge_video, server: LoopbackS
     server.thread.join(10)
     qtbot.waitUntil(lambda: kiosk.controller.state == State.UNREACHABLE, timeout=WAIT)
     assert "Trying again" in kiosk.window.scan.message.text()
-    from tests.conftest import LoopbackServer as Server
+    from tests.support.servers import LoopbackServer as Server
 
     revived = Server(district.runtime)
     revived.port = server.port

@@ -3,47 +3,9 @@ as IT would; they run on SQLite only (the package is the same whatever database 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def database_url(sqlite_database_url: str) -> str:
     return sqlite_database_url
-
-
-def as_root() -> list[str]:
-    """The prefix that runs a command as root here, or a loud skip (a failure under CI)."""
-    if os.geteuid() == 0:
-        return []
-    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
-        return ["sudo", "-n"]
-    message = "installing packages needs root or passwordless sudo"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(f"!!! SKIPPING PACKAGE INSTALL TESTS: {message}")
-
-
-def need(tool: str, package: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        message = f"{tool} is missing (Debian package {package}; scripts/install --dev installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(f"!!! SKIPPING: {message}")
-    return found
-
-
-def run(
-    command: list[str], *, timeout: float = 300, check: bool = True, **kwargs: object
-) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload]
-    if check:
-        assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    return done  # type: ignore[no-any-return]

@@ -9,8 +9,8 @@ import subprocess
 import httpx
 import pytest
 
-from tests.conftest import wait_until_serving
-from tests.packaging.conftest import ROOT, run
+from tests.support.packaging import ROOT, run
+from tests.support.servers import wait_until_serving
 
 CONTAINERFILE = ROOT / "packaging" / "server" / "Containerfile"
 

@@ -13,9 +13,10 @@ from badge_server import devices
 from badge_server.store.db import transaction
 from kiosk_client import __version__
 from kiosk_client.frames import write_badge_video
-from tests.badge_printing.pdf import printed_badge
-from tests.conftest import District, LoopbackServer
-from tests.packaging.conftest import ROOT, as_root, need, run
+from tests.support.district import District
+from tests.support.packaging import ROOT, as_root, need, run
+from tests.support.pdf import printed_badge
+from tests.support.servers import LoopbackServer
 
 UNIT = Path("/lib/systemd/system/badge-kiosk.service")
 TOKEN = Path("/etc/badge-kiosk/device-token")

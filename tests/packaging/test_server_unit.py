@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import DEMO_ROSTER, free_port, wait_until_serving
-from tests.packaging.conftest import ROOT, as_root, need, run
+from tests.support.database import DEMO_ROSTER
+from tests.support.packaging import ROOT, as_root, need, run
+from tests.support.servers import free_port, wait_until_serving
 
 SERVER = ROOT / "packaging" / "server"
 VENV_BIN = Path(sys.executable).parent

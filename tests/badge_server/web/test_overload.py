@@ -10,8 +10,9 @@ import pytest
 
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from tests.badge_server.helpers import error_code, exchange
-from tests.conftest import District, LoopbackServer
+from tests.support.api import error_code, exchange
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 
 @pytest.fixture

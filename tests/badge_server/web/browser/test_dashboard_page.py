@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from badge_server.store.db import transaction
 from badge_server.store.models import StudentSession
-from tests.badge_server.helpers import exchange
-from tests.badge_server.web.conftest import new_page
-from tests.conftest import District, LoopbackServer
+from tests.support.api import exchange
+from tests.support.browser import new_page
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"  # José García, Kindergarten
 

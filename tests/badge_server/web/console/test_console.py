@@ -11,38 +11,12 @@ import pyotp
 import pytest
 
 from badge_printing import BUILT_IN
-from badge_server.staff import create_staff
 from badge_server.store.db import transaction
-from tests.badge_printing.pdf import payloads_by_label
-from tests.badge_server.helpers import audit_count
-from tests.conftest import District, LoopbackServer
-
-PASSWORD = "correct horse battery staple"
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found[1]
-
-
-def add_staff(district: District, username: str, role: str, password: str = PASSWORD, **where: str) -> None:
-    with transaction(district.runtime.factory) as session:
-        create_staff(session, username, password, role, actor="test", **where)
-
-
-def sign_in(browser: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
-    form = browser.get("/staff/login")
-    return browser.post("/staff/login", data={"username": username, "password": password, "csrf": csrf_of(form)})
-
-
-def sign_in_setting_up_totp(browser: httpx.Client, username: str, password: str = PASSWORD) -> httpx.Response:
-    """Sign in; where the account must set up its second factor first, do so with a fresh code."""
-    step = sign_in(browser, username, password)
-    secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', step.text)
-    if secret:
-        step = browser.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": csrf_of(step)})
-    return step
+from tests.support.api import audit_count
+from tests.support.district import District
+from tests.support.pdf import payloads_by_label
+from tests.support.servers import LoopbackServer
+from tests.support.staff import PASSWORD, add_staff, csrf_of, sign_in, sign_in_setting_up_totp
 
 
 @pytest.fixture
@@ -151,7 +125,7 @@ def qr_in_page(page: httpx.Response) -> str:
 def test_teacher_replaces_a_lost_badge_and_makes_a_temporary_code(
     browser: httpx.Client, server: LoopbackServer, district: District
 ) -> None:
-    from tests.badge_server.helpers import error_code, exchange
+    from tests.support.api import error_code, exchange
 
     add_staff(district, "lrivera", "teacher", person_id="t-rivera")
     sign_in(browser, "lrivera")

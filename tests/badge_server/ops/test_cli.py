@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DEMO_ROSTER, free_port, wait_until_serving
+from tests.support.database import DEMO_ROSTER
+from tests.support.servers import free_port, wait_until_serving
 
 CLI = [sys.executable, "-m", "badge_server"]
 

@@ -15,9 +15,10 @@ from badge_server import badges, devices
 from badge_server.store.db import transaction
 from badge_server.store.models import Device, Person
 from kiosk_client.frames import write_badge_y4m
-from tests.badge_printing.pdf import printed_badge
-from tests.badge_server.web.conftest import launch_chromium, new_page
-from tests.conftest import District, LoopbackServer
+from tests.support.browser import launch_chromium, new_page
+from tests.support.district import District
+from tests.support.pdf import printed_badge
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"  # José García, Kindergarten, Maple Street
 

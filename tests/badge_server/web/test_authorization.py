@@ -14,9 +14,10 @@ import pytest
 
 from badge_server.store.db import transaction
 from badge_server.store.models import StaffUser
-from tests.badge_server.helpers import exchange, sign_in
-from tests.badge_server.test_console import add_staff, sign_in_setting_up_totp
-from tests.conftest import District, LoopbackServer
+from tests.support.api import exchange, sign_in
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
+from tests.support.staff import add_staff, sign_in_setting_up_totp
 
 # Reachable by anyone (each tested for what it does elsewhere): no authorisation to check.
 PUBLIC = {

@@ -16,8 +16,10 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.models import Person
-from tests.badge_server.helpers import error_code, exchange
-from tests.conftest import District, LoopbackServer, new_secret_key, sqlite_copy
+from tests.support.api import error_code, exchange
+from tests.support.database import new_secret_key, sqlite_copy
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"
 

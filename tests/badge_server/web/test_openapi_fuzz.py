@@ -7,7 +7,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import District, LoopbackServer
+from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from badge_server.store.db import make_engine
 from badge_server.store.migrate import is_current, upgrade
 from badge_server.store.models import Base
-from tests.conftest import PG_URL
+from tests.support.database import PG_URL
 
 
 def test_migrated_schema_matches_the_models_and_upgrade_is_idempotent(database_url: str) -> None:

@@ -24,10 +24,12 @@ from badge_server.settings import Settings
 from badge_server.staff import create_staff
 from badge_server.store.db import transaction
 from badge_server.store.models import Device, Person
-from tests.badge_printing.pdf import payloads_by_label
-from tests.badge_server.helpers import error_code, exchange
-from tests.badge_server.web.conftest import new_page
-from tests.conftest import DEMO_ROSTER, District, LoopbackServer
+from tests.support.api import error_code, exchange
+from tests.support.browser import new_page
+from tests.support.database import DEMO_ROSTER
+from tests.support.district import District
+from tests.support.pdf import payloads_by_label
+from tests.support.servers import LoopbackServer
 
 PASSWORD = "correct horse battery staple"
 JOSE = "st-0001"

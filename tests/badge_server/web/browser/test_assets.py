@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.badge_server.web.conftest import ROOT
+from tests.support.browser import ROOT
 
 PACKAGE = ROOT / "badge_server" / "web"
 

@@ -1,0 +1,40 @@
+"""Test databases: the demo roster, the PostgreSQL server scripts/test starts, SQLite copies, keys."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from badge_server.runtime import Runtime
+from badge_server.store.db import transaction
+from badge_server.store.models import Badge, Enrollment, ImportRun, Org, Person, SchoolClass
+
+DEMO_ROSTER = Path(__file__).parents[2] / "badge_server" / "ops" / "demo_data"
+PG_URL = os.environ.get("BADGE_TEST_POSTGRES_URL")
+
+
+def sqlite_copy(template: Path, path: Path) -> str:
+    """A copy of the migrated SQLite template at ``path``, as a database URL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+def new_secret_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def snapshot(runtime: Runtime) -> dict[str, int]:
+    """Row counts of the roster's tables, to show an import changed nothing (or what it changed)."""
+    with transaction(runtime.factory) as session:
+        counts = {
+            m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
+            for m in (Org, Person, SchoolClass, Enrollment, Badge, ImportRun)
+        }
+        counts["active_people"] = session.scalar(select(func.count()).where(Person.active.is_(True))) or 0
+    return counts
