@@ -22,9 +22,8 @@ from badge_server.contract.payload import MAX_GENERATION, BadgeKind, BadgePayloa
 from badge_server.errors import NotFoundError, PolicyError
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
-from badge_server.store.models import Badge, Enrollment, Person, SchoolClass, StudentSession
+from badge_server.store.models import Badge, BadgeStatus, Enrollment, Person, RosterRole, SchoolClass, StudentSession
 
-ACTIVE, REPLACED, REVOKED, VOIDED = "active", "replaced", "revoked", "voided"
 _pin_hasher = PasswordHasher()
 
 
@@ -38,7 +37,7 @@ class IssuedBadge:
 
 def is_eligible(person: Person, settings: Settings) -> bool:
     """Active students in a badge grade (a district setting, PK-5 by default) get badges."""
-    return person.active and person.role == "student" and (person.grade or "") in settings.badge_grades
+    return person.active and person.role == RosterRole.STUDENT and (person.grade or "") in settings.badge_grades
 
 
 def _new_badge(
@@ -49,7 +48,7 @@ def _new_badge(
         person_id=person.id,
         kind=kind.value,
         generation=generation,
-        status=ACTIVE,
+        status=BadgeStatus.ACTIVE,
         digest=keys.secret_digest(payload.secret),
         secret_encrypted=keys.encrypt(payload.secret),
         issued_at=utcnow(),
@@ -65,7 +64,9 @@ def _new_badge(
 def current_badge(session: Session, person_id: str) -> Badge | None:
     """The person's active printed badge, if any."""
     return session.scalars(
-        select(Badge).where(Badge.person_id == person_id, Badge.kind == BadgeKind.BADGE, Badge.status == ACTIVE)
+        select(Badge).where(
+            Badge.person_id == person_id, Badge.kind == BadgeKind.BADGE, Badge.status == BadgeStatus.ACTIVE
+        )
     ).first()
 
 
@@ -98,11 +99,11 @@ def issue_badge(session: Session, keys: ServerKeys, settings: Settings, person: 
 
 def issue_missing_badges(session: Session, keys: ServerKeys, settings: Settings, *, actor: str) -> int:
     """Issue badges to every eligible student without an active one; returns how many."""
-    have = select(Badge.person_id).where(Badge.kind == BadgeKind.BADGE, Badge.status == ACTIVE)
+    have = select(Badge.person_id).where(Badge.kind == BadgeKind.BADGE, Badge.status == BadgeStatus.ACTIVE)
     people = session.scalars(
         select(Person).where(
             Person.active.is_(True),
-            Person.role == "student",
+            Person.role == RosterRole.STUDENT,
             Person.grade.in_(settings.badge_grades),
             Person.id.not_in(have),
         )
@@ -114,7 +115,7 @@ def issue_missing_badges(session: Session, keys: ServerKeys, settings: Settings,
 
 def reprint(session: Session, keys: ServerKeys, badge: Badge, *, actor: str) -> IssuedBadge:
     """The same badge again (same secret), e.g. a copy for the classroom; audited as a print."""
-    if badge.status != ACTIVE:
+    if badge.status != BadgeStatus.ACTIVE:
         raise PolicyError(f"badge {badge.reference} is {badge.status}; only an active badge can be printed")
     payload = BadgePayload(BadgeKind(badge.kind), badge.generation, keys.decrypt(badge.secret_encrypted))
     badge.printed_at = utcnow()
@@ -152,38 +153,42 @@ def replace(session: Session, keys: ServerKeys, settings: Settings, person: Pers
         raise PolicyError(f"{person.display_name} has no active badge to replace; issue one instead")
     if old.generation >= MAX_GENERATION:
         raise PolicyError(f"badge generation limit {MAX_GENERATION} reached for {person.id}")
-    _end_badges(session, [old], REPLACED, actor=actor, kind="badge.replace")
+    _end_badges(session, [old], BadgeStatus.REPLACED, actor=actor, kind="badge.replace")
     session.flush()
     return issue_badge(session, keys, settings, person, actor=actor)
 
 
 def revoke(session: Session, badge: Badge, *, actor: str) -> None:
     """Stop one badge or temporary code for good (no replacement)."""
-    if badge.status != ACTIVE:
+    if badge.status != BadgeStatus.ACTIVE:
         raise PolicyError(f"badge {badge.reference} is already {badge.status}")
-    _end_badges(session, [badge], REVOKED, actor=actor, kind="badge.revoke")
+    _end_badges(session, [badge], BadgeStatus.REVOKED, actor=actor, kind="badge.revoke")
 
 
 def _active_badges_of(session: Session, person_ids: Select[str]) -> list[Badge]:
-    return list(session.scalars(select(Badge).where(Badge.status == ACTIVE, Badge.person_id.in_(person_ids))))
+    return list(
+        session.scalars(select(Badge).where(Badge.status == BadgeStatus.ACTIVE, Badge.person_id.in_(person_ids)))
+    )
 
 
 def void_class(session: Session, class_id: str, *, actor: str) -> int:
     """Void every badge and temporary code of a class's students (year end)."""
     if session.get(SchoolClass, class_id) is None:
         raise NotFoundError(f"no class with id {class_id!r}")
-    students = select(Enrollment.person_id).where(Enrollment.class_id == class_id, Enrollment.role == "student")
+    students = select(Enrollment.person_id).where(
+        Enrollment.class_id == class_id, Enrollment.role == RosterRole.STUDENT
+    )
     badges = _active_badges_of(session, students)
-    _end_badges(session, badges, VOIDED, actor=actor, kind="badge.void")
+    _end_badges(session, badges, BadgeStatus.VOIDED, actor=actor, kind="badge.void")
     audit.record(session, "class.void", actor=actor, class_id=class_id, badges=len(badges))
     return len(badges)
 
 
 def void_school(session: Session, school_id: str, *, actor: str) -> int:
     """Void every badge and temporary code of a school's students (year end)."""
-    students = select(Person.id).where(Person.school_id == school_id, Person.role == "student")
+    students = select(Person.id).where(Person.school_id == school_id, Person.role == RosterRole.STUDENT)
     badges = _active_badges_of(session, students)
-    _end_badges(session, badges, VOIDED, actor=actor, kind="badge.void")
+    _end_badges(session, badges, BadgeStatus.VOIDED, actor=actor, kind="badge.void")
     audit.record(session, "school.void", actor=actor, school_id=school_id, badges=len(badges))
     return len(badges)
 
@@ -198,9 +203,11 @@ def temporary_code(
     if not is_eligible(person, settings):
         raise PolicyError(f"{person.display_name} ({person.id}) cannot sign in with a badge")
     earlier = session.scalars(
-        select(Badge).where(Badge.person_id == person.id, Badge.kind == BadgeKind.TEMPORARY, Badge.status == ACTIVE)
+        select(Badge).where(
+            Badge.person_id == person.id, Badge.kind == BadgeKind.TEMPORARY, Badge.status == BadgeStatus.ACTIVE
+        )
     ).all()
-    _end_badges(session, list(earlier), REVOKED, actor=actor, kind="badge.revoke")
+    _end_badges(session, list(earlier), BadgeStatus.REVOKED, actor=actor, kind="badge.revoke")
     issued = _new_badge(session, keys, person, BadgeKind.TEMPORARY, 1, utcnow() + timedelta(hours=hours))
     audit.record(session, "badge.temporary", actor=actor, person_id=person.id, badge_id=issued.badge.id, hours=hours)
     return issued
@@ -211,7 +218,9 @@ def expiring_soon(session: Session, settings: Settings) -> list[Badge]:
     horizon = utcnow() + timedelta(days=settings.badge_expiry_warning_days)
     return list(
         session.scalars(
-            select(Badge).where(Badge.kind == BadgeKind.BADGE, Badge.status == ACTIVE, Badge.expires_at <= horizon)
+            select(Badge).where(
+                Badge.kind == BadgeKind.BADGE, Badge.status == BadgeStatus.ACTIVE, Badge.expires_at <= horizon
+            )
         )
     )
 

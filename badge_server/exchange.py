@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
-from badge_server.badges import ACTIVE, REPLACED, pin_matches, pin_required
+from badge_server.badges import pin_matches, pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import PAYLOAD_LENGTH, BadgePayload
 from badge_server.errors import (
@@ -29,7 +29,7 @@ from badge_server.errors import (
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
-from badge_server.store.models import Badge, Device, LaunchCode, Org, Person, StudentSession
+from badge_server.store.models import Badge, BadgeStatus, Device, LaunchCode, Org, Person, StudentSession
 
 Client = Literal["kiosk", "browser"]
 
@@ -115,10 +115,10 @@ def exchange_badge(
         raise BadgeNotAccepted()
     failure_ids = {"badge_id": badge.id, "person_id": badge.person_id}
     try:
-        if badge.status == REPLACED:
+        if badge.status == BadgeStatus.REPLACED:
             raise BadgeReplaced()
         # Revoked, voided, a student who left: the same answer as an unknown badge.
-        if badge.status != ACTIVE or not badge.person.active:
+        if badge.status != BadgeStatus.ACTIVE or not badge.person.active:
             raise BadgeNotAccepted()
         if badge.expires_at <= now:
             raise BadgeExpired()
@@ -172,7 +172,7 @@ def redeem_launch_code(
         raise LaunchCodeNotAccepted()
     badge = session.get(Badge, badge_id)
     # A replace or revoke that committed after the exchange still wins over the launch.
-    if badge is None or badge.status != ACTIVE or not badge.person.active:
+    if badge is None or badge.status != BadgeStatus.ACTIVE or not badge.person.active:
         raise LaunchCodeNotAccepted()
     idle, lifetime = (
         (settings.kiosk_session_idle_seconds, settings.kiosk_session_max_seconds)

@@ -19,11 +19,11 @@ from badge_printing import BadgePrintingError, get_template
 from badge_printing.card import BadgeCard, name_sort_key
 from badge_printing.sheets import PrintOptions, write_groups_zip, write_sheets
 from badge_server import audit
-from badge_server.badges import ACTIVE, reprint
+from badge_server.badges import reprint
 from badge_server.contract.payload import BadgeKind
 from badge_server.errors import NotFoundError, PolicyError, PrintingError
 from badge_server.keys import ServerKeys
-from badge_server.store.models import Badge, Enrollment, Org, Person, SchoolClass
+from badge_server.store.models import Badge, BadgeStatus, Enrollment, Org, Person, RosterRole, SchoolClass
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ def _class_label(session: Session, school_class: SchoolClass) -> str:
     teacher = session.scalars(
         select(Person)
         .join(Enrollment, Enrollment.person_id == Person.id)
-        .where(Enrollment.class_id == school_class.id, Enrollment.role == "teacher", Enrollment.active.is_(True))
+        .where(
+            Enrollment.class_id == school_class.id, Enrollment.role == RosterRole.TEACHER, Enrollment.active.is_(True)
+        )
     ).first()
     if teacher and teacher.family_name not in school_class.title:
         return f"{school_class.title} – {teacher.display_name}"
@@ -53,7 +55,7 @@ def _badges(session: Session, request: PrintRequest) -> tuple[str, list[tuple[Ba
     query = (
         select(Badge)
         .join(Person)
-        .where(Badge.status == ACTIVE, Badge.kind == BadgeKind.BADGE.value, Person.active.is_(True))
+        .where(Badge.status == BadgeStatus.ACTIVE, Badge.kind == BadgeKind.BADGE, Person.active.is_(True))
     )
     if request.only_new:
         query = query.where(Badge.printed_at.is_(None))
@@ -64,7 +66,7 @@ def _badges(session: Session, request: PrintRequest) -> tuple[str, list[tuple[Ba
             raise NotFoundError(f"no class with id {request.class_id!r}")
         title = _class_label(session, school_class)
         students = select(Enrollment.person_id).where(
-            Enrollment.class_id == school_class.id, Enrollment.role == "student", Enrollment.active.is_(True)
+            Enrollment.class_id == school_class.id, Enrollment.role == RosterRole.STUDENT, Enrollment.active.is_(True)
         )
         query = query.where(Badge.person_id.in_(students))
         labels = dict.fromkeys(session.scalars(students), title)
@@ -94,7 +96,7 @@ def _class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
     rows = session.execute(
         select(Enrollment.person_id, SchoolClass)
         .join(SchoolClass, SchoolClass.id == Enrollment.class_id)
-        .where(Enrollment.person_id.in_(person_ids), Enrollment.role == "student", Enrollment.active.is_(True))
+        .where(Enrollment.person_id.in_(person_ids), Enrollment.role == RosterRole.STUDENT, Enrollment.active.is_(True))
     ).all()
     for person_id, school_class in rows:
         labels.setdefault(person_id, _class_label(session, school_class))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,17 @@ from badge_server.clock import utcnow
 from badge_server.errors import RosterImportError, RosterProblem
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
-from badge_server.store.models import AcademicSession, Course, Enrollment, ImportRun, Org, Person, SchoolClass
+from badge_server.store.models import (
+    ENROLLMENT_ROLES,
+    AcademicSession,
+    Course,
+    Enrollment,
+    ImportRun,
+    Org,
+    Person,
+    RosterRole,
+    SchoolClass,
+)
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 GRADES = {
@@ -50,8 +61,6 @@ GRADES = {
     "Other",
 }
 ORG_TYPES = {"department", "school", "district", "local", "state", "national"}
-ROLES = {"administrator", "aide", "guardian", "parent", "proctor", "relative", "student", "teacher"}
-ENROLL_ROLES = {"administrator", "aide", "proctor", "student", "teacher"}
 SESSION_TYPES = {"gradingPeriod", "semester", "schoolYear", "term"}
 STATUSES = {"", "active", "tobedeleted", "inactive"}
 
@@ -192,7 +201,7 @@ def _require(row: Row, checker: _Checker, columns: tuple[str, ...]) -> None:
             checker.add(row.file, row.line, column, "value is required but empty")
 
 
-def _check_choice(row: Row, checker: _Checker, column: str, allowed: set[str]) -> None:
+def _check_choice(row: Row, checker: _Checker, column: str, allowed: AbstractSet[str]) -> None:
     value = row.get(column)
     if value and value not in allowed:
         checker.add(row.file, row.line, column, f"{value!r} is not one of {', '.join(sorted(allowed))}")
@@ -237,7 +246,7 @@ def _validate(tables: dict[str, list[Row]], checker: _Checker) -> dict[str, dict
     for row in tables["courses.csv"]:
         ref(row, "orgSourcedId", orgs, "org")
     for row in tables["users.csv"]:
-        _check_choice(row, checker, "role", ROLES)
+        _check_choice(row, checker, "role", set(RosterRole))
         _check_choice(row, checker, "enabledUser", {"true", "false", "TRUE", "FALSE", "True", "False"})
         ref(row, "orgSourcedIds", orgs, "org", many=True)
         for grade in _split(row.get("grades")):
@@ -250,7 +259,7 @@ def _validate(tables: dict[str, list[Row]], checker: _Checker) -> dict[str, dict
         if terms:
             ref(row, "termSourcedIds", terms, "academic session", many=True)
     for row in tables["enrollments.csv"]:
-        _check_choice(row, checker, "role", ENROLL_ROLES)
+        _check_choice(row, checker, "role", ENROLLMENT_ROLES)
         ref(row, "classSourcedId", classes, "class")
         ref(row, "userSourcedId", users, "user")
         ref(row, "schoolSourcedId", orgs, "school")

@@ -17,9 +17,8 @@ from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError
 from badge_server.keys import ServerKeys, token_digest
-from badge_server.store.models import Org, Person, StaffSession, StaffUser
+from badge_server.store.models import Org, Person, RosterRole, StaffRole, StaffSession, StaffUser
 
-ROLES = ("teacher", "school_admin", "district_admin")
 SESSION_HOURS = 10
 RECOVERY_CODES = 8
 _hasher = PasswordHasher()
@@ -42,7 +41,7 @@ class NewStaffSession:
 
 def needs_second_factor(user: StaffUser, *, teachers_too: bool = False) -> bool:
     """Admins always; teachers once they have set TOTP up, or always where the district says so."""
-    return user.role != "teacher" or user.totp_enabled or teachers_too
+    return user.role != StaffRole.TEACHER or user.totp_enabled or teachers_too
 
 
 def create_staff(
@@ -56,16 +55,16 @@ def create_staff(
     school_id: str | None = None,
 ) -> StaffUser:
     username = username.strip().lower()
-    if role not in ROLES:
-        raise PolicyError(f"role must be one of {', '.join(ROLES)}")
+    if role not in set(StaffRole):
+        raise PolicyError(f"role must be one of {', '.join(StaffRole)}")
     _check_password_rules(username, password)
     if session.scalars(select(StaffUser).where(StaffUser.username == username)).first() is not None:
         raise PolicyError(f"the username {username!r} is taken")
-    if role == "teacher":
+    if role == StaffRole.TEACHER:
         teacher = session.get(Person, person_id or "")
-        if teacher is None or teacher.role != "teacher":
+        if teacher is None or teacher.role != RosterRole.TEACHER:
             raise NotFoundError(f"a teacher account needs the roster teacher's sourcedId; {person_id!r} is not one")
-    if role == "school_admin" and session.get(Org, school_id or "") is None:
+    if role == StaffRole.SCHOOL_ADMIN and session.get(Org, school_id or "") is None:
         raise NotFoundError(f"a school admin account needs a school; {school_id!r} is not one")
     user = StaffUser(
         username=username,

@@ -19,7 +19,7 @@ from badge_server.printing import PrintRequest
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
-from badge_server.store.models import Badge
+from badge_server.store.models import Badge, StaffRole
 
 ACTOR = "cli"
 
@@ -122,13 +122,13 @@ def create_admin(ctx: click.Context, username: str, password: str) -> None:
     from badge_server.staff import create_staff
 
     with _unit_of_work(ctx) as (_runtime, session):
-        create_staff(session, username, password, "district_admin", actor=ACTOR)
+        create_staff(session, username, password, StaffRole.DISTRICT_ADMIN, actor=ACTOR)
     click.echo(f"district admin {username!r} created; sign in at /staff/login")
 
 
 @main.command("create-staff")
 @click.option("--username", required=True)
-@click.option("--role", type=click.Choice(["teacher", "school_admin", "district_admin"]), required=True)
+@click.option("--role", type=click.Choice(list(StaffRole)), required=True)
 @click.option("--person", "person_id", help="For a teacher: the roster teacher's sourcedId.")
 @click.option("--school", "school_id", help="For a school admin: the school's sourcedId.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)

@@ -21,7 +21,7 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.staff import create_staff, set_password
 from badge_server.store.db import transaction
-from badge_server.store.models import Device, Person, SchoolClass, StaffUser
+from badge_server.store.models import Device, Person, RosterRole, SchoolClass, StaffRole, StaffUser
 
 DEMO_ROSTER = Path(__file__).parent / "demo_data"
 DEMO_SCHOOL = "s-maple"
@@ -53,7 +53,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
             assert badge is not None
             payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
             teacher_password = _demo_teacher(session, data_dir)
-            students = session.query(Person).filter(Person.role == "student").count()
+            students = session.query(Person).filter(Person.role == RosterRole.STUDENT).count()
             class_ids = sorted(session.scalars(select(SchoolClass.id)))
     finally:
         runtime.engine.dispose()
@@ -121,7 +121,7 @@ def _demo_teacher(session: Session, data_dir: Path) -> str:
         return password
     password = "-".join(secrets.token_hex(3) for _ in range(3))
     if user is None:
-        create_staff(session, DEMO_TEACHER, password, "teacher", actor=ACTOR, person_id="t-rivera")
+        create_staff(session, DEMO_TEACHER, password, StaffRole.TEACHER, actor=ACTOR, person_id="t-rivera")
     else:
         set_password(session, user, password, actor=ACTOR)
     _write_private(saved, {"username": DEMO_TEACHER, "password": password})

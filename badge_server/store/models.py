@@ -6,6 +6,7 @@ import hashlib
 import re
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -59,6 +60,42 @@ AVATAR_COLORS = ("#d1495b", "#a86b00", "#00798c", "#30638e", "#6a4c93", "#23857a
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+class RosterRole(StrEnum):
+    """A person's role in the roster (OneRoster ``users.csv`` ``role``)."""
+
+    ADMINISTRATOR = "administrator"
+    AIDE = "aide"
+    GUARDIAN = "guardian"
+    PARENT = "parent"
+    PROCTOR = "proctor"
+    RELATIVE = "relative"
+    STUDENT = "student"
+    TEACHER = "teacher"
+
+
+# The roles a person can have in a class (OneRoster ``enrollments.csv`` ``role``).
+ENROLLMENT_ROLES = frozenset(
+    {RosterRole.ADMINISTRATOR, RosterRole.AIDE, RosterRole.PROCTOR, RosterRole.STUDENT, RosterRole.TEACHER}
+)
+
+
+class StaffRole(StrEnum):
+    """What a console account may see: a teacher their classes, a school admin their school, a district admin all."""
+
+    TEACHER = "teacher"
+    SCHOOL_ADMIN = "school_admin"
+    DISTRICT_ADMIN = "district_admin"
+
+
+class BadgeStatus(StrEnum):
+    """Where a badge is in its life: only an active one signs anyone in."""
+
+    ACTIVE = "active"
+    REPLACED = "replaced"
+    REVOKED = "revoked"
+    VOIDED = "voided"
 
 
 class Base(DeclarativeBase):
@@ -175,9 +212,9 @@ class Badge(Base):
     __table_args__ = (Index("ix_badges_person_kind_status", "person_id", "kind", "status"),)
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
-    kind: Mapped[str] = mapped_column(String(1))  # payload.BadgeKind value
+    kind: Mapped[str] = mapped_column(String(1))  # contract.payload.BadgeKind
     generation: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16))  # active | replaced | revoked | voided
+    status: Mapped[str] = mapped_column(String(16))  # BadgeStatus
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     reference: Mapped[str] = mapped_column(String(16))  # printed; not the secret
@@ -316,7 +353,7 @@ class StaffUser(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     username: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(32))  # teacher | school_admin | district_admin
+    role: Mapped[str] = mapped_column(String(32))  # StaffRole
     person_id: Mapped[str | None] = mapped_column(String(255))  # the roster teacher, for teachers
     school_id: Mapped[str | None] = mapped_column(String(255))  # for school admins
     totp_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)

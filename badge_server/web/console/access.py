@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import staff as staff_accounts
 from badge_server.errors import CsrfRejected, StaffForbidden, StaffSignInNeeded
-from badge_server.store.models import Enrollment, SchoolClass, StaffSession
+from badge_server.store.models import Enrollment, RosterRole, SchoolClass, StaffRole, StaffSession
 from badge_server.web.deps import SessionDep
 
 SESSION_COOKIE = "staff_session"
@@ -46,12 +46,14 @@ def visible_classes(db: Session, record: StaffSession) -> list[SchoolClass]:
     """Teachers see their own classes, school admins their school, district admins all."""
     user = record.staff
     query = select(SchoolClass).where(SchoolClass.active.is_(True)).order_by(SchoolClass.title)
-    if user.role == "teacher":
+    if user.role == StaffRole.TEACHER:
         mine = select(Enrollment.class_id).where(
-            Enrollment.person_id == (user.person_id or ""), Enrollment.role == "teacher", Enrollment.active.is_(True)
+            Enrollment.person_id == (user.person_id or ""),
+            Enrollment.role == RosterRole.TEACHER,
+            Enrollment.active.is_(True),
         )
         query = query.where(SchoolClass.id.in_(mine))
-    elif user.role == "school_admin":
+    elif user.role == StaffRole.SCHOOL_ADMIN:
         query = query.where(SchoolClass.school_id == (user.school_id or ""))
     return list(db.scalars(query))
 
@@ -76,7 +78,7 @@ def actor(record: StaffSession) -> str:
 
 def signed_in_admin(record: CurrentStaff) -> StaffSession:
     """A school or district admin; anyone else gets the same 404 as a page that does not exist."""
-    if record.staff.role not in ("school_admin", "district_admin"):
+    if record.staff.role not in (StaffRole.SCHOOL_ADMIN, StaffRole.DISTRICT_ADMIN):
         raise StaffForbidden()
     return record
 
@@ -85,7 +87,7 @@ CurrentAdmin = Annotated[StaffSession, Depends(signed_in_admin)]
 
 
 def signed_in_district_admin(record: CurrentStaff) -> StaffSession:
-    if record.staff.role != "district_admin":
+    if record.staff.role != StaffRole.DISTRICT_ADMIN:
         raise StaffForbidden()
     return record
 
@@ -95,4 +97,4 @@ CurrentDistrictAdmin = Annotated[StaffSession, Depends(signed_in_district_admin)
 
 def visible_school_ids(record: StaffSession) -> list[str] | None:
     """The schools an admin manages: ``None`` for a district admin (all of them)."""
-    return None if record.staff.role == "district_admin" else [record.staff.school_id or ""]
+    return None if record.staff.role == StaffRole.DISTRICT_ADMIN else [record.staff.school_id or ""]

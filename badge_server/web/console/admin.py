@@ -16,10 +16,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from badge_server import staff as staff_accounts
-from badge_server.badges import ACTIVE
+from badge_server.contract.payload import BadgeKind
 from badge_server.errors import NotFoundError, PolicyError, RosterImportError, StaffForbidden, UploadRefused
 from badge_server.roster import import_roster
-from badge_server.store.models import Badge, Enrollment, ImportRun, Org, Person, SchoolClass, StaffUser
+from badge_server.store.models import (
+    Badge,
+    BadgeStatus,
+    Enrollment,
+    ImportRun,
+    Org,
+    Person,
+    RosterRole,
+    SchoolClass,
+    StaffRole,
+    StaffUser,
+)
 from badge_server.web.console.access import CurrentAdmin, CurrentDistrictAdmin, actor, check_csrf, visible_school_ids
 from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
@@ -46,7 +57,9 @@ def overview(request: Request, db: SessionDep, runtime: RuntimeDep, record: Curr
         query = query.where(Org.id.in_(scope))
     schools = []
     for school in db.scalars(query):
-        students = select(Person.id).where(Person.school_id == school.id, Person.role == "student", Person.active)
+        students = select(Person.id).where(
+            Person.school_id == school.id, Person.role == RosterRole.STUDENT, Person.active
+        )
         schools.append(
             {
                 "id": school.id,
@@ -59,7 +72,9 @@ def overview(request: Request, db: SessionDep, runtime: RuntimeDep, record: Curr
                 "badges": db.scalar(
                     select(func.count())
                     .select_from(Badge)
-                    .where(Badge.person_id.in_(students), Badge.status == ACTIVE, Badge.kind == "B")
+                    .where(
+                        Badge.person_id.in_(students), Badge.status == BadgeStatus.ACTIVE, Badge.kind == BadgeKind.BADGE
+                    )
                 ),
             }
         )
@@ -161,7 +176,7 @@ def staff_list(request: Request, db: SessionDep, record: CurrentAdmin, message: 
         teachers_here = set(db.scalars(select(Person.id).where(Person.school_id.in_(scope))))
         users = [u for u in users if u.school_id in scope or u.person_id in teachers_here]
     teachers = db.scalars(
-        select(Person).where(Person.role == "teacher", Person.active.is_(True)).order_by(Person.family_name)
+        select(Person).where(Person.role == RosterRole.TEACHER, Person.active.is_(True)).order_by(Person.family_name)
     ).all()
     if scope is not None:
         teachers = [t for t in teachers if t.school_id in scope]
@@ -190,9 +205,11 @@ def create_staff_account(
     if scope is not None:
         # A school admin makes teachers and admins of their own school only.
         person = db.get(Person, person_id) if person_id else None
-        if role == "district_admin" or (role == "teacher" and (person is None or person.school_id not in scope)):
+        if role == StaffRole.DISTRICT_ADMIN or (
+            role == StaffRole.TEACHER and (person is None or person.school_id not in scope)
+        ):
             raise StaffForbidden()
-        if role == "school_admin" and school_id not in scope:
+        if role == StaffRole.SCHOOL_ADMIN and school_id not in scope:
             raise StaffForbidden()
     try:
         staff_accounts.create_staff(
@@ -223,7 +240,7 @@ def _manageable(db: SessionDep, record: CurrentAdmin, staff_id: str) -> StaffUse
     if scope is not None:
         person = db.get(Person, user.person_id or "")
         in_school = user.school_id in scope or (person is not None and person.school_id in scope)
-        if user.role == "district_admin" or not in_school:
+        if user.role == StaffRole.DISTRICT_ADMIN or not in_school:
             raise StaffForbidden()
     return user
 

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from badge_server import catalog
 from badge_server.errors import NotFoundError, PolicyError, StaffForbidden, UploadRefused
 from badge_server.settings import DEFAULT_BADGE_GRADES
-from badge_server.store.models import App, Org
+from badge_server.store.models import App, Org, RosterRole
 from badge_server.web.console.access import CurrentDistrictAdmin, actor, check_csrf
 from badge_server.web.deps import SessionDep
 from badge_server.web.templating import render_page
 
 router = APIRouter(prefix="/staff/admin/apps")
-ROLES = ("student", "teacher")
+AUDIENCE_ROLES = (RosterRole.STUDENT, RosterRole.TEACHER)  # who an app tile can be shown to
 
 
 def _form(
@@ -33,7 +33,7 @@ def _form(
         app=app,
         schools=schools,
         grades=DEFAULT_BADGE_GRADES,
-        roles=ROLES,
+        roles=AUDIENCE_ROLES,
         **values,
     )
 

@@ -14,12 +14,11 @@ from sqlalchemy.orm import Session
 from badge_printing import BUILT_IN
 from badge_printing.card import name_sort_key
 from badge_server import badges
-from badge_server.badges import ACTIVE
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgeKind
 from badge_server.errors import PolicyError, PrintingError, StaffForbidden
 from badge_server.printing import PrintRequest, print_badges
-from badge_server.store.models import Badge, Enrollment, Person, SchoolClass, StaffSession
+from badge_server.store.models import Badge, BadgeStatus, Enrollment, Person, RosterRole, SchoolClass, StaffSession
 from badge_server.web.console.access import (
     CurrentStaff,
     actor,
@@ -41,8 +40,8 @@ def my_classes(request: Request, db: SessionDep, record: CurrentStaff) -> HTMLRe
 
 def _badge_state(badges: list[Badge], warning_days: int) -> tuple[str, str, str]:
     """(state, reference, expiry) as a teacher reads them."""
-    printed = [b for b in badges if b.kind == BadgeKind.BADGE.value]
-    active = next((b for b in printed if b.status == ACTIVE), None)
+    printed = [b for b in badges if b.kind == BadgeKind.BADGE]
+    active = next((b for b in printed if b.status == BadgeStatus.ACTIVE), None)
     if active is None:
         latest = max(printed, key=lambda b: b.generation, default=None)
         return ("no badge" if latest is None else latest.status, "", "")
@@ -65,7 +64,7 @@ def class_roster(
             .join(Enrollment, Enrollment.person_id == Person.id)
             .where(
                 Enrollment.class_id == class_id,
-                Enrollment.role == "student",
+                Enrollment.role == RosterRole.STUDENT,
                 Enrollment.active.is_(True),
                 Person.active.is_(True),
             )
@@ -164,7 +163,7 @@ def _visible_student(db: Session, record: StaffSession, class_id: str, person_id
         select(Enrollment).where(
             Enrollment.class_id == class_id,
             Enrollment.person_id == person_id,
-            Enrollment.role == "student",
+            Enrollment.role == RosterRole.STUDENT,
             Enrollment.active.is_(True),
         )
     ).first()
