@@ -71,3 +71,16 @@ def test_a_used_enrolment_code_is_refused_clearly(tmp_path: Path, server: Loopba
     refused = kiosk("enroll", "--code", "AAAAA-BBBBB", config=config)
     assert refused.returncode == 2
     assert "the server refused the code" in refused.stderr and "single use" in refused.stderr
+
+
+def test_demo_setup_of_a_folder_without_a_demo_district_names_what_is_missing(tmp_path: Path) -> None:
+    made = subprocess.run(
+        [*CLI, "demo-setup", str(tmp_path), "--server", "http://127.0.0.1:8000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert made.returncode == 2
+    assert "holds no demo district (run `badge-server demo` first)" in made.stderr
+    assert not (tmp_path / "kiosk.toml").exists()

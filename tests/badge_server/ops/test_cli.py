@@ -122,3 +122,21 @@ def test_the_demo_prints_a_teacher_account_that_signs_in_to_the_console(demo_ser
         assert csrf
         classes = browser.post("/staff/login", data={"username": account[1], "password": account[2], "csrf": csrf[1]})
         assert classes.url.path == "/staff/classes" and "Kindergarten – Ms. Rivera" in classes.text
+
+
+def test_the_demo_sets_up_a_kiosk_that_reads_the_demo_badge(demo_server: tuple[str, str], tmp_path: Path) -> None:
+    """The server's demo asks the kiosk to set itself up (`badge-kiosk demo-setup`, a command, not
+    an import): the printed config scans a video of José's badge and the demo server accepts it."""
+    _, output = demo_server
+    config = tmp_path / "badge-demo" / "kiosk.toml"
+    assert "badge-kiosk --config badge-demo/kiosk.toml" in output, output  # relative to where demo ran
+    assert (tmp_path / "badge-demo" / "demo-badge.txt").stat().st_mode & 0o077 == 0, "a badge secret, private"
+    checked = subprocess.run(
+        [sys.executable, "-m", "kiosk_client", "--config", str(config), "check", "--json", "--expect-badge"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    report = json.loads(checked.stdout)
+    assert checked.returncode == 0 and report["ok"] and report["enrolled"], checked.stdout + checked.stderr
