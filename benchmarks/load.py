@@ -29,8 +29,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
@@ -38,7 +40,7 @@ from sqlalchemy.engine import make_url
 
 from badge_server import badges, devices
 from badge_server.catalog import add_demo_catalog
-from badge_server.ops.cli import initialise
+from badge_server.ops.setup import initialise
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -69,10 +71,10 @@ def make_district(folder: Path, database_url: str | None) -> District:
     if database_url:
         env["BADGE_DATABASE_URL"] = database_url
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=folder,
         database_url=database_url,
-        secret_key=key,  # type: ignore[arg-type]
+        secret_key=key,
     )
     initialise(settings)
     runtime = Runtime.start(settings)
@@ -197,13 +199,13 @@ def server_cpu_seconds(pid: int) -> float:
     return total
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else float("nan")
 
 
-def measured(label: str, pid: int, phase: object) -> str:
+def measured(label: str, pid: int, phase: Coroutine[Any, Any, tuple[list[float], int, float]]) -> str:
     cpu_before = server_cpu_seconds(pid)
-    latencies, failures, elapsed = asyncio.run(phase)  # type: ignore[arg-type]
+    latencies, failures, elapsed = asyncio.run(phase)
     cpu = server_cpu_seconds(pid) - cpu_before
     ms = [v * 1000 for v in latencies]
     per_sign_in = cpu / max(1, len(latencies)) * 1000

@@ -18,6 +18,7 @@ import math
 import os
 import platform
 import sys
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -26,7 +27,7 @@ import zxingcpp
 
 from badge_printing import BUILT_IN, BadgeCard, render_sheets
 from badge_server.contract.payload import new_payload
-from kiosk_client.decoder import BadgeScanner, PyzbarDecoder, ZxingDecoder
+from kiosk_client.decoder import BadgeScanner, Decoded, PyzbarDecoder, ZxingDecoder
 from kiosk_client.frames import classroom_frame
 
 WIDTH, HEIGHT = 1280, 720
@@ -54,7 +55,7 @@ def label_image(payload: str, dpi: int = 400) -> np.ndarray:
 def qr_version(payload: str) -> int:
     """The version zxing-cpp's encoder (the one badge_printing uses) picks at level H."""
     code = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level="H")
-    modules = np.asarray(code.to_image(scale=1, add_quiet_zones=False)).shape[0]
+    modules: int = np.asarray(code.to_image(scale=1, add_quiet_zones=False)).shape[0]
     return (modules - 17) // 4
 
 
@@ -66,12 +67,12 @@ def camera_view(label: np.ndarray, distance_cm: float, rng: np.random.Generator)
     shrink = math.cos(tilt)
     skew = abs(math.sin(tilt)) * side * 0.08
     near, far = (0.0, skew) if tilt > 0 else (skew, 0.0)
-    target = np.float32([[0, near], [side * shrink, far], [side * shrink, side - far], [0, side - near]])
-    source = np.float32([[0, 0], [side, 0], [side, side], [0, side]])
+    target = np.array([[0, near], [side * shrink, far], [side * shrink, side - far], [0, side - near]], np.float32)
+    source = np.array([[0, 0], [side, 0], [side, side], [0, side]], np.float32)
     warped = cv2.warpPerspective(card, cv2.getPerspectiveTransform(source, target), (side, side), borderValue=0)
     mask = cv2.warpPerspective(np.full_like(card, 255), cv2.getPerspectiveTransform(source, target), (side, side))
     brightness = rng.uniform(0.45, 1.0)
-    frame = classroom_frame(WIDTH, HEIGHT, seed=int(rng.integers(0, 1000)), noise=0).astype(np.float32)
+    frame: np.ndarray = classroom_frame(WIDTH, HEIGHT, seed=int(rng.integers(0, 1000)), noise=0).astype(np.float32)
     top = (HEIGHT - side) // 2 + int(rng.integers(-40, 40))
     left = (WIDTH - side) // 2 + int(rng.integers(-120, 120))
     region = frame[top : top + side, left : left + side]
@@ -96,7 +97,7 @@ def main() -> None:
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 24
     ours = str(new_payload())
     url_style = "https://badges.example.org/login/badge?k=" + ours[8:].lower()
-    decoders = {
+    decoders: dict[str, Callable[[np.ndarray], list[Decoded]]] = {
         "zxing-cpp": ZxingDecoder().decode,
         "pyzbar": PyzbarDecoder().decode,
         "kiosk pipeline": lambda g: BadgeScanner(PyzbarDecoder()).scan(g, thorough=True),

@@ -88,11 +88,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Production settings (the strict ones) with a real key, on this test's database."""
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         env="production",
         data_dir=tmp_path / "data",
         database_url=database_url,
-        secret_key=new_secret_key(),  # type: ignore[arg-type]
+        secret_key=new_secret_key(),
         pin_required_grades=("04",),
     )
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
+import numpy as np
 import pytest
 
 from badge_printing import BUILT_IN, LayoutError, SheetTemplate, TemplateError, render_sheets
@@ -55,9 +57,9 @@ def test_offsets_move_every_code_by_the_requested_millimetres() -> None:
     plain = rasterise(render_sheets(batch, template), 1, 150)
     shifted = rasterise(render_sheets(batch, template, PrintOptions(offset_x_mm=3, offset_y_mm=-2)), 1, 150)
 
-    def first_dark(image):  # type: ignore[no-untyped-def]
+    def first_dark(image: np.ndarray) -> tuple[int, int]:
         rows, columns = (image < 128).nonzero()
-        return columns.min(), rows.min()
+        return int(columns.min()), int(rows.min())
 
     (x0, y0), (x1, y1) = first_dark(plain), first_dark(shifted)
     assert (x1 - x0) == pytest.approx(3 * 150 / 25.4, abs=1.5)
@@ -94,10 +96,10 @@ def test_a_label_too_small_for_a_readable_code_is_refused_naming_the_template() 
         ({"columns": 0}, "at least one row and column"),
     ],
 )
-def test_impossible_templates_fail_validation(change: dict[str, object], message: str) -> None:
+def test_impossible_templates_fail_validation(change: dict[str, Any], message: str) -> None:
     base = BUILT_IN["square-2in-letter"]
     with pytest.raises(TemplateError, match=message):
-        dataclasses.replace(base, **change)  # type: ignore[arg-type]
+        dataclasses.replace(base, **change)
 
 
 def test_plain_paper_layouts_get_cut_marks_outside_the_card() -> None:

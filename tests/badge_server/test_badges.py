@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from badge_server import badges, clock
 from badge_server.contract.payload import parse_payload
 from badge_server.errors import PolicyError
+from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
 from badge_server.store.models import Badge, Person, StudentSession
 from tests.support.api import audit_count, error_code, exchange, sign_in
@@ -19,17 +23,20 @@ from tests.support.district import District
 JOSE = "st-0001"  # Kindergarten, Maple Street
 NOAH = "st-0031"  # grade 4 (PIN policy in the test settings), Lakeview
 
+T = TypeVar("T")
 
-def act(district: District, action, person_id: str = JOSE):  # type: ignore[no-untyped-def]
+
+def act(district: District, action: Callable[[Session, Runtime, Person], T], person_id: str = JOSE) -> T:
     runtime = district.runtime
     with transaction(runtime.factory) as session:
-        person = session.get(Person, person_id)
+        person = session.get_one(Person, person_id)
         return action(session, runtime, person)
 
 
 def test_reprint_gives_back_the_same_badge_and_is_audited(district: District) -> None:
-    def reprint(session, runtime, person):  # type: ignore[no-untyped-def]
+    def reprint(session: Session, runtime: Runtime, person: Person) -> tuple[str, datetime | None]:
         badge = badges.current_badge(session, person.id)
+        assert badge is not None
         return str(badges.reprint(session, runtime.keys, badge, actor="teacher").payload), badge.printed_at
 
     payload, printed_at = act(district, reprint)
@@ -66,7 +73,7 @@ def test_a_replace_that_commits_after_the_exchange_still_stops_the_launch(
 
 def test_revoke_stops_the_badge_without_a_new_one(http: httpx.Client, district: District) -> None:
     token = sign_in(http, district.device_token, district.payloads[JOSE])
-    act(district, lambda s, rt, p: badges.revoke(s, badges.current_badge(s, p.id), actor="teacher"))
+    act(district, lambda s, rt, p: badges.revoke(s, cast(Badge, badges.current_badge(s, p.id)), actor="teacher"))
     assert error_code(exchange(http, district.device_token, district.payloads[JOSE])) == "badge_not_accepted"
     assert http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     with pytest.raises(PolicyError, match="no active badge to replace"):

@@ -6,6 +6,7 @@ import base64
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +15,8 @@ from badge_server.keys import ServerKeys, load_keys
 from badge_server.settings import Settings
 
 
-def make(tmp_path: Path, **values: object) -> Settings:
-    return Settings(_env_file=None, data_dir=tmp_path, **values)  # type: ignore[arg-type, call-arg]
+def make(tmp_path: Path, **values: Any) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, **values)
 
 
 def test_production_refuses_to_start_without_a_key_and_says_how_to_make_one(tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_settings_read_badge_environment_variables(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("BADGE_BADGE_GRADES", "KG, 01,02")
     monkeypatch.setenv("BADGE_BADGE_EXPIRY_DAYS", "200")
     monkeypatch.setenv("BADGE_SECRET_KEY", base64.urlsafe_b64encode(b"k" * 32).decode())
-    settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp_path)
     assert settings.badge_grades == ("KG", "01", "02")
     assert settings.badge_expiry_days == 200
     load_keys(settings)  # a good key from the environment is accepted

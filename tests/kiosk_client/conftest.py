@@ -11,9 +11,11 @@ import gc
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from kiosk_client.api import BadgeServerClient
 from kiosk_client.app import KioskApp
@@ -31,7 +33,7 @@ def _no_window_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
     app = QApplication.instance()
     if app is None:
         return
-    open_windows = [w for w in app.topLevelWidgets() if w.isVisible()]
+    open_windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
     for window in open_windows:
         window.close()
     assert not open_windows, f"the test left windows open: {open_windows}"
@@ -39,18 +41,25 @@ def _no_window_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def badge_video(tmp_path: Path) -> Callable[..., str]:
-    def make(payload: str, name: str = "Student", **options: object) -> str:
+    def make(payload: str, name: str = "Student", **options: Any) -> str:
         path = tmp_path / f"badge-{abs(hash((payload, tuple(options.items())))):x}.avi"
-        write_badge_video(str(path), card=printed_badge(payload, name), **options)  # type: ignore[arg-type]
+        write_badge_video(str(path), card=printed_badge(payload, name), **options)
         return str(path)
 
     return make
 
 
 @pytest.fixture
-def make_kiosk(qtbot, tmp_path: Path, server: LoopbackServer, district: District) -> Iterator[Callable[..., KioskApp]]:  # type: ignore[no-untyped-def]
+def launched(tmp_path: Path) -> Path:
+    """The file the kiosk's stand-in browser writes the URL it was given to."""
+    return tmp_path / "launched.txt"
+
+
+@pytest.fixture
+def make_kiosk(
+    qtbot: QtBot, tmp_path: Path, server: LoopbackServer, district: District, launched: Path
+) -> Iterator[Callable[..., KioskApp]]:
     made: list[KioskApp] = []
-    launched = tmp_path / "launched.txt"
 
     def make(camera: str, **overrides: object) -> KioskApp:
         token_file = tmp_path / "state" / "device-token.json"
@@ -73,7 +82,6 @@ def make_kiosk(qtbot, tmp_path: Path, server: LoopbackServer, district: District
             },
         )
         kiosk = KioskApp(config, BadgeServerClient(server.url, device_token=district.device_token))
-        kiosk.launched_file = launched  # type: ignore[attr-defined]
         kiosk.start()
         made.append(kiosk)
         return kiosk

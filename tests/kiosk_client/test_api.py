@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -106,7 +108,7 @@ def test_a_request_the_server_may_have_seen_is_never_sent_twice(monkeypatch: pyt
             connection.close()
 
 
-def test_the_transport_is_a_seam_tls_is_verified_and_a_ca_bundle_can_be_given(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_transport_is_a_seam_tls_is_verified_and_a_ca_bundle_can_be_given(tmp_path: Path) -> None:
     assert make_session().verify is True
     bundle = tmp_path / "district-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n", encoding="ascii")
@@ -117,7 +119,7 @@ def test_the_transport_is_a_seam_tls_is_verified_and_a_ca_bundle_can_be_given(tm
             super().__init__()
             self.sent: list[requests.PreparedRequest] = []
 
-        def send(self, request, **kwargs):  # type: ignore[no-untyped-def, override]
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
             self.sent.append(request)
             response = requests.Response()
             response.status_code, response._content = 200, b'{"apps": []}'

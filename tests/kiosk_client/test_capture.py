@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QThread
+from pytestqt.qtbot import QtBot
 
 from kiosk_client.capture import CaptureWorker, Frame, FrameSource, LatestFrame
 
@@ -46,7 +47,7 @@ class UnpluggedCamera(FrameSource):
         pass
 
 
-def test_camera_lost_then_back_and_the_worker_stops_on_request(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_camera_lost_then_back_and_the_worker_stops_on_request(qtbot: QtBot) -> None:
     display, decode = LatestFrame(), LatestFrame()
     source = UnpluggedCamera()
     worker = CaptureWorker(source, display, decode)

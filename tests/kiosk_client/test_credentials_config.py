@@ -29,7 +29,7 @@ def test_not_enrolled_says_what_to_run(tmp_path: Path) -> None:
 
 def test_systemd_credentials_are_written_root_only_and_read_from_the_credentials_directory(
     tmp_path: Path,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = tmp_path / "etc" / "device-token"
     save_token(SystemdCredential(source), "enrolled-token")  # `sudo badge-kiosk enroll`

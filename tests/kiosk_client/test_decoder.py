@@ -28,7 +28,9 @@ def corpus() -> tuple[dict[str, set[str]], list[str]]:
     return read_corpus(CORPUS)
 
 
-def test_pipeline_reads_at_least_129_of_137_real_photos_with_the_exact_text(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_pipeline_reads_at_least_129_of_137_real_photos_with_the_exact_text(
+    corpus: tuple[dict[str, set[str]], list[str]],
+) -> None:
     expected, _ = corpus
     read = [
         p
@@ -39,7 +41,7 @@ def test_pipeline_reads_at_least_129_of_137_real_photos_with_the_exact_text(corp
     assert len(read) >= 129, f"read {len(read)}/137"
 
 
-def test_pipeline_reports_nothing_on_images_without_a_code(corpus) -> None:  # type: ignore[no-untyped-def]
+def test_pipeline_reports_nothing_on_images_without_a_code(corpus: tuple[dict[str, set[str]], list[str]]) -> None:
     _, negatives = corpus
     scanner = BadgeScanner(PyzbarDecoder())
     assert [p for p in negatives if scanner.scan(load(p), thorough=True)] == []

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
 from badge_server import badges
@@ -28,7 +30,14 @@ def sessions(district: District) -> list[StudentSession]:
         return list(session.scalars(select(StudentSession)))
 
 
-def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video, district: District, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_scan_welcome_dashboard_tile_and_sign_out(
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    badge_video: Callable[..., str],
+    district: District,
+    caplog: pytest.LogCaptureFixture,
+    launched: Path,
+) -> None:
     caplog.set_level(logging.INFO, logger="badge_kiosk")
     kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
     states: list[State] = []
@@ -40,7 +49,6 @@ def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video
     tiles = {tile.text(): tile for tile in kiosk.window.dashboard.tiles}
     assert "Starfall" in tiles
     qtbot.mouseClick(tiles["Starfall"], Qt.MouseButton.LeftButton)
-    launched: Path = kiosk.launched_file  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: launched.exists() and launched.read_text() != "", timeout=WAIT)  # written, not just made
     assert launched.read_text() == "https://www.starfall.com/h/"
     qtbot.mouseClick(kiosk.window.dashboard.sign_out_button, Qt.MouseButton.LeftButton)
@@ -54,9 +62,9 @@ def test_scan_welcome_dashboard_tile_and_sign_out(qtbot, make_kiosk, badge_video
 
 
 def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
-    qtbot,
-    make_kiosk,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    tmp_path: Path,
     district: District,
 ) -> None:
     import cv2
@@ -77,9 +85,9 @@ def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
 
 
 def test_idle_and_closed_browser_sign_out_end_the_server_session(
-    qtbot,
-    make_kiosk,
-    badge_video,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    badge_video: Callable[..., str],
     district: District,
 ) -> None:
     kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
@@ -93,9 +101,11 @@ def test_idle_and_closed_browser_sign_out_end_the_server_session(
     assert len(sessions(district)) == 2
 
 
-def test_replaced_badge_says_ask_your_teacher(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_replaced_badge_says_ask_your_teacher(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], badge_video: Callable[..., str], district: District
+) -> None:
     with transaction(district.runtime.factory) as session:
-        person = session.get(Person, JOSE)
+        person = session.get_one(Person, JOSE)
         badges.replace(session, district.runtime.keys, district.runtime.settings, person, actor="teacher")
     kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
     qtbot.waitUntil(lambda: kiosk.controller.state == State.REPLACED, timeout=WAIT)
@@ -104,7 +114,9 @@ def test_replaced_badge_says_ask_your_teacher(qtbot, make_kiosk, badge_video, di
     assert kiosk.sound.played[-1] == "error"
 
 
-def test_a_qr_code_that_is_not_a_badge_is_never_sent(qtbot, make_kiosk, tmp_path: Path, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_a_qr_code_that_is_not_a_badge_is_never_sent(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], tmp_path: Path, district: District
+) -> None:
     from kiosk_client.frames import write_badge_video
 
     video = tmp_path / "poster.avi"
@@ -121,10 +133,12 @@ def _exchange_attempts(district: District) -> int:
         return int(session.scalar(select(func.count()).where(AuditEvent.kind == "badge.exchange")) or 0)
 
 
-def test_pin_pad_for_a_badge_that_needs_a_pin(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_pin_pad_for_a_badge_that_needs_a_pin(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], badge_video: Callable[..., str], district: District
+) -> None:
     noah = "st-0031"  # grade 4: the test settings ask grade 4 for a PIN
     with transaction(district.runtime.factory) as session:
-        badges.set_pin(session, session.get(Person, noah), "240817", actor="teacher")
+        badges.set_pin(session, session.get_one(Person, noah), "240817", actor="teacher")
     kiosk: KioskApp = make_kiosk(badge_video(district.payloads[noah], "Grace Thompson"))
     qtbot.waitUntil(lambda: kiosk.controller.state == State.PIN, timeout=WAIT)
     pad = kiosk.window.pin.buttons
@@ -137,7 +151,13 @@ def test_pin_pad_for_a_badge_that_needs_a_pin(qtbot, make_kiosk, badge_video, di
     qtbot.waitUntil(lambda: kiosk.controller.state in (State.WELCOME, State.DASHBOARD), timeout=WAIT)
 
 
-def test_server_down_then_back(qtbot, make_kiosk, badge_video, server: LoopbackServer, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_server_down_then_back(
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    badge_video: Callable[..., str],
+    server: LoopbackServer,
+    district: District,
+) -> None:
     kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
     server.server.should_exit = True
     server.thread.join(10)
@@ -163,7 +183,13 @@ def test_server_down_then_back(qtbot, make_kiosk, badge_video, server: LoopbackS
         )
 
 
-def test_camera_missing_then_plugged_in(qtbot, make_kiosk, badge_video, tmp_path: Path, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_camera_missing_then_plugged_in(
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    badge_video: Callable[..., str],
+    tmp_path: Path,
+    district: District,
+) -> None:
     later = tmp_path / "camera.avi"
     kiosk: KioskApp = make_kiosk(str(later))
     qtbot.waitUntil(lambda: kiosk.controller.state == State.NO_CAMERA, timeout=WAIT)
@@ -172,7 +198,9 @@ def test_camera_missing_then_plugged_in(qtbot, make_kiosk, badge_video, tmp_path
     qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
 
 
-def test_too_dark_is_said_from_frame_brightness(qtbot, make_kiosk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_too_dark_is_said_from_frame_brightness(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], tmp_path: Path
+) -> None:
     import cv2
     import numpy as np
 
@@ -183,7 +211,7 @@ def test_too_dark_is_said_from_frame_brightness(qtbot, make_kiosk, tmp_path: Pat
     assert kiosk.window.scan.message.text() == "Too dark. Turn on a light"
 
 
-def test_spanish(qtbot, make_kiosk, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_spanish(qtbot: QtBot, make_kiosk: Callable[..., KioskApp], tmp_path: Path) -> None:
     import cv2
     import numpy as np
 
@@ -196,9 +224,9 @@ def test_spanish(qtbot, make_kiosk, tmp_path: Path) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize("retry_after", [3])
 def test_too_many_tries_counts_down_then_lets_children_try_again(
-    qtbot,
-    make_kiosk,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    tmp_path: Path,
     retry_after: int,
 ) -> None:
     import cv2
@@ -215,7 +243,9 @@ def test_too_many_tries_counts_down_then_lets_children_try_again(
     assert time.monotonic() - started >= retry_after - 0.5
 
 
-def test_too_many_tries_from_the_server_shows_a_countdown(qtbot, make_kiosk, badge_video, district: District) -> None:  # type: ignore[no-untyped-def]
+def test_too_many_tries_from_the_server_shows_a_countdown(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], badge_video: Callable[..., str], district: District
+) -> None:
     from datetime import timedelta
 
     from badge_server import clock
@@ -238,9 +268,9 @@ def test_too_many_tries_from_the_server_shows_a_countdown(qtbot, make_kiosk, bad
 
 
 def test_each_app_opens_in_a_fresh_browser_profile_wiped_at_sign_out(
-    qtbot,  # type: ignore[no-untyped-def]
-    make_kiosk,
-    badge_video,
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    badge_video: Callable[..., str],
     tmp_path: Path,
     district: District,
 ) -> None:
@@ -271,7 +301,9 @@ def test_each_app_opens_in_a_fresh_browser_profile_wiped_at_sign_out(
     assert not second.exists(), "its profile (cookies, history) is wiped"
 
 
-def test_the_kiosk_tells_systemd_it_is_ready_and_alive(qtbot, make_kiosk, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_the_kiosk_tells_systemd_it_is_ready_and_alive(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import socket
 
     address = tmp_path / "notify"

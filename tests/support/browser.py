@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--mute-audio",
 ]
+
+_JS_ERRORS: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
 
 
 def missing(what: str) -> None:
@@ -58,5 +61,10 @@ def new_page(browser: Browser, server: LoopbackServer, **options: Any) -> tuple[
             else None
         ),
     )
-    page.js_errors = errors  # type: ignore[attr-defined]
+    _JS_ERRORS[page] = errors
     return context, page
+
+
+def js_errors(page: Page) -> list[str]:
+    """The script errors and console errors of a page opened with ``new_page``, so far."""
+    return _JS_ERRORS[page]

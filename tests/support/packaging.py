@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,9 @@ def need(tool: str, package: str) -> str:
 
 
 def run(
-    command: list[str], *, timeout: float = 300, check: bool = True, **kwargs: object
+    command: list[str], *, timeout: float = 300, check: bool = True, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)  # type: ignore[call-overload]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
     if check:
         assert done.returncode == 0, f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
-    return done  # type: ignore[no-any-return]
+    return done

@@ -6,20 +6,20 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from badge_server.store.db import transaction
 from badge_server.store.models import StudentSession
 from tests.support.api import exchange
-from tests.support.browser import new_page
+from tests.support.browser import js_errors, new_page
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"  # José García, Kindergarten
 
 
-def open_dashboard(chromium: Browser, server: LoopbackServer, district: District) -> Any:
+def open_dashboard(chromium: Browser, server: LoopbackServer, district: District) -> tuple[BrowserContext, Page]:
     """What the scanner page does after a read: the launch link, on the enrolled device."""
     with httpx.Client(base_url=server.url) as kiosk:
         launch_url = exchange(kiosk, district.device_token, district.payloads[JOSE]).json()["launch_url"]
@@ -60,7 +60,7 @@ def test_the_dashboard_shows_the_student_and_big_tiles_and_signs_out_back_to_the
         page.goto("/dashboard")
         expect(page.locator("h1")).to_have_text("Bye! You are signed out.")
         assert look_at(page, "signed-out") == []
-        assert page.js_errors == []  # type: ignore[attr-defined]
+        assert js_errors(page) == []
     finally:
         context.close()
 

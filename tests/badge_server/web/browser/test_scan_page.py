@@ -15,7 +15,7 @@ from badge_server import badges, devices
 from badge_server.store.db import transaction
 from badge_server.store.models import Device, Person
 from kiosk_client.frames import write_badge_y4m
-from tests.support.browser import launch_chromium, new_page
+from tests.support.browser import js_errors, launch_chromium, new_page
 from tests.support.district import District
 from tests.support.pdf import printed_badge
 from tests.support.servers import LoopbackServer
@@ -83,7 +83,7 @@ def test_a_chromebook_is_enrolled_then_reads_a_printed_badge_and_lands_on_the_da
     assert max(len(r.post_data_buffer or b"") for r in sent) < 300
     decoder = page.evaluate("() => 'BarcodeDetector' in window")
     assert decoder is False, "Chromium on Linux has no BarcodeDetector: this test exercises jsQR"
-    assert page.js_errors == []  # type: ignore[attr-defined]
+    assert js_errors(page) == []
 
     with transaction(district.runtime.factory) as session:
         device = session.query(Device).filter_by(name="Room 4 Chromebook").one()

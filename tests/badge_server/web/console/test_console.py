@@ -113,7 +113,9 @@ def qr_in_page(page: httpx.Response) -> str:
     from kiosk_client.decoder import ZxingDecoder
 
     svg = page.text[page.text.index("<svg") : page.text.index("</svg>")]
-    width = int(re.search(r'width="(\d+)"', svg)[1])  # type: ignore[index]
+    size = re.search(r'width="(\d+)"', svg)
+    assert size is not None
+    width = int(size[1])
     image = np.full((width, width), 255, np.uint8)
     for x, y, w, h in re.findall(r"M(\d+) (\d+)h(\d+)v(\d+)h-\d+Z", svg):
         image[int(y) : int(y) + int(h), int(x) : int(x) + int(w)] = 0
