@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, QThread, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from kiosk_client.api import BadgeServerClient
+from kiosk_client.background import Worker
 from kiosk_client.capture import CaptureWorker, FrameSource, LatestFrame
 from kiosk_client.config import KioskConfig
 from kiosk_client.controller import KioskController, State
@@ -32,10 +35,36 @@ class ActivityFilter(QObject):
         return False
 
 
-class KioskApp:
-    """The whole kiosk. ``start()`` shows it; ``stop()`` ends every worker cooperatively."""
+# EX_SOFTWARE (sysexits.h): systemd restarts the kiosk, and `systemctl status` shows it failed.
+EXIT_WORKER_FAILED = 70
+
+
+@dataclass(frozen=True)
+class WorkerThread:
+    """A worker and the QThread it lives on, kept together from start to stop."""
+
+    worker: Worker
+    thread: QThread
+
+
+def on_own_thread(worker: Worker, loop: Callable[[], None] | None = None) -> WorkerThread:
+    """Move ``worker`` to a new thread; ``loop`` (if any) runs there as soon as the thread starts."""
+    thread = QThread()
+    thread.setObjectName(f"kiosk-{worker.name}")
+    worker.moveToThread(thread)
+    if loop is not None:
+        thread.started.connect(loop)
+    return WorkerThread(worker, thread)
+
+
+class KioskApp(QObject):
+    """The whole kiosk. ``start()`` shows it; ``stop()`` ends every worker cooperatively.
+
+    A worker that fails ends the kiosk with ``EXIT_WORKER_FAILED`` as the application's exit status.
+    """
 
     def __init__(self, config: KioskConfig, client: BadgeServerClient) -> None:
+        super().__init__()
         self.config = config
         self.display, self.decode_box = LatestFrame(), LatestFrame()
         self.controller = KioskController(config)
@@ -46,12 +75,13 @@ class KioskApp:
         )
         self.decoder = DecodeWorker(self.decode_box, default_scanner())
         self.network = NetworkWorker(client)
-        self.threads: list[QThread] = []
-        for worker, name in ((self.capture, "capture"), (self.decoder, "decode"), (self.network, "network")):
-            thread = QThread()
-            thread.setObjectName(f"kiosk-{name}")
-            worker.moveToThread(thread)
-            self.threads.append(thread)
+        self.workers = [
+            on_own_thread(self.capture, loop=self.capture.run),
+            on_own_thread(self.decoder, loop=self.decoder.run),
+            on_own_thread(self.network),
+        ]
+        for pair in self.workers:
+            pair.worker.failed.connect(self._worker_failed, Qt.ConnectionType.QueuedConnection)
         c = self.controller
         self.capture.opened.connect(c.camera_opened)
         self.capture.lost.connect(c.camera_lost)
@@ -79,6 +109,7 @@ class KioskApp:
         self.watchdog = QTimer(interval=watchdog_interval_ms() or 0)
         self.watchdog.timeout.connect(lambda: notify("WATCHDOG=1"))
         self.stopped = False
+        self.failed_worker: str | None = None
 
     def _show_latest(self) -> None:
         frame = self.display.take()
@@ -90,10 +121,8 @@ class KioskApp:
         assert isinstance(app, QApplication)
         app.installEventFilter(self.activity)
         app.aboutToQuit.connect(self.stop)
-        self.threads[0].started.connect(self.capture.run)
-        self.threads[1].started.connect(self.decoder.run)
-        for thread in self.threads:
-            thread.start()
+        for pair in self.workers:
+            pair.thread.start()
         self.window.show_view(self.controller.view())
         if self.config.fullscreen:
             self.window.showFullScreen()
@@ -115,15 +144,13 @@ class KioskApp:
         self.repaint.stop()
         self.controller.shutdown()
         token = self.controller.session_token
-        self.capture.stop()
-        self.decoder.stop()
-        self.network.stop()
-        for thread in self.threads:
-            thread.quit()
-        for thread in self.threads:
+        for pair in self.workers:
+            pair.worker.stop()
+            pair.thread.quit()
+        for pair in self.workers:
             # No terminate(): every loop checks its flag and every request has time-outs, so this
             # ends; a QThread destroyed while running would take the process down.
-            thread.wait()
+            pair.thread.wait()
         if token:
             with contextlib.suppress(KioskError):  # the server session ends too, not only the local one
                 self.network.client.logout(token)
@@ -132,3 +159,15 @@ class KioskApp:
             app.removeEventFilter(self.activity)
         self.window.close()
         self.sound.close()
+
+    @Slot(str)
+    def _worker_failed(self, worker: str) -> None:
+        """On the GUI thread: stop everything, the watchdog pings too, and leave Qt's event loop
+        with ``EXIT_WORKER_FAILED``, which cli.py passes to ``sys.exit``."""
+        if self.stopped:
+            return  # it failed while the kiosk was ending anyway: logged, and nothing left to stop
+        self.failed_worker = worker
+        try:
+            self.stop()
+        finally:  # even if ending the student's session fails too, the kiosk must not linger
+            QApplication.exit(EXIT_WORKER_FAILED)

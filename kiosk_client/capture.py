@@ -10,7 +10,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal, Slot
+
+from kiosk_client.background import Worker
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
@@ -110,31 +112,26 @@ class FrameSource:
         self._image = None
 
 
-class CaptureWorker(QObject):
+class CaptureWorker(Worker):
     """Reads frames into two mailboxes (display, decode) until asked to stop.
 
     Signals are events, never one per frame: the GUI polls ``display`` on its own timer.
     """
 
+    name = "capture"
     opened = Signal(int, int, float)  # width, height, frames per second
     lost = Signal(str)
-    finished = Signal()
 
     def __init__(self, source: FrameSource, display: LatestFrame, decode: LatestFrame) -> None:
         super().__init__()
         self.source = source
         self.display = display
         self.decode = decode
-        self._stop = threading.Event()
         self.frames = 0
-
-    def stop(self) -> None:
-        """Ask the loop to end (thread-safe). Never terminate() a thread: it may hold the camera."""
-        self._stop.set()
 
     @Slot()
     def run(self) -> None:
-        try:
+        with self.reporting_failures():
             while not self._stop.is_set():
                 if not self.source.open():
                     self.lost.emit(f"cannot open camera {self.source.spec}")
@@ -144,8 +141,6 @@ class CaptureWorker(QObject):
                 self.opened.emit(width, height, self.source.fps)
                 self._pump()
                 self.source.close()
-        finally:
-            self.finished.emit()
 
     def _pump(self) -> None:
         interval = 1.0 / self.source.fps if self.source.is_file else 0.0

@@ -70,6 +70,7 @@ def main(ctx: click.Context, config_path: Path | None, server: str | None, camer
     wake.timeout.connect(lambda: None)
     wake.start()
     kiosk.start()
+    # EXIT_WORKER_FAILED when a worker failed: systemd sees the failure, and restarts the kiosk.
     sys.exit(app.exec())
 
 

@@ -3,8 +3,6 @@ the window. Lives in the GUI thread; every slow thing happens in a worker."""
 
 from __future__ import annotations
 
-import json
-import logging
 import shlex
 import shutil
 import subprocess
@@ -21,8 +19,8 @@ from badge_server.contract.words import ERROR_STATES as CONTRACT_ERROR_STATES
 from badge_server.contract.words import STATE_LOOKS, text
 from kiosk_client.api import App
 from kiosk_client.config import KioskConfig
+from kiosk_client.events import log_event
 
-log = logging.getLogger("badge_kiosk")
 BADGE_GONE_SECONDS = 1.5  # a badge counts as put away once unseen this long
 
 
@@ -60,11 +58,6 @@ class View:
     color: str
     user: dict[str, Any] = field(default_factory=dict)
     apps: list[App] = field(default_factory=list)
-
-
-def log_event(event: str, **fields: object) -> None:
-    """One JSON line per state change or error. Never a badge payload or a token."""
-    log.info(json.dumps({"event": event, **fields}, ensure_ascii=False))
 
 
 class KioskController(QObject):

@@ -1,46 +1,42 @@
 """The kiosk's background workers: decoding frames and talking to the server, each on a QThread,
-each stopped cooperatively. Results come back to the GUI thread as queued signals."""
+each stopped cooperatively. Results, and failures, come back to the GUI thread as queued signals."""
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from badge_server.contract.payload import looks_like_badge
 from kiosk_client.api import BadgeServerClient
+from kiosk_client.background import Worker
 from kiosk_client.capture import LatestFrame, brightness
 from kiosk_client.decoder import BadgeScanner
 from kiosk_client.errors import NotEnrolled, ServerRefused, ServerUnreachable
 
 
-class DecodeWorker(QObject):
+class DecodeWorker(Worker):
     """Decodes the newest frame whenever it is free; frames that arrive meanwhile are dropped.
 
     It emits only events (a badge, a code that is not ours, a brightness reading twice a second),
     never one signal per frame, so the GUI thread is never flooded.
     """
 
+    name = "decode"
     badge = Signal(str)
     foreign = Signal()
     brightness = Signal(float)
-    finished = Signal()
 
     def __init__(self, mailbox: LatestFrame, scanner: BadgeScanner) -> None:
         super().__init__()
         self.mailbox = mailbox
         self.scanner = scanner
-        self._stop = threading.Event()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     @Slot()
     def run(self) -> None:
         last_brightness = 0.0
-        try:
+        with self.reporting_failures():
             while not self._stop.is_set():
                 frame = self.mailbox.take()
                 if frame is None:
@@ -55,60 +51,63 @@ class DecodeWorker(QObject):
                 if time.monotonic() - last_brightness > 0.5:
                     last_brightness = time.monotonic()
                     self.brightness.emit(brightness(frame.gray))
-        finally:
-            self.finished.emit()
 
 
-class NetworkWorker(QObject):
-    """Runs server calls off the GUI thread; one at a time, in order."""
+class NetworkWorker(Worker):
+    """Runs server calls off the GUI thread; one at a time, in order.
 
+    A refusal or an unreachable server is an answer for the child; anything else a call raises
+    is a failure of the kiosk (``failed``).
+    """
+
+    name = "network"
     signed_in = Signal(object, object, str)  # user dict, list of apps, session token
     refused = Signal(str, str, int)  # code, message, retry-after seconds (0 if none)
     unreachable = Signal(str)
     reachable = Signal()
-    finished = Signal()
 
     def __init__(self, client: BadgeServerClient) -> None:
         super().__init__()
         self.client = client
-        self._stop = threading.Event()
 
     def stop(self) -> None:
         """Calls still queued for this worker return at once; the one under way ends by its time-outs."""
-        self._stop.set()
+        super().stop()
 
     @Slot(str, str)
     def sign_in(self, badge: str, pin: str) -> None:
         if self._stop.is_set():
             return
-        try:
-            exchanged = self.client.exchange(badge, pin or None)
-            token = self.client.launch(exchanged.launch_code)
-            apps = self.client.apps(token)
-        except ServerRefused as exc:
-            self.refused.emit(exc.code, exc.message, exc.retry_after or 0)
-        except ServerUnreachable as exc:
-            self.unreachable.emit(str(exc))
-        except NotEnrolled as exc:
-            self.refused.emit("device_not_authorized", str(exc), 0)
-        else:
-            self.signed_in.emit(exchanged.user, apps, token)
+        with self.reporting_failures():
+            try:
+                exchanged = self.client.exchange(badge, pin or None)
+                token = self.client.launch(exchanged.launch_code)
+                apps = self.client.apps(token)
+            except ServerRefused as exc:
+                self.refused.emit(exc.code, exc.message, exc.retry_after or 0)
+            except ServerUnreachable as exc:
+                self.unreachable.emit(str(exc))
+            except NotEnrolled as exc:
+                self.refused.emit("device_not_authorized", str(exc), 0)
+            else:
+                self.signed_in.emit(exchanged.user, apps, token)
 
     @Slot(str)
     def sign_out(self, session_token: str) -> None:
         if self._stop.is_set():
             return
         # The session is wiped locally either way, and it times out on the server.
-        with contextlib.suppress(ServerRefused, ServerUnreachable):
+        with self.reporting_failures(), contextlib.suppress(ServerRefused, ServerUnreachable):
             self.client.logout(session_token)
 
     @Slot()
     def check_health(self) -> None:
         if self._stop.is_set():
             return
-        try:
-            self.client.health()
-        except (ServerUnreachable, ServerRefused) as exc:
-            self.unreachable.emit(str(exc))
-        else:
-            self.reachable.emit()
+        with self.reporting_failures():
+            try:
+                self.client.health()
+            except (ServerUnreachable, ServerRefused) as exc:
+                self.unreachable.emit(str(exc))
+            else:
+                self.reachable.emit()
