@@ -32,6 +32,7 @@ from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
+from badge_server.web.deps import failure_audit
 from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.web.templating import STATIC_DIR, render_page
 
@@ -45,16 +46,14 @@ def error_body(error: ApiError) -> dict[str, dict[str, str]]:
 def _record_failure(runtime: Runtime, request: Request, error: ApiError) -> None:
     # Runs after the request's transaction rolled back, in a transaction of its own, so
     # the failure is on record even though nothing else of the request was kept.
-    context = getattr(request.state, "audit_failure", None)
-    if context is None or isinstance(error, DatabaseUnavailable):
+    failure = failure_audit(request)
+    if failure is None or isinstance(error, DatabaseUnavailable):
         return
-    context = {**context, **error.audit_ids}
-    kind = context.pop("kind")
     try:
         with transaction(runtime.factory) as session:
-            audit.record(session, kind, error.code, **context)
+            audit.record(session, failure.kind, error.code, **failure.ids_with(error))
     except OperationalError:
-        log.warning("could not write the audit row of a failed %s: database unavailable", kind)
+        log.warning("could not write the audit row of a failed %s: database unavailable", failure.kind)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
+from badge_server.errors import PolicyError
 from badge_server.store.models import AuditEvent
 
 
@@ -36,3 +40,56 @@ def record(
             detail=detail,
         )
     )
+
+
+class AuditFilter(BaseModel):
+    """What an admin looks for in the log: ids, kind and outcome exactly, times as ISO dates."""
+
+    person: str = Field("", max_length=255)
+    badge: str = Field("", max_length=255)
+    device: str = Field("", max_length=255)
+    kind: str = Field("", max_length=255)
+    outcome: str = Field("", max_length=255)
+    start: str = Field("", max_length=255)
+    end: str = Field("", max_length=255)
+
+
+def _when(value: str, field: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise PolicyError(
+            f"{field}: {value[:30]!r} is not a date or date and time (2026-11-26 or 2026-11-26T08:00)"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _matching(filters: AuditFilter) -> Select[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    for column, value in (
+        (AuditEvent.person_id, filters.person),
+        (AuditEvent.badge_id, filters.badge),
+        (AuditEvent.device_id, filters.device),
+        (AuditEvent.kind, filters.kind),
+        (AuditEvent.outcome, filters.outcome),
+    ):
+        if value.strip():
+            query = query.where(column == value.strip())
+    since, until = _when(filters.start, "from"), _when(filters.end, "to")
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at <= until)
+    return query
+
+
+def find_events(session: Session, filters: AuditFilter, limit: int) -> list[AuditEvent]:
+    """The newest ``limit`` rows that match; PolicyError for a time that is not one."""
+    return list(session.scalars(_matching(filters).limit(limit)))
+
+
+def event_kinds(session: Session) -> list[str]:
+    """Every kind of row the log holds, to filter by."""
+    return list(session.scalars(select(AuditEvent.kind).distinct().order_by(AuditEvent.kind)))

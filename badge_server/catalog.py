@@ -68,6 +68,15 @@ def apps_for(session: Session, person: Person) -> list[App]:
     ]
 
 
+def all_apps(session: Session) -> list[App]:
+    """The whole catalog, shown or not, in dashboard order."""
+    return list(session.scalars(select(App).order_by(App.position, App.name)))
+
+
+def find_app(session: Session, app_id: str) -> App | None:
+    return session.get(App, app_id)
+
+
 def add_demo_catalog(session: Session) -> None:
     """Put the demo apps in the catalog (only those not already there)."""
     for position, spec in enumerate(DEMO_APPS):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -101,4 +102,20 @@ def disable_device(session: Session, device_id: str, *, actor: str) -> Device:
         raise NotFoundError(f"no device with id {device_id!r}")
     device.disabled_at = utcnow()
     audit.record(session, "device.disable", actor=actor, device_id=device.id)
+    return device
+
+
+def devices_of(session: Session, school_ids: Collection[str] | None) -> list[Device]:
+    """Devices of these schools (``None``: every school), enabled ones first, by name."""
+    query = select(Device).order_by(Device.disabled_at.is_not(None), Device.name)
+    if school_ids is not None:
+        query = query.where(Device.school_id.in_(school_ids))
+    return list(session.scalars(query))
+
+
+def find_device(session: Session, device_id: str, school_ids: Collection[str] | None) -> Device | None:
+    """The device, if it is one of these schools' (``None``: any school's)."""
+    device = session.get(Device, device_id)
+    if device is None or (school_ids is not None and device.school_id not in school_ids):
+        return None
     return device

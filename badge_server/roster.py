@@ -412,3 +412,8 @@ def import_roster(
     session.add(ImportRun(at=utcnow(), source=source, report=report.as_dict()))
     audit.record(session, "roster.import", actor=actor, source=source, **report.as_dict())
     return report
+
+
+def last_import(session: Session) -> ImportRun | None:
+    """The latest import, with its report."""
+    return session.scalars(select(ImportRun).order_by(ImportRun.id.desc())).first()

@@ -4,6 +4,7 @@ browser sessions. Badges never sign staff in."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -215,3 +216,45 @@ def reset_second_factor(session: Session, user: StaffUser, *, actor: str) -> Non
     user.recovery_code_digests = []
     _end_open_sessions(session, user)
     audit.record(session, "staff.reset_mfa", actor=actor, username=user.username)
+
+
+def accounts_of(session: Session, school_ids: Collection[str] | None) -> list[StaffUser]:
+    """Accounts by username: all (``None``), or those of these schools (their own, or their teacher's)."""
+    users = list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
+    if school_ids is None:
+        return users
+    teachers_here = set(session.scalars(select(Person.id).where(Person.school_id.in_(school_ids))))
+    return [u for u in users if u.school_id in school_ids or u.person_id in teachers_here]
+
+
+def may_create(
+    session: Session, school_ids: Collection[str] | None, role: str, *, person_id: str, school_id: str
+) -> bool:
+    """Whether an admin of these schools (``None``: the district) may make this account.
+
+    A school admin makes teachers and admins of their own schools only.
+    """
+    if school_ids is None:
+        return True
+    if role == StaffRole.DISTRICT_ADMIN:
+        return False
+    if role == StaffRole.TEACHER:
+        teacher = session.get(Person, person_id) if person_id else None
+        return teacher is not None and teacher.school_id in school_ids
+    return role != StaffRole.SCHOOL_ADMIN or school_id in school_ids
+
+
+def manageable_account(
+    session: Session, admin: StaffUser, staff_id: str, school_ids: Collection[str] | None
+) -> StaffUser | None:
+    """The account, if this admin (of these schools; ``None``: the district) may change it:
+    never their own, and for a school admin not a district admin's nor another school's."""
+    user = session.get(StaffUser, staff_id)
+    if user is None or user.id == admin.id:
+        return None
+    if school_ids is not None:
+        teacher = session.get(Person, user.person_id or "")
+        in_school = user.school_id in school_ids or (teacher is not None and teacher.school_id in school_ids)
+        if user.role == StaffRole.DISTRICT_ADMIN or not in_school:
+            return None
+    return user

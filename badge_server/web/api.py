@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +9,7 @@ from badge_server import devices, exchange
 from badge_server.catalog import apps_for
 from badge_server.contract.payload import parse_payload
 from badge_server.ratelimit import Limit, enforce_limits
-from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep
+from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
 
 router = APIRouter(prefix="/api/v1")
 
@@ -73,14 +71,9 @@ class AppsOut(BaseModel):
     apps: list[AppOut]
 
 
-def _audit_failures_as(request: Request, kind: str, **ids: Any) -> None:
-    """Tell the error handler which audit row to write if this request fails."""
-    request.state.audit_failure = {"kind": kind, **ids}
-
-
 @router.post("/devices/enroll", response_model=EnrollOut)
 def enroll(body: EnrollIn, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> EnrollOut:
-    _audit_failures_as(request, "device.enroll", source_ip=ip)
+    audit_failures_as(request, "device.enroll", ip)
     enforce_limits(runtime.factory, [Limit(f"enroll-ip:{ip}", 20)])
     enrolled = devices.enroll_device(db, body.code, body.name, source_ip=ip)
     return EnrollOut(device_id=enrolled.device_id, device_token=enrolled.device_token)
@@ -105,13 +98,13 @@ def exchange_badge(
     body: ExchangeIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
 ) -> ExchangeOut:
     settings, keys = runtime.settings, runtime.keys
-    _audit_failures_as(request, "badge.exchange", source_ip=ip)
+    audit_failures_as(request, "badge.exchange", ip)
     payload = parse_payload(body.badge)
     # Count the attempt first, in its own transaction (see ratelimit), before the request's
     # own transaction takes any lock; an unknown device token is throttled too.
     enforce_limits(runtime.factory, exchange.exchange_limits(settings, keys, token, ip, payload))
     device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
-    _audit_failures_as(request, "badge.exchange", source_ip=ip, device_id=device.id)
+    audit_failures_as(request, "badge.exchange", ip, device.id)
     if payload is None:
         raise exchange.not_a_badge(body.badge, settings)
     result = exchange.exchange_badge(db, keys, settings, device, payload, body.pin, source_ip=ip)
@@ -128,10 +121,10 @@ def exchange_badge(
 def launch(
     body: LaunchIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
 ) -> LaunchOut:
-    _audit_failures_as(request, "session.start", source_ip=ip)
+    audit_failures_as(request, "session.start", ip)
     enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
     device = devices.authenticate_device(db, token)
-    _audit_failures_as(request, "session.start", source_ip=ip, device_id=device.id)
+    audit_failures_as(request, "session.start", ip, device.id)
     started = exchange.redeem_launch_code(db, runtime.settings, body.launch_code, device.id, "kiosk", source_ip=ip)
     return LaunchOut(session_token=started.token, expires_in=started.expires_in)
 

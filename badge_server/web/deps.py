@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from badge_server.errors import SessionNotValid
+from badge_server.errors import ApiError, SessionNotValid
 from badge_server.exchange import authenticate_session
 from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
@@ -46,6 +47,30 @@ def client_ip(request: Request) -> str:
 
 
 ClientIP = Annotated[str, Depends(client_ip)]
+
+
+@dataclass(frozen=True)
+class FailureAudit:
+    """The audit row a request writes if it fails (app.py), named as far as the route got."""
+
+    kind: str
+    source_ip: str | None
+    device_id: str | None = None
+
+    def ids_with(self, error: ApiError) -> dict[str, str | None]:
+        """The ids the row names: this request's, and those the error found (a badge, its person)."""
+        return {"source_ip": self.source_ip, "device_id": self.device_id, **error.audit_ids}
+
+
+def audit_failures_as(request: Request, kind: str, source_ip: str | None, device_id: str | None = None) -> None:
+    """Say which audit row to write if this request fails; called again as the route learns more."""
+    request.state.audit_failure = FailureAudit(kind, source_ip, device_id)
+
+
+def failure_audit(request: Request) -> FailureAudit | None:
+    """What ``audit_failures_as`` said last, or ``None`` for a request whose failures are not audited."""
+    failure = getattr(request.state, "audit_failure", None)
+    return failure if isinstance(failure, FailureAudit) else None
 
 
 def bearer_token(request: Request) -> str | None:

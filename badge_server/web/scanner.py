@@ -18,7 +18,7 @@ from badge_server.contract.words import ERROR_STATES, STATE_LOOKS, STRINGS
 from badge_server.errors import DeviceNotAuthorized
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.store.models import Org
-from badge_server.web.deps import DEVICE_COOKIE, ClientIP, RuntimeDep, SessionDep, bearer_token
+from badge_server.web.deps import DEVICE_COOKIE, ClientIP, RuntimeDep, SessionDep, audit_failures_as, bearer_token
 from badge_server.web.templating import student_page
 
 router = APIRouter()
@@ -41,7 +41,7 @@ def scanner_page(request: Request) -> HTMLResponse:
 @router.post("/scan/device")
 def prove_device(request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> JSONResponse:
     """Check the page's stored device token and (re)set the device cookie the launch link needs."""
-    request.state.audit_failure = {"kind": "device.auth", "source_ip": ip}
+    audit_failures_as(request, "device.auth", ip)
     enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
     token = bearer_token(request)
     if not token:

@@ -12,7 +12,7 @@ from badge_server.catalog import apps_for
 from badge_server.errors import ApiError, DeviceNotAuthorized
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.store.models import AppIcon, StudentSession
-from badge_server.web.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDep, SessionDep
+from badge_server.web.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDep, SessionDep, audit_failures_as
 from badge_server.web.templating import student_page
 
 router = APIRouter()
@@ -24,7 +24,7 @@ def launch_in_browser(
 ) -> RedirectResponse:
     """Redeem a launch code in a browser. The code is bound to the device that scanned the
     badge, which proves itself with the device cookie the scanner page holds."""
-    request.state.audit_failure = {"kind": "session.start", "source_ip": ip}
+    audit_failures_as(request, "session.start", ip)
     enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
     token = request.cookies.get(DEVICE_COOKIE)
     if not token:

@@ -7,13 +7,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from badge_server import catalog
+from badge_server import catalog, schools
 from badge_server.errors import NotFoundError, PolicyError, StaffForbidden, UploadRefused
 from badge_server.settings import DEFAULT_BADGE_GRADES
-from badge_server.store.models import App, Org, RosterRole
-from badge_server.web.console.access import CurrentDistrictAdmin, actor, check_csrf
+from badge_server.store.models import App, RosterRole, StaffSession
+from badge_server.web.console.access import CurrentDistrictAdmin, DistrictAdminForm, actor
 from badge_server.web.deps import SessionDep
 from badge_server.web.templating import render_page
 
@@ -22,16 +22,15 @@ AUDIENCE_ROLES = (RosterRole.STUDENT, RosterRole.TEACHER)  # who an app tile can
 
 
 def _form(
-    request: Request, db: SessionDep, record: CurrentDistrictAdmin, app: App | None, status: int = 200, **values: object
+    request: Request, db: Session, record: StaffSession, app: App | None, status: int = 200, **values: object
 ) -> HTMLResponse:
-    schools = db.scalars(select(Org).where(Org.type == "school").order_by(Org.name)).all()
     return render_page(
         request,
         "app_edit.html",
         record,
         status=status,
         app=app,
-        schools=schools,
+        schools=schools.find_schools(db, None),
         grades=DEFAULT_BADGE_GRADES,
         roles=AUDIENCE_ROLES,
         **values,
@@ -40,8 +39,7 @@ def _form(
 
 @router.get("", response_class=HTMLResponse)
 def app_list(request: Request, db: SessionDep, record: CurrentDistrictAdmin) -> HTMLResponse:
-    apps = db.scalars(select(App).order_by(App.position, App.name)).all()
-    return render_page(request, "apps.html", record, apps=apps)
+    return render_page(request, "apps.html", record, apps=catalog.all_apps(db))
 
 
 @router.get("/new", response_class=HTMLResponse)
@@ -51,7 +49,7 @@ def new_app(request: Request, db: SessionDep, record: CurrentDistrictAdmin) -> H
 
 @router.get("/{app_id}", response_class=HTMLResponse)
 def edit_app(request: Request, app_id: str, db: SessionDep, record: CurrentDistrictAdmin) -> HTMLResponse:
-    app = db.get(App, app_id)
+    app = catalog.find_app(db, app_id)
     if app is None:
         raise StaffForbidden()
     return _form(request, db, record, app)
@@ -61,8 +59,7 @@ def edit_app(request: Request, app_id: str, db: SessionDep, record: CurrentDistr
 async def save_app(
     request: Request,
     db: SessionDep,
-    record: CurrentDistrictAdmin,
-    csrf: Annotated[str, Form()],
+    record: DistrictAdminForm,
     name: Annotated[str, Form()],
     launch_url: Annotated[str, Form()],
     color: Annotated[str, Form()] = "#3566c8",
@@ -73,7 +70,6 @@ async def save_app(
     school_ids: Annotated[list[str] | None, Form()] = None,
     icon: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    check_csrf(record.csrf_token, csrf)
     entry = catalog.AppEntry(
         name=name,
         launch_url=launch_url,
@@ -84,7 +80,7 @@ async def save_app(
         active=active,
     )
     icon_bytes = await icon.read() if icon is not None and icon.filename else b""
-    existing = db.get(App, app_id) if app_id else None
+    existing = catalog.find_app(db, app_id) if app_id else None
     try:
         # A savepoint: the app and its icon change together or not at all.
         with db.begin_nested():

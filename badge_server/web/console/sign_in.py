@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,8 @@ from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import (
     SESSION_COOKIE,
-    CurrentStaff,
+    CsrfField,
+    StaffForm,
     check_csrf,
     find_staff_session,
     qr_svg,
@@ -82,6 +83,16 @@ def _pending(request: Request, db: Session) -> StaffSession:
     return record
 
 
+def pending_form(request: Request, db: SessionDep, csrf: CsrfField) -> StaffSession:
+    """A session between password and second factor, whose form carried its CSRF token."""
+    record = _pending(request, db)
+    check_csrf(record.csrf_token, csrf)
+    return record
+
+
+PendingForm = Annotated[StaffSession, Depends(pending_form)]
+
+
 @router.get("/mfa", response_class=HTMLResponse)
 def mfa_form(request: Request, db: SessionDep) -> HTMLResponse:
     return render_page(request, "mfa.html", _pending(request, db))
@@ -94,13 +105,13 @@ def mfa(
     runtime: RuntimeDep,
     ip: ClientIP,
     code: Annotated[str, Form()],
-    csrf: Annotated[str, Form()],
+    csrf: CsrfField,
 ) -> Response:
-    # Count the try before the request's own transaction touches the database (see deps.get_db).
+    # Count the try before the request's own transaction touches the database (see deps.get_db):
+    # so the session is found here, not by a PendingForm parameter, which would look first.
     cookie = request.cookies.get(SESSION_COOKIE, "")
     enforce_limits(runtime.factory, [Limit(f"staff-mfa:{token_digest(cookie)[:32]}", PASSWORD_TRIES_PER_MINUTE)])
-    record = _pending(request, db)
-    check_csrf(record.csrf_token, csrf)
+    record = pending_form(request, db, csrf)
     try:
         staff_accounts.pass_second_factor(db, record, runtime.keys, code)
     except staff_accounts.SignInRefused as exc:
@@ -120,10 +131,8 @@ def mfa_setup_form(request: Request, db: SessionDep, runtime: RuntimeDep) -> HTM
 
 @router.post("/mfa/setup", response_class=HTMLResponse)
 def mfa_setup(
-    request: Request, db: SessionDep, runtime: RuntimeDep, code: Annotated[str, Form()], csrf: Annotated[str, Form()]
+    request: Request, db: SessionDep, runtime: RuntimeDep, record: PendingForm, code: Annotated[str, Form()]
 ) -> HTMLResponse:
-    record = _pending(request, db)
-    check_csrf(record.csrf_token, csrf)
     if record.staff.totp_enabled:
         raise StaffSignInNeeded("/staff/mfa")
     try:
@@ -145,8 +154,7 @@ def mfa_setup(
 
 
 @router.post("/logout")
-def logout(request: Request, db: SessionDep, record: CurrentStaff, csrf: Annotated[str, Form()]) -> Response:
-    check_csrf(record.csrf_token, csrf)
+def logout(db: SessionDep, record: StaffForm) -> Response:
     staff_accounts.end_session(db, record)
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/staff")

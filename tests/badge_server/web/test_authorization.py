@@ -8,6 +8,7 @@ and answers another teacher or school 404 (the same as nothing there); an API ro
 from __future__ import annotations
 
 import re
+from contextlib import closing
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from tests.support.api import exchange, sign_in
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 from tests.support.staff import add_staff, sign_in_setting_up_totp
+from tests.support.staff import sign_in as staff_sign_in
 
 # Reachable by anyone (each tested for what it does elsewhere): no authorisation to check.
 PUBLIC = {
@@ -97,6 +99,7 @@ def call(client: httpx.Client, method: str, path: str, ids: dict[str, str], csrf
         "person_id": "t-rivera",
         "name": "x",
         "launch_url": "https://example.org/",
+        "code": "000000",
     }
     if path.startswith("/staff"):
         return client.request(
@@ -180,3 +183,26 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     # Nothing was changed by all of that: the target's badge still works, the device still enabled.
     with httpx.Client(base_url=server.url) as kiosk:
         assert exchange(kiosk, district.device_token, district.payloads["st-0001"]).status_code == 200
+
+
+def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, district: District) -> None:
+    """Each form route checks the token (its ``*Form`` parameter) before acting on anything."""
+    staff_client(server, district, "lrivera", "teacher", person_id="t-rivera").close()
+    add_staff(district, "new-admin", "district_admin")
+    with transaction(district.runtime.factory) as session:
+        rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
+    ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
+    forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
+    wrong = []
+    with (
+        closing(staff_client(server, district, "it-admin", "district_admin")) as admin,
+        httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as pending,
+    ):
+        assert staff_sign_in(pending, "new-admin").url.path == "/staff/mfa/setup"  # between the two steps
+        for method, path in forms:
+            answer = call(pending if path.startswith("/staff/mfa") else admin, method, path, ids, "forged")
+            if answer.status_code != 403 or "This form has expired" not in answer.text:
+                wrong.append(f"{method} {path} -> {answer.status_code}")
+        assert admin.get("/staff/classes").status_code == 200  # not even signed out
+        assert exchange(admin, district.device_token, district.payloads["st-0001"]).status_code == 200
+    assert len(forms) >= 17 and wrong == []
