@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +23,7 @@ import pytest
 import requests
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from kiosk_client.api import BadgeServerClient
 from kiosk_client.app import EXIT_WORKER_FAILED, KioskApp
@@ -69,7 +71,7 @@ class FailingCamera(FrameSource):
 class WebFilterPage(requests.adapters.BaseAdapter):
     """A district web filter answering every request with its own HTML page and a 200."""
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def, override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         response = requests.Response()
         response.status_code, response._content = 200, b"<html>This site is blocked</html>"
         response.headers["Content-Type"] = "text/html"
@@ -102,7 +104,7 @@ def grey_camera(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def new_kiosk(qtbot, tmp_path: Path) -> Iterator[Callable[[str], KioskApp]]:  # type: ignore[no-untyped-def]
+def new_kiosk(qtbot: QtBot, tmp_path: Path) -> Iterator[Callable[[str], KioskApp]]:
     made: list[KioskApp] = []
 
     def make(camera: str) -> KioskApp:
@@ -169,8 +171,12 @@ def test_a_worker_that_fails_ends_the_kiosk_with_a_failure_status(
     assert SECRET not in caplog.text
 
 
-def test_a_failed_worker_stops_the_watchdog_pings(  # type: ignore[no-untyped-def]
-    qtbot, new_kiosk: Callable[[str], KioskApp], grey_camera: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_failed_worker_stops_the_watchdog_pings(
+    qtbot: QtBot,
+    new_kiosk: Callable[[str], KioskApp],
+    grey_camera: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     address = tmp_path / "notify"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -91,10 +92,13 @@ def _badge_pdf(
     except (PrintingError, PolicyError) as exc:
         return render_page(request, "error.html", record, status=409, message=str(exc))
     name = "".join(ch if ch.isalnum() else "-" for ch in title).strip("-") or "badges"
+    # HTTP headers are Latin-1: an ASCII fallback name, and the real one (Аня, 王小明) per RFC 6266.
+    fallback = name.encode("ascii", "replace").decode().replace("?", "-")
+    disposition = f"attachment; filename=\"{fallback}.pdf\"; filename*=UTF-8''{quote(name)}.pdf"
     return Response(
         buffer.getvalue(),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"', "X-Badge-Count": str(count)},
+        headers={"Content-Disposition": disposition, "X-Badge-Count": str(count)},
     )
 
 

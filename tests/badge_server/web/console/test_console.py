@@ -247,3 +247,19 @@ def test_broken_and_giant_roster_uploads_are_refused_clearly(server: LoopbackSer
         for name, data in (("photo.jpg", b"\xff\xd8\xff"), ("roster.zip", b"PK\x03\x04broken")):
             answer = admin.post("/staff/admin/roster", data={"csrf": csrf}, files={"files": (name, data)})
             assert answer.status_code == 400 and name in answer.text and "Nothing was changed" in answer.text
+
+
+def test_one_badge_of_a_student_whose_name_is_not_latin_prints_with_that_name(
+    browser: httpx.Client, district: District
+) -> None:
+    """HTTP headers are Latin-1: "Nguyễn Văn An" once crashed the download with a 500."""
+    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
+    sign_in(browser, "lrivera")
+    page = browser.get("/staff/classes/k-maple-kg/students/st-0003")
+    pdf = browser.post("/staff/classes/k-maple-kg/students/st-0003/print", data={"csrf": csrf_of(page)})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    disposition = pdf.headers["content-disposition"]
+    assert (
+        "filename*=UTF-8''Nguy%E1%BB%85n-V%C4%83n-An.pdf" in disposition
+        and 'filename="Nguy-n-V-n-An.pdf"' in disposition
+    )
