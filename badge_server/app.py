@@ -27,15 +27,17 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
-from badge_server.web import api, scanner, student
+from badge_server.web import after_scan, api, scanner, student
 from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
 from badge_server.web.deps import failure_audit
 from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
-from badge_server.web.templating import STATIC_DIR, render_page
+from badge_server.web.templating import STATIC_DIR, render_page, student_page
 
+# Sign-in steps a browser walks through on the way to an app: their errors are pages for a child.
+BROWSER_SIGN_IN_PATHS = ("/authorize", "/saml/", "/sso/", "/handoff/", "/apps/")
 log = logging.getLogger("badge_server")
 
 
@@ -51,7 +53,7 @@ def _record_failure(runtime: Runtime, request: Request, error: ApiError) -> None
         return
     try:
         with transaction(runtime.factory) as session:
-            audit.record(session, failure.kind, error.code, **failure.ids_with(error))
+            audit.record(session, failure.kind, error.code, **failure.ids_with(error), **error.audit_detail)
     except OperationalError:
         log.warning("could not write the audit row of a failed %s: database unavailable", failure.kind)
 
@@ -76,7 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(api.router)
-    for pages in (student, scanner, sign_in, classes, admin, device_pages, catalog_pages, audit_pages):
+    for pages in (student, scanner, after_scan, sign_in, classes, admin, device_pages, catalog_pages, audit_pages):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
         if request.url.path.startswith("/staff"):  # a person at a console reads a page, not JSON
             return render_page(request, "error.html", status=error.status, message=error.message)
+        if request.url.path.startswith(BROWSER_SIGN_IN_PATHS):  # a child in a browser, on the way to an app
+            return student_page(request, "sso_error.html", status=error.status, message=error.message)
         return JSONResponse(error_body(error), status_code=error.status, headers=headers)
 
     @app.exception_handler(StaffSignInNeeded)

@@ -69,6 +69,8 @@ class ApiError(BadgeServerError):
         self.message = message or type(self).message
         # Ids (badge, person) an audit row of this failure should name; never secrets.
         self.audit_ids: dict[str, str] = {}
+        # What else the audit row should say (why an app's sign-in was refused); never secrets.
+        self.audit_detail: dict[str, str] = {}
         super().__init__(self.message)
 
 
@@ -158,6 +160,21 @@ class SessionNotValid(ApiError):
     status = 401
     code = "session_not_valid"
     message = "You have been signed out. Please scan your badge again."
+
+
+class SsoRefused(ApiError):
+    """Raised when an app's sign-in request is refused: an unknown or disabled app, a redirect or ACS
+    URL it did not register, a bad or replayed request, a student the app cannot be told about."""
+
+    status = 400
+    code = "sso_refused"
+    message = "This app cannot sign you in right now. Please ask your teacher."
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message)
+        # For the audit row and the admin, never shown to the child.
+        self.reason = reason
+        self.audit_detail["reason"] = reason
 
 
 class RateLimited(ApiError):

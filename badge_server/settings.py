@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     dashboard_idle_seconds: int = Field(
         120, ge=15, description="The web dashboard signs a student out after this long untouched."
     )
+    oidc_code_seconds: int = Field(60, ge=10, le=600, description="An OIDC authorization code lives this long.")
+    oidc_token_seconds: int = Field(600, ge=60, le=24 * 3600, description="ID and access tokens live this long.")
+    signing_key_publish_hours: float = Field(
+        24, ge=0, le=24 * 30, description="A rotated signing key is published this long before it signs."
+    )
+    sso_pending_seconds: int = Field(600, ge=60, le=3600, description="An app's sign-in waits this long for a scan.")
+    saml_response_seconds: int = Field(300, ge=60, le=3600, description="A SAML assertion's NotOnOrAfter.")
+    handoff_code_seconds: int = Field(
+        10, ge=2, le=60, description="A kiosk tile's browser hand-off code lives this long."
+    )
     teacher_mfa_required: bool = Field(False, description="Teachers must set up TOTP too (admins always must).")
 
     rate_per_badge_per_minute: int = Field(20, ge=1)

@@ -297,6 +297,10 @@ class App(Base):
     school_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A tile of an SSO app starts the app's sign-in instead of opening launch_url cold:
+    # sso_protocol "oidc" or "saml" (store.sso_models.SsoProtocol), sso_ref the client or SP id.
+    sso_protocol: Mapped[str | None] = mapped_column(String(8))
+    sso_ref: Mapped[str | None] = mapped_column(String(64))
 
 
 class AppIcon(Base):

@@ -99,3 +99,17 @@ def current_student(request: Request, db: SessionDep) -> StudentSession:
 
 
 CurrentStudent = Annotated[StudentSession, Depends(current_student)]
+
+
+def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
+    """The signed-in student of this browser (the identity session), or ``None``."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return authenticate_session(db, token)
+    except ApiError:
+        return None
+
+
+BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]

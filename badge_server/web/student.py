@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from badge_server import devices, exchange
-from badge_server.catalog import apps_for
-from badge_server.errors import ApiError, DeviceNotAuthorized
+from badge_server.catalog import apps_for, find_app
+from badge_server.errors import DeviceNotAuthorized, SsoRefused
 from badge_server.ratelimit import Limit, enforce_limits
-from badge_server.store.models import AppIcon, StudentSession
-from badge_server.web.deps import DEVICE_COOKIE, SESSION_COOKIE, ClientIP, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.sso.pending import PENDING_COOKIE
+from badge_server.sso.tiles import open_tile
+from badge_server.store.models import AppIcon
+from badge_server.web.deps import (
+    DEVICE_COOKIE,
+    SESSION_COOKIE,
+    BrowserStudent,
+    ClientIP,
+    RuntimeDep,
+    SessionDep,
+    audit_failures_as,
+)
+from badge_server.web.sso_pages import issuer_of
 from badge_server.web.templating import student_page
 
 router = APIRouter()
@@ -31,7 +42,9 @@ def launch_in_browser(
         raise DeviceNotAuthorized("Open this link on the device that scanned the badge.")
     device = devices.authenticate_device(db, token)
     started = exchange.redeem_launch_code(db, runtime.settings, code, device.id, "browser", source_ip=ip)
-    response = RedirectResponse("/dashboard", status_code=303)
+    # An app's sign-in was waiting for this scan (sso.pending): go on with it, else the dashboard.
+    target = "/sso/continue" if request.cookies.get(PENDING_COOKIE) else "/dashboard"
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         started.token,
@@ -42,20 +55,6 @@ def launch_in_browser(
         path="/",
     )
     return response
-
-
-def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
-    """The signed-in student of this browser, or ``None`` (the page then says where to go)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return exchange.authenticate_session(db, token)
-    except ApiError:
-        return None
-
-
-BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
 
 
 def _after_sign_out(request: Request) -> RedirectResponse:
@@ -91,6 +90,17 @@ def logout_in_browser(
     if student is not None:
         exchange.end_session(db, student, reason=reason)
     return _after_sign_out(request)
+
+
+@router.get("/apps/{app_id}/open")
+def open_app(app_id: str, request: Request, student: BrowserStudent, db: SessionDep, runtime: RuntimeDep) -> Response:
+    """A dashboard tile: into the app's own sign-in (OIDC, SAML), which the session answers at once."""
+    if student is None:
+        return _after_sign_out(request)
+    app = find_app(db, app_id)
+    if app is None or app not in apps_for(db, student.person):
+        raise SsoRefused("app_not_for_student", "This app is not on your dashboard.")
+    return RedirectResponse(open_tile(db, student, app, issuer_of(request, runtime)), status_code=303)
 
 
 @router.get("/apps/{app_id}/icon")

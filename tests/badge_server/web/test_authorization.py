@@ -37,6 +37,8 @@ PUBLIC = {
     ("GET", "/staff/mfa/setup"),
     ("POST", "/staff/mfa/setup"),
 }
+# A student's browser pages: without a student session, back to the scanner or the goodbye page.
+STUDENT_PAGES = {("GET", "/apps/{app_id}/open")}
 STUDENT_API = {("GET", "/api/v1/me"), ("GET", "/api/v1/me/apps"), ("POST", "/api/v1/logout")}
 DEVICE_API = {
     ("GET", "/api/v1/devices/me"),
@@ -166,6 +168,11 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
                     wrong.append(f"school admin of another school {method} {path} shows another school")
             elif answer.status_code != 404:
                 wrong.append(f"school admin of another school {method} {path} -> {answer.status_code}")
+        elif (method, path) in STUDENT_PAGES:
+            for name, client in (("anonymous", anonymous), ("device", device), ("staff", other_admin)):
+                answer = call(client, method, path, ids)
+                if answer.status_code != 303 or answer.headers["location"] not in ("/scan", "/signed-out"):
+                    wrong.append(f"{name} {method} {path} -> {answer.status_code}")
         elif (method, path) in STUDENT_API:
             for name, client in (("anonymous", anonymous), ("device", device), ("staff", other_admin)):
                 if (status := call(client, method, path, ids).status_code) != 401:

@@ -214,7 +214,10 @@ def test_an_admin_enrols_a_scanner_edits_the_catalog_and_reads_the_audit_log(
         student_context.add_cookies([{"name": "badge_device", "value": district.device_token, "url": server.url}])
         student.goto(launch_url)
         tile = student.locator(".tile", has_text="Reading Eggs")
-        expect(tile).to_have_attribute("href", "https://readingeggs.com/login/")
+        # The tile goes through the server (audited, SSO where the app has it) to the app's URL.
+        expect(tile).to_have_attribute("href", "/apps/reading-eggs/open")
+        opened = student_context.request.get(f"{server.url}/apps/reading-eggs/open", max_redirects=0)
+        assert (opened.status, opened.headers["location"]) == (303, "https://readingeggs.com/login/")
         assert tile.locator("img").evaluate("img => img.complete && img.naturalWidth") == 64
         student_context.close()
 

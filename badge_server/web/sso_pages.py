@@ -1,0 +1,51 @@
+"""What the OIDC and SAML pages share: the issuer's URL, and waiting for a scan.
+
+Both protocols answer a browser that has no student session the same way: the request is kept
+server-side (``sso.pending``), the browser keeps a random reference in a cookie, and the badge
+scanner page is shown. ``web/after_scan.py`` goes on from there once the badge has been read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from badge_server.clock import utcnow
+from badge_server.runtime import Runtime
+from badge_server.sso.pending import PENDING_COOKIE, start_pending
+from badge_server.store.sso_models import SsoProtocol
+
+SCANNER_PATH = "/scan"
+
+
+def issuer_of(request: Request, runtime: Runtime) -> str:
+    """The server's public base URL (``BADGE_PUBLIC_URL``; else the URL this request came to).
+
+    OIDC's ``iss`` and SAML's entity id derive from it, so a district sets BADGE_PUBLIC_URL:
+    an issuer must not change with the Host header a client happens to send.
+    """
+    base = runtime.settings.public_url or str(request.base_url)
+    return base.rstrip("/")
+
+
+def wait_for_scan(
+    request: Request, db: Session, runtime: Runtime, protocol: SsoProtocol, parameters: dict[str, Any]
+) -> RedirectResponse:
+    """Keep the app's request, show the badge scanner; the scan's redirect comes back for it."""
+    seconds = runtime.settings.sso_pending_seconds
+    _pending, reference = start_pending(db, protocol, parameters, utcnow(), seconds)
+    response = RedirectResponse(SCANNER_PATH, status_code=303)
+    response.set_cookie(
+        PENDING_COOKIE,
+        reference,
+        max_age=seconds,
+        httponly=True,
+        # Lax: the cookie must come back on the top-level redirect chain the scan starts.
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
