@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import socket
+from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from badge_server.app import create_app
@@ -36,10 +37,15 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings())
 
 
-def run(settings: Settings, *, host: str, port: int, workers: int) -> None:
+def run(
+    settings: Settings, *, host: str, port: int, workers: int, extra_routers: Sequence[APIRouter] = ()
+) -> None:
+    """Serve; ``extra_routers`` (the demo's own app) are served beside the server, one process only."""
     # Build the app once here even with workers: a bad key or an old schema stops the
     # command with a clear message instead of N workers crashing in a loop.
     app = create_app(settings)
+    for router in extra_routers:
+        app.include_router(router)
     common = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "http": NoDelayHTTPProtocol}
     if workers == 1:
         uvicorn.run(app, **common)  # type: ignore[arg-type]
