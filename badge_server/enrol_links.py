@@ -201,8 +201,34 @@ def find_link(session: Session, link_id: str, school_ids: Collection[str] | None
     return link
 
 
+def state_of(link: EnrolLink, now: datetime | None = None) -> str:
+    """``active``, or why the link no longer enrols anything: ``revoked``, ``expired``, ``used_up``."""
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at <= (now or utcnow()):
+        return "expired"
+    return "used_up" if link.uses >= link.max_uses else "active"
+
+
 def is_usable(link: EnrolLink, now: datetime | None = None) -> bool:
-    return link.revoked_at is None and link.expires_at > (now or utcnow()) and link.uses < link.max_uses
+    return state_of(link, now) == "active"
+
+
+def summary(link: EnrolLink) -> dict[str, str | int | None]:
+    """What ``enrol-link list --json`` and the console show of a link (never its token)."""
+    return {
+        "link_id": link.id,
+        "school_id": link.school_id,
+        "name_prefix": link.name_prefix,
+        "max_uses": link.max_uses,
+        "uses": link.uses,
+        "uses_left": max(0, link.max_uses - link.uses),
+        "state": state_of(link),
+        "created_at": link.created_at.isoformat(timespec="seconds"),
+        "created_by": link.created_by,
+        "expires_at": link.expires_at.isoformat(timespec="seconds"),
+        "revoked_at": link.revoked_at.isoformat(timespec="seconds") if link.revoked_at else None,
+    }
 
 
 def revoke_link(session: Session, link_id: str, *, actor: str, school_ids: Collection[str] | None = None) -> EnrolLink:

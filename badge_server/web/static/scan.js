@@ -28,6 +28,14 @@
   var pin = "";
   var audio = null;
 
+  // A cart enrolment link (/scan/enrol#<token>): the token is in the fragment, which the browser
+  // never sends to the server or in a Referer; it leaves the address bar and history at once.
+  var linkToken = "";
+  if (window.location.pathname === "/scan/enrol" && window.location.hash.length > 1) {
+    linkToken = decodeURIComponent(window.location.hash.slice(1));
+    window.history.replaceState(null, "", "/scan");
+  }
+
   function token() { return window.localStorage.getItem(TOKEN_KEY); }
   function say(key, values) {
     var text = strings[key] || allStrings.en[key] || key;
@@ -94,20 +102,43 @@
   }
 
   // ---- device: proven on every start (which also renews the launch link's cookie) ----
+  // Without a stored token the cookie alone may prove it (storage cleared, cookie kept).
   function proveDevice() {
-    if (!token()) { showEnroll(""); return; }
+    var stored = token();
     api("/scan/device", {}, true).then(function (reply) {
       if (reply.status === 200) {
+        linkToken = "";  // already a scanner: a link opened again must not enrol it twice
         document.getElementById("device-name").textContent = reply.data.name + (reply.data.school ? " · " + reply.data.school : "");
         startCamera();
-      } else if (reply.status === 401) {
+      } else if (reply.status === 401 && stored) {
         window.localStorage.removeItem(TOKEN_KEY);
         showEnroll("This computer is no longer set up as a scanner (it may have been disabled). Enrol it again.");
+      } else if (reply.status === 401 && linkToken) {
+        enrolWithLink();
+      } else if (reply.status === 401) {
+        showEnroll("");
       } else {
         show("unreachable");
         setTimeout(proveDevice, 5000);
       }
     }, function () { show("unreachable"); setTimeout(proveDevice, 5000); });
+  }
+
+  function enrolWithLink() {
+    show("reading");
+    api("/scan/enrol-link", { token: linkToken }, false).then(function (reply) {
+      if (reply.status === 200) {
+        linkToken = "";
+        window.localStorage.setItem(TOKEN_KEY, reply.data.device_token);
+        proveDevice();
+      } else if (reply.status === 403 || reply.status === 400) {
+        linkToken = "";  // refused for good (revoked, expired, used up): say so, offer the code
+        showEnroll((reply.data.error && reply.data.error.message) || "This set-up link does not work. Ask IT for a new one.");
+      } else {
+        show("unreachable");
+        setTimeout(enrolWithLink, 5000);
+      }
+    }, function () { show("unreachable"); setTimeout(enrolWithLink, 5000); });
   }
 
   function showEnroll(error) {
