@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -11,11 +13,23 @@ from sqlalchemy import select
 from badge_server.settings import Settings
 from badge_server.store.db import make_engine, make_session_factory, transaction
 from badge_server.store.models import AuditEvent
-from tests.badge_server.ops.test_cli import run
+from tests.badge_server.ops.test_cli import CLI
 from tests.support.database import DEMO_ROSTER
 from tests.support.servers import LoopbackServer
 
 PUBLIC_URL = "https://badges.example.org"
+
+
+def run(
+    args: list[str], data_dir: Path, env: dict[str, str], *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``badge-server ARGS`` with only these BADGE_* settings (and the data directory)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
+    environment.update({"BADGE_DATA_DIR": str(data_dir), **env})
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
 
 
 def audit_outcomes(database_url: str, kind: str) -> list[str]:
@@ -31,8 +45,8 @@ def audit_outcomes(database_url: str, kind: str) -> list[str]:
 def test_create_list_revoke_as_json(tmp_path: Path, database_url: str) -> None:
     data_dir = tmp_path / "badge-data"
     env = {"BADGE_DATABASE_URL": database_url, "BADGE_PUBLIC_URL": PUBLIC_URL}
-    run(["init"], data_dir, **env)
-    run(["import-roster", str(DEMO_ROSTER)], data_dir, **env)
+    run(["init"], data_dir, env)
+    run(["import-roster", str(DEMO_ROSTER)], data_dir, env)
 
     made = json.loads(
         run(
@@ -50,20 +64,20 @@ def test_create_list_revoke_as_json(tmp_path: Path, database_url: str) -> None:
                 "--json",
             ],
             data_dir,
-            **env,
+            env,
         ).stdout
     )
     assert set(made) == {"link_id", "url", "expires_at", "max_uses"} and made["max_uses"] == 12
     assert made["url"].startswith(f"{PUBLIC_URL}/scan/enrol#") and len(made["url"].split("#")[1]) >= 43
 
-    listed = json.loads(run(["enrol-link", "list", "--json"], data_dir, **env).stdout)["links"]
+    listed = json.loads(run(["enrol-link", "list", "--json"], data_dir, env).stdout)["links"]
     assert [(r["link_id"], r["state"], r["uses_left"], r["name_prefix"]) for r in listed] == [
         (made["link_id"], "active", 12, "Cart A")
     ]
     assert made["url"].split("#")[1] not in json.dumps(listed)  # shown once, never again
 
-    assert "revoked after 0 uses" in run(["enrol-link", "revoke", made["link_id"]], data_dir, **env).stdout
-    listed = json.loads(run(["enrol-link", "list", "--json"], data_dir, **env).stdout)["links"]
+    assert "revoked after 0 uses" in run(["enrol-link", "revoke", made["link_id"]], data_dir, env).stdout
+    listed = json.loads(run(["enrol-link", "list", "--json"], data_dir, env).stdout)["links"]
     assert listed[0]["state"] == "revoked" and listed[0]["revoked_at"]
     assert audit_outcomes(database_url, "enrol_link.create") == ["ok"]
     assert audit_outcomes(database_url, "enrol_link.revoke") == ["ok"]
@@ -72,22 +86,22 @@ def test_create_list_revoke_as_json(tmp_path: Path, database_url: str) -> None:
 def test_bad_input_says_what_was_wrong_writes_nothing_but_an_audit_row(tmp_path: Path, database_url: str) -> None:
     data_dir = tmp_path / "badge-data"
     env = {"BADGE_DATABASE_URL": database_url, "BADGE_PUBLIC_URL": PUBLIC_URL}
-    run(["init"], data_dir, **env)
-    run(["import-roster", str(DEMO_ROSTER)], data_dir, **env)
-    too_many = run(["enrol-link", "create", "--school", "s-maple", "--uses", "900"], data_dir, check=False, **env)
+    run(["init"], data_dir, env)
+    run(["import-roster", str(DEMO_ROSTER)], data_dir, env)
+    too_many = run(["enrol-link", "create", "--school", "s-maple", "--uses", "900"], data_dir, env, check=False)
     assert too_many.returncode == 2 and "uses must be between 1 and 500, not 900" in too_many.stderr
-    too_long = run(["enrol-link", "create", "--school", "s-maple", "--hours", "200"], data_dir, check=False, **env)
+    too_long = run(["enrol-link", "create", "--school", "s-maple", "--hours", "200"], data_dir, env, check=False)
     assert too_long.returncode == 2 and "at most 168 (7 days)" in too_long.stderr
-    nowhere = run(["enrol-link", "create", "--school", "nowhere"], data_dir, check=False, **env)
+    nowhere = run(["enrol-link", "create", "--school", "nowhere"], data_dir, env, check=False)
     assert nowhere.returncode == 2 and "no active school with id 'nowhere'" in nowhere.stderr
-    unknown = run(["enrol-link", "revoke", "nope"], data_dir, check=False, **env)
+    unknown = run(["enrol-link", "revoke", "nope"], data_dir, env, check=False)
     assert unknown.returncode == 2 and "no enrolment link with id 'nope'" in unknown.stderr
     assert "Traceback" not in too_many.stderr + unknown.stderr
-    assert json.loads(run(["enrol-link", "list", "--json"], data_dir, **env).stdout) == {"links": []}
+    assert json.loads(run(["enrol-link", "list", "--json"], data_dir, env).stdout) == {"links": []}
     assert audit_outcomes(database_url, "enrol_link.create") == ["refused"] * 3
     assert audit_outcomes(database_url, "enrol_link.revoke") == ["refused"]
     no_url = {"BADGE_DATABASE_URL": database_url}
-    refused = run(["enrol-link", "create", "--school", "s-maple"], data_dir, check=False, **no_url)
+    refused = run(["enrol-link", "create", "--school", "s-maple"], data_dir, no_url, check=False)
     assert refused.returncode == 2 and "set BADGE_PUBLIC_URL" in refused.stderr
 
 
@@ -100,8 +114,8 @@ def test_a_link_from_the_cli_enrols_over_http(
         "BADGE_PUBLIC_URL": server.url,
         "BADGE_SECRET_KEY": (settings.secret_key.get_secret_value() if settings.secret_key else ""),
     }
-    run(["import-roster", str(DEMO_ROSTER)], data_dir, **env)
-    made = json.loads(run(["enrol-link", "create", "--school", "s-lake", "--json"], data_dir, **env).stdout)
+    run(["import-roster", str(DEMO_ROSTER)], data_dir, env)
+    made = json.loads(run(["enrol-link", "create", "--school", "s-lake", "--json"], data_dir, env).stdout)
     token = made["url"].split("#")[1]
     answer = httpx.post(f"{server.url}/scan/enrol-link", json={"token": token}, timeout=30)
     assert answer.status_code == 200, answer.text
