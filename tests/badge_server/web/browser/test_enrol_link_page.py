@@ -1,0 +1,144 @@
+"""A cart of Chromebooks enrolled with one link, in real Chromium: the link enrols the scanner page
+(the next numbered name), which then reads a printed badge from a fake camera and signs the
+student in; a revoked link says so kindly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, expect
+
+from badge_server import enrol_links
+from badge_server.store.db import transaction
+from badge_server.store.sso_models import EnrolLink
+from kiosk_client.frames import write_badge_y4m
+from tests.support.api import audit_count
+from tests.support.browser import js_errors, launch_chromium, new_page
+from tests.support.district import District
+from tests.support.pdf import printed_badge
+from tests.support.servers import LoopbackServer
+
+JOSE = "st-0001"  # José García, Kindergarten, Maple Street
+
+
+def make_link(district: District, server: LoopbackServer, uses: int = 30) -> enrol_links.EnrolLinkGrant:
+    with transaction(district.runtime.factory) as session:
+        return enrol_links.create_link(
+            session, "s-maple", server.url, actor="test", max_uses=uses, name_prefix="Cart A"
+        )
+
+
+def uses_of(district: District, link_id: str) -> int:
+    with transaction(district.runtime.factory) as session:
+        link = session.get(EnrolLink, link_id)
+        assert link is not None
+        return link.uses
+
+
+@pytest.fixture
+def badge_camera(playwright: Playwright, tmp_path: Path) -> Iterator[Callable[[str], Browser]]:
+    """A Chromium whose webcam shows this printed badge."""
+    browsers: list[Browser] = []
+
+    def launch(payload: str) -> Browser:
+        video = tmp_path / f"camera-{len(browsers)}.y4m"
+        write_badge_y4m(str(video), card=printed_badge(payload, "José García"), empty_seconds=0.5, held_seconds=2.5)
+        browsers.append(launch_chromium(playwright, camera=video))
+        return browsers[-1]
+
+    yield launch
+    for browser in browsers:
+        browser.close()
+
+
+def test_opening_the_link_enrols_the_page_which_then_signs_a_student_in(
+    badge_camera: Callable[[str], Browser], server: LoopbackServer, district: District
+) -> None:
+    grant = make_link(district, server)
+    token = grant.url.split("#")[1]
+    _, page = new_page(badge_camera(district.payloads[JOSE]), server)
+    sent: list[Request] = []
+    page.on("request", lambda request: sent.append(request))
+    page.goto(grant.url)
+    expect(page.locator("#device-name")).to_have_text("Cart A 1 · Maple Street Elementary")
+    assert page.url == f"{server.url}/scan"  # the token left the address bar (and history)
+    expect(page.locator("#welcome-text")).to_have_text("Hi, José!", timeout=20_000)
+    page.wait_for_url("**/dashboard", timeout=10_000)
+    expect(page.locator("h1")).to_have_text("Hi, José!")
+
+    # The token travelled once, in a POST body: never in a URL the server logs, nor a Referer.
+    assert [r.url for r in sent if token in (r.post_data or "")] == [f"{server.url}/scan/enrol-link"]
+    assert not [r for r in sent if token in r.url or token in (r.headers.get("referer") or "")]
+    assert js_errors(page) == []
+    assert uses_of(district, grant.link_id) == 1
+    assert audit_count(district.runtime, "enrol_link.use", "ok") == 1
+
+
+def test_a_second_chromebook_gets_the_next_name_and_a_reopened_link_spends_nothing(
+    chromium: Browser, server: LoopbackServer, district: District
+) -> None:
+    grant = make_link(district, server)
+    contexts: list[BrowserContext] = []
+    try:
+        pages: list[Page] = []
+        for number in (1, 2):
+            context, page = new_page(chromium, server)  # no camera: enrolled, then "No camera"
+            contexts.append(context)
+            pages.append(page)
+            page.goto(grant.url)
+            expect(page.locator("#device-name")).to_have_text(f"Cart A {number} · Maple Street Elementary")
+        first = pages[0]
+        # The sign-in screen URL opened again after a reboot: the same scanner, no use spent.
+        first.goto(grant.url)
+        expect(first.locator("#device-name")).to_have_text("Cart A 1 · Maple Street Elementary")
+        assert uses_of(district, grant.link_id) == 2
+        # Storage wiped but the 400-day cookie kept (or the reverse): still the same scanner.
+        first.evaluate("() => localStorage.clear()")
+        first.goto("/scan")
+        expect(first.locator("#device-name")).to_have_text("Cart A 1 · Maple Street Elementary")
+        second = pages[1]
+        second.context.clear_cookies()
+        second.goto("/scan")
+        expect(second.locator("#device-name")).to_have_text("Cart A 2 · Maple Street Elementary")
+        assert any(c["name"] == "badge_device" for c in second.context.cookies())  # renewed
+        assert uses_of(district, grant.link_id) == 2
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def test_a_revoked_link_says_so_kindly_and_offers_the_code(
+    chromium: Browser, server: LoopbackServer, district: District, look_at: Callable[..., Any]
+) -> None:
+    grant = make_link(district, server)
+    with transaction(district.runtime.factory) as session:
+        enrol_links.revoke_link(session, grant.link_id, actor="test")
+    context, page = new_page(chromium, server)
+    try:
+        page.goto(grant.url)
+        expect(page.locator("#enroll-error")).to_have_text(
+            "This set-up link was turned off by IT. Ask IT for a new one."
+        )
+        expect(page.locator("#enroll-panel")).to_be_visible()
+        expect(page.locator("#scanner")).to_have_attribute("data-state", "not_enrolled")
+        assert look_at(page, "revoked-link") == []
+        assert page.evaluate("() => localStorage.getItem('badgeDeviceToken')") is None
+        assert audit_count(district.runtime, "enrol_link.use", "enrol_link_not_accepted") == 1
+    finally:
+        context.close()
+
+
+def test_a_used_up_link_says_how_many_it_set_up(chromium: Browser, server: LoopbackServer, district: District) -> None:
+    grant = make_link(district, server, uses=1)
+    contexts = [new_page(chromium, server) for _ in range(2)]
+    try:
+        contexts[0][1].goto(grant.url)
+        expect(contexts[0][1].locator("#device-name")).to_contain_text("Cart A 1")
+        contexts[1][1].goto(grant.url)
+        expect(contexts[1][1].locator("#enroll-error")).to_contain_text("already set up 1 computers")
+    finally:
+        for context, _ in contexts:
+            context.close()
