@@ -142,3 +142,40 @@ def test_a_used_up_link_says_how_many_it_set_up(chromium: Browser, server: Loopb
     finally:
         for context, _ in contexts:
             context.close()
+
+
+def test_an_admin_makes_a_link_in_the_console_a_chromebook_uses_it_then_the_admin_revokes_it(
+    chromium: Browser, server: LoopbackServer, district: District, look_at: Callable[..., Any]
+) -> None:
+    from tests.badge_server.web.browser.test_console_pages import sign_in_setting_up_totp
+    from tests.support.staff import add_staff
+
+    add_staff(district, "it-admin", "district_admin")
+    context, admin = new_page(chromium, server)
+    scanner_context, scanner = new_page(chromium, server)
+    try:
+        sign_in_setting_up_totp(admin, "it-admin")
+        admin.goto("/staff/admin/devices")
+        admin.get_by_label("Cart belongs to").select_option(label="Maple Street Elementary")
+        admin.get_by_label("Name the devices").fill("Cart 3B")
+        admin.get_by_label("How many devices").fill("2")
+        admin.get_by_role("button", name="Make a link").click()
+        url = admin.locator("#enrol-link-url").input_value()
+        expect(admin.locator("#enrol-link-qr svg")).to_be_visible()
+        expect(admin.get_by_role("row", name="Cart 3B")).to_contain_text("2 of 2")
+        assert look_at(admin, "link-made") == []
+
+        scanner.goto(url)
+        expect(scanner.locator("#device-name")).to_have_text("Cart 3B 1 · Maple Street Elementary")
+        admin.goto("/staff/admin/devices")
+        expect(admin.get_by_role("row", name="Cart 3B 1, 2")).to_contain_text("1 of 2")
+        expect(admin.get_by_role("row", name="Cart 3B 1 Maple")).to_contain_text("active")
+        admin.once("dialog", lambda dialog: dialog.accept())
+        admin.get_by_role("button", name="Revoke the link for Cart 3B").click()
+        expect(admin.get_by_role("status")).to_contain_text("is revoked")
+        expect(admin.get_by_role("row", name="Cart 3B 1, 2")).to_contain_text("revoked")
+        assert look_at(admin, "link-revoked") == []
+        assert js_errors(admin) == [] and js_errors(scanner) == []
+    finally:
+        scanner_context.close()
+        context.close()
