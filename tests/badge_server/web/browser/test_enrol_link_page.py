@@ -179,3 +179,29 @@ def test_an_admin_makes_a_link_in_the_console_a_chromebook_uses_it_then_the_admi
     finally:
         scanner_context.close()
         context.close()
+
+
+def test_at_a_sign_in_screen_holding_the_links_qr_code_to_the_camera_enrols_it(
+    playwright: Playwright, server: LoopbackServer, district: District, tmp_path: Path
+) -> None:
+    """Where nobody can open a link (a Chromebook's sign-in screen shows only the IdP page), the
+    unenrolled scanner reads the set-up sheet's QR code itself; after that the same code is just
+    'not a badge', never sent anywhere."""
+    grant = make_link(district, server)
+    video = tmp_path / "setup-sheet.y4m"
+    write_badge_y4m(str(video), width=1280, height=720, payload=grant.url, empty_seconds=0.5, held_seconds=2.5)
+    browser = launch_chromium(playwright, camera=video)
+    try:
+        _, page = new_page(browser, server)
+        sent: list[Request] = []
+        page.on("request", lambda request: sent.append(request))
+        page.goto("/scan")
+        expect(page.locator("#enroll-panel")).to_be_visible()
+        expect(page.locator("#device-name")).to_have_text("Cart A 1 · Maple Street Elementary", timeout=20_000)
+        expect(page.locator("#scanner")).to_have_attribute("data-state", "not_a_badge", timeout=20_000)
+        assert uses_of(district, grant.link_id) == 1
+        assert len([r for r in sent if r.url.endswith("/scan/enrol-link")]) == 1
+        assert not [r for r in sent if "/api/v1/exchange" in r.url]
+        assert js_errors(page) == []
+    finally:
+        browser.close()
