@@ -145,7 +145,7 @@ def test_a_used_up_link_says_how_many_it_set_up(chromium: Browser, server: Loopb
 
 
 def test_an_admin_makes_a_link_in_the_console_a_chromebook_uses_it_then_the_admin_revokes_it(
-    chromium: Browser, server: LoopbackServer, district: District, look_at: Callable[..., Any]
+    chromium: Browser, server: LoopbackServer, district: District, look_at: Callable[..., Any], tmp_path: Path
 ) -> None:
     from tests.badge_server.web.browser.test_console_pages import sign_in_setting_up_totp
     from tests.support.staff import add_staff
@@ -164,6 +164,12 @@ def test_an_admin_makes_a_link_in_the_console_a_chromebook_uses_it_then_the_admi
         expect(admin.locator("#enrol-link-qr svg")).to_be_visible()
         expect(admin.get_by_role("row", name="Cart 3B")).to_contain_text("2 of 2")
         assert look_at(admin, "link-made") == []
+        admin.emulate_media(media="print")  # the set-up sheet: the QR code and little else
+        expect(admin.locator("header")).to_be_hidden()
+        expect(admin.get_by_role("button", name="Make a link")).to_be_hidden()
+        expect(admin.locator("#enrol-link-qr svg")).to_be_visible()
+        admin.screenshot(path=str(tmp_path / "set-up-sheet.png"))
+        admin.emulate_media(media="screen")
 
         scanner.goto(url)
         expect(scanner.locator("#device-name")).to_have_text("Cart 3B 1 · Maple Street Elementary")
