@@ -112,6 +112,7 @@
         document.getElementById("device-name").textContent = reply.data.name + (reply.data.school ? " · " + reply.data.school : "");
         startCamera();
       } else if (reply.status === 401 && stored) {
+        linkToken = "";  // disabled by an admin: a link pushed again must not undo that by itself
         window.localStorage.removeItem(TOKEN_KEY);
         showEnroll("This computer is no longer set up as a scanner (it may have been disabled). Enrol it again.");
       } else if (reply.status === 401 && linkToken) {
