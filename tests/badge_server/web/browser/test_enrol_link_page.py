@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, expect
+from sqlalchemy import select
 
-from badge_server import enrol_links
+from badge_server import devices, enrol_links
 from badge_server.store.db import transaction
+from badge_server.store.models import Device
 from badge_server.store.sso_models import EnrolLink
 from kiosk_client.frames import write_badge_y4m
 from tests.support.api import audit_count
@@ -211,3 +213,21 @@ def test_at_a_sign_in_screen_holding_the_links_qr_code_to_the_camera_enrols_it(
         assert js_errors(page) == []
     finally:
         browser.close()
+
+
+def test_a_scanner_an_admin_disabled_is_not_re_enrolled_by_its_link_opened_again(
+    chromium: Browser, server: LoopbackServer, district: District
+) -> None:
+    grant = make_link(district, server)
+    context, page = new_page(chromium, server)
+    try:
+        page.goto(grant.url)
+        expect(page.locator("#device-name")).to_have_text("Cart A 1 · Maple Street Elementary")
+        with transaction(district.runtime.factory) as session:
+            device = session.scalars(select(Device).where(Device.name == "Cart A 1")).one()
+            devices.disable_device(session, device.id, actor="test")
+        page.goto(grant.url)  # e.g. the sign-in screen URL pushed again after a reboot
+        expect(page.locator("#enroll-error")).to_contain_text("no longer set up")
+        assert uses_of(district, grant.link_id) == 1
+    finally:
+        context.close()
