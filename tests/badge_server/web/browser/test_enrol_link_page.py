@@ -165,6 +165,8 @@ def test_an_admin_makes_a_link_in_the_console_a_chromebook_uses_it_then_the_admi
         url = admin.locator("#enrol-link-url").input_value()
         expect(admin.locator("#enrol-link-qr svg")).to_be_visible()
         expect(admin.get_by_role("row", name="Cart 3B")).to_contain_text("2 of 2")
+        admin.get_by_role("button", name="Copy the link").click()
+        expect(admin.get_by_role("button", name="Copied")).to_be_visible()
         assert look_at(admin, "link-made") == []
         admin.emulate_media(media="print")  # the set-up sheet: the QR code and little else
         expect(admin.locator("header")).to_be_hidden()
