@@ -55,7 +55,7 @@ class PolicyError(BadgeServerError):
 
 
 class PrintingError(BadgeServerError):
-    """Raised when badges cannot be printed: an unknown or impossible template, a layout that would not scan."""
+    """Raised when badges or a set-up sheet cannot be printed: a bad template, an unscannable layout, no file."""
 
 
 class ApiError(BadgeServerError):

@@ -415,15 +415,21 @@ def enrol_link() -> None:
 @click.option("--uses", type=int, default=30, show_default=True, help="Devices it may enrol (at most 500).")
 @click.option("--hours", type=float, default=24, show_default=True, help="Lifetime (at most 168, 7 days).")
 @click.option("--name-prefix", default="Chromebook", show_default=True, help='Devices are named "<prefix> 1", ...')
+@click.option(
+    "--sheet",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the one-page set-up sheet (the link as a QR code) to this PDF.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 @_fail_cleanly
 def enrol_link_create(
-    ctx: click.Context, school_id: str, uses: int, hours: float, name_prefix: str, as_json: bool
+    ctx: click.Context, school_id: str, uses: int, hours: float, name_prefix: str, sheet: Path | None, as_json: bool
 ) -> None:
     """Make a multi-use, expiring enrolment link (shown once: only its digest is stored)."""
-    from badge_server import enrol_links
+    from badge_server import enrol_links, schools
     from badge_server.errors import ConfigError
+    from badge_server.ops.enrol_sheet import write_enrol_sheet
 
     base_url = ctx.obj.public_url
     if not base_url:
@@ -432,6 +438,8 @@ def enrol_link_create(
         grant = enrol_links.create_link(
             session, school_id, base_url, actor=ACTOR, max_uses=uses, hours=hours, name_prefix=name_prefix
         )
+        if sheet is not None:  # before the commit: a sheet that cannot be written leaves no link
+            write_enrol_sheet(grant, schools.school_names(session).get(school_id, school_id), sheet)
     data = grant.as_json()
     _emit(
         as_json,

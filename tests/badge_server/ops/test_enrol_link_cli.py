@@ -124,3 +124,45 @@ def test_a_link_from_the_cli_enrols_over_http(
         seen = device.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {answer.json()['device_token']}"})
     assert seen.json()["school_id"] == "s-lake"
     assert audit_outcomes(database_url, "enrol_link.use") == ["ok"]
+
+
+def test_the_set_up_sheet_is_one_page_whose_qr_code_is_the_link(tmp_path: Path, database_url: str) -> None:
+    from kiosk_client.decoder import ZxingDecoder
+    from tests.support.pdf import page_count, page_text, rasterise
+
+    data_dir = tmp_path / "badge-data"
+    env = {"BADGE_DATABASE_URL": database_url, "BADGE_PUBLIC_URL": PUBLIC_URL}
+    run(["init"], data_dir, env)
+    run(["import-roster", str(DEMO_ROSTER)], data_dir, env)
+    sheet = tmp_path / "cart-3b.pdf"
+    made = json.loads(
+        run(
+            [
+                "enrol-link",
+                "create",
+                "--school",
+                "s-maple",
+                "--name-prefix",
+                "Cart 3B",
+                "--sheet",
+                str(sheet),
+                "--json",
+            ],
+            data_dir,
+            env,
+        ).stdout
+    )
+    pdf = sheet.read_bytes()
+    assert page_count(pdf) == 1
+    text = page_text(pdf, 0)
+    assert "Maple Street Elementary" in text and '"Cart 3B 1"' in text and made["link_id"] in text
+    found = ZxingDecoder().decode(rasterise(pdf, 0, 100))
+    assert [code.text for code in found] == [made["url"]]
+    assert made["url"].split("#")[1] not in text  # only in the QR code, not readable over a shoulder
+
+    nowhere = tmp_path / "missing-folder" / "sheet.pdf"
+    failed = run(["enrol-link", "create", "--school", "s-maple", "--sheet", str(nowhere)], data_dir, env, check=False)
+    assert failed.returncode == 2 and "cannot write the set-up sheet" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    listed = json.loads(run(["enrol-link", "list", "--json"], data_dir, env).stdout)["links"]
+    assert [r["link_id"] for r in listed] == [made["link_id"]]  # the failed one left no link
