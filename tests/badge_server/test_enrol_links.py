@@ -107,6 +107,7 @@ def test_an_unknown_token_is_refused_without_naming_a_link(district: District) -
 def test_bad_input_is_refused_with_what_was_wrong_and_audited(
     district: District, options: dict[str, object], reason: str, words: str
 ) -> None:
+    options = dict(options)  # the parameter is shared by the SQLite and PostgreSQL runs
     school = str(options.pop("school_id", "s-maple"))
     with transaction(district.runtime.factory) as session:
         with pytest.raises(EnrolLinkRefused) as refused:
