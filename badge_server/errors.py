@@ -55,7 +55,7 @@ class PolicyError(BadgeServerError):
 
 
 class PrintingError(BadgeServerError):
-    """Raised when badges cannot be printed: an unknown or impossible template, a layout that would not scan."""
+    """Raised when badges or a set-up sheet cannot be printed: a bad template, an unscannable layout, no file."""
 
 
 class ApiError(BadgeServerError):
@@ -104,6 +104,32 @@ class EnrollCodeNotAccepted(ApiError):
     status = 403
     code = "enroll_code_not_accepted"
     message = "That enrolment code is not valid (codes are single use and expire)."
+
+
+class EnrolLinkNotAccepted(ApiError):
+    """Raised when a cart enrolment link is unknown, revoked, expired or used up (``reason`` says which)."""
+
+    status = 403
+    code = "enrol_link_not_accepted"
+    message = "This set-up link does not work. Ask IT for a new one."
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.audit_detail["reason"] = reason
+
+
+class EnrolLinkRefused(ApiError):
+    """Raised when an admin's enrolment link cannot be made or revoked (bad uses, hours, prefix, school or id)."""
+
+    status = 400
+    code = "enrol_link_refused"
+    message = "That enrolment link cannot be made."
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.audit_detail["reason"] = reason
 
 
 class BadgeNotAccepted(ApiError):

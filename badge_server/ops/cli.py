@@ -385,3 +385,98 @@ def restore_command(ctx: click.Context, archive: Path, force: bool) -> None:
     click.echo(
         f"restored the backup made {manifest.get('made_at')}; run `badge-server init` to bring the schema up to date"
     )
+
+
+# ---- cart enrolment links (badge_server/enrol_links.py) ----
+
+
+@contextmanager
+def _keeping_refusal_audit(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
+    """A unit of work that still commits the audit row of a refused enrolment-link request."""
+    from badge_server.errors import EnrolLinkRefused
+
+    refused: EnrolLinkRefused | None = None
+    with _unit_of_work(ctx) as (runtime, session):
+        try:
+            yield runtime, session
+        except EnrolLinkRefused as exc:  # raised before anything but its audit row was written
+            refused = exc
+    if refused is not None:
+        raise refused
+
+
+@main.group("enrol-link")
+def enrol_link() -> None:
+    """Links that enrol a school's cart of Chromebooks as badge scanners, one use per device."""
+
+
+@enrol_link.command("create")
+@click.option("--school", "school_id", required=True, help="School sourcedId from the roster.")
+@click.option("--uses", type=int, default=30, show_default=True, help="Devices it may enrol (at most 500).")
+@click.option("--hours", type=float, default=24, show_default=True, help="Lifetime (at most 168, 7 days).")
+@click.option("--name-prefix", default="Chromebook", show_default=True, help='Devices are named "<prefix> 1", ...')
+@click.option(
+    "--sheet",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the one-page set-up sheet (the link as a QR code) to this PDF.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_cleanly
+def enrol_link_create(
+    ctx: click.Context, school_id: str, uses: int, hours: float, name_prefix: str, sheet: Path | None, as_json: bool
+) -> None:
+    """Make a multi-use, expiring enrolment link (shown once: only its digest is stored)."""
+    from badge_server import enrol_links, schools
+    from badge_server.errors import ConfigError
+    from badge_server.ops.enrol_sheet import write_enrol_sheet
+
+    base_url = ctx.obj.public_url
+    if not base_url:
+        raise ConfigError("set BADGE_PUBLIC_URL (e.g. https://badges.example.org) so the link points at the server")
+    with _keeping_refusal_audit(ctx) as (_runtime, session):
+        grant = enrol_links.create_link(
+            session, school_id, base_url, actor=ACTOR, max_uses=uses, hours=hours, name_prefix=name_prefix
+        )
+        if sheet is not None:  # before the commit: a sheet that cannot be written leaves no link
+            write_enrol_sheet(grant, schools.school_names(session).get(school_id, school_id), sheet)
+    data = grant.as_json()
+    _emit(
+        as_json,
+        data,
+        f"{grant.url}\n  link {grant.link_id}: enrols up to {grant.max_uses} scanners of {school_id} named "
+        f'"{grant.name_prefix} 1", ...; expires {data["expires_at"]}.\n'
+        f"  Revoke it with: badge-server enrol-link revoke {grant.link_id}",
+    )
+
+
+@enrol_link.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_cleanly
+def enrol_link_list(ctx: click.Context, as_json: bool) -> None:
+    """Every enrolment link, newest first, with uses left and whether it still works."""
+    from badge_server import enrol_links
+
+    with _unit_of_work(ctx) as (_runtime, session):
+        rows = [enrol_links.summary(link) for link in enrol_links.links_of(session, None)]
+    text = "\n".join(
+        f"{r['link_id']}  {r['school_id']}  {r['state']:8}  {r['uses']}/{r['max_uses']} used  "
+        f"expires {r['expires_at']}  {r['name_prefix']}"
+        for r in rows
+    )
+    _emit(as_json, {"links": rows}, text or "no enrolment links")
+
+
+@enrol_link.command("revoke")
+@click.argument("link_id")
+@click.pass_context
+@_fail_cleanly
+def enrol_link_revoke(ctx: click.Context, link_id: str) -> None:
+    """Stop a link now (devices it enrolled stay; disable them with disable-device)."""
+    from badge_server import enrol_links
+
+    with _keeping_refusal_audit(ctx) as (_runtime, session):
+        link = enrol_links.revoke_link(session, link_id, actor=ACTOR)
+        uses = link.uses
+    click.echo(f"enrolment link {link_id} revoked after {uses} uses")

@@ -18,10 +18,11 @@ import zxingcpp
 from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 
-from badge_server import classrooms, devices
+from badge_server import classrooms, devices, enrol_links
 from badge_server import staff as staff_accounts
 from badge_server.errors import CsrfRejected, StaffForbidden, StaffSignInNeeded
 from badge_server.store.models import Device, Person, SchoolClass, StaffRole, StaffSession, StaffUser
+from badge_server.store.sso_models import EnrolLink
 from badge_server.web.deps import SessionDep
 
 SESSION_COOKIE = "staff_session"
@@ -164,6 +165,17 @@ def device_form(db: SessionDep, record: AdminForm, device_id: str) -> Device:
 
 
 DeviceForm = Annotated[Device, Depends(device_form)]
+
+
+def enrol_link_form(db: SessionDep, record: AdminForm, link_id: str) -> EnrolLink:
+    """The cart enrolment link ``link_id`` of the path, for a form of an admin of its school."""
+    link = enrol_links.find_link(db, link_id, visible_school_ids(record))
+    if link is None:
+        raise StaffForbidden()
+    return link
+
+
+EnrolLinkForm = Annotated[EnrolLink, Depends(enrol_link_form)]
 
 
 def school_form(record: AdminForm, school_id: Annotated[str, Form()]) -> str:

@@ -21,12 +21,21 @@
   var context = canvas.getContext("2d", { willReadFrequently: true });
   var detector = null;
   var busy = false;           // an exchange is in flight, or a welcome is showing
+  var enrolling = false;      // not a scanner yet: only a set-up link's QR code is looked for
   var pausedUntil = 0;        // after a message, let the child move the badge away
   var lastText = "";
   var lastTextAt = 0;
   var pendingBadge = "";
   var pin = "";
   var audio = null;
+
+  // A cart enrolment link (/scan/enrol#<token>): the token is in the fragment, which the browser
+  // never sends to the server or in a Referer; it leaves the address bar and history at once.
+  var linkToken = "";
+  if (window.location.pathname === "/scan/enrol" && window.location.hash.length > 1) {
+    linkToken = decodeURIComponent(window.location.hash.slice(1));
+    window.history.replaceState(null, "", "/scan");
+  }
 
   function token() { return window.localStorage.getItem(TOKEN_KEY); }
   function say(key, values) {
@@ -94,15 +103,22 @@
   }
 
   // ---- device: proven on every start (which also renews the launch link's cookie) ----
+  // Without a stored token the cookie alone may prove it (storage cleared, cookie kept).
   function proveDevice() {
-    if (!token()) { showEnroll(""); return; }
+    var stored = token();
     api("/scan/device", {}, true).then(function (reply) {
       if (reply.status === 200) {
+        linkToken = "";  // already a scanner: a link opened again must not enrol it twice
         document.getElementById("device-name").textContent = reply.data.name + (reply.data.school ? " · " + reply.data.school : "");
         startCamera();
-      } else if (reply.status === 401) {
+      } else if (reply.status === 401 && stored) {
+        linkToken = "";  // disabled by an admin: a link pushed again must not undo that by itself
         window.localStorage.removeItem(TOKEN_KEY);
         showEnroll("This computer is no longer set up as a scanner (it may have been disabled). Enrol it again.");
+      } else if (reply.status === 401 && linkToken) {
+        enrolWithLink();
+      } else if (reply.status === 401) {
+        showEnroll("");
       } else {
         show("unreachable");
         setTimeout(proveDevice, 5000);
@@ -110,13 +126,53 @@
     }, function () { show("unreachable"); setTimeout(proveDevice, 5000); });
   }
 
+  function enrolWithLink() {
+    show("reading");
+    api("/scan/enrol-link", { token: linkToken }, false).then(function (reply) {
+      if (reply.status === 200) {
+        linkToken = "";
+        window.localStorage.setItem(TOKEN_KEY, reply.data.device_token);
+        proveDevice();
+      } else if (reply.status === 403 || reply.status === 400) {
+        refusedLinks[linkToken] = true;
+        linkToken = "";  // refused for good (revoked, expired, used up): say so, offer the code
+        showEnroll((reply.data.error && reply.data.error.message) || "This set-up link does not work. Ask IT for a new one.");
+      } else {
+        show("unreachable");
+        setTimeout(enrolWithLink, 5000);
+      }
+    }, function () { show("unreachable"); setTimeout(enrolWithLink, 5000); });
+  }
+
   function showEnroll(error) {
+    enrolling = true;
+    busy = false;
     panel("enroll-panel");
     show("not_enrolled");
     var box = document.getElementById("enroll-error");
     box.textContent = error;
     box.hidden = !error;
     document.getElementById("enroll-code").focus();
+    watchForSetupCode();
+  }
+
+  // Not yet a scanner: the camera looks for the QR code of a set-up link (printed from the
+  // console), so a Chromebook's sign-in screen, where nobody can open a link, enrols when the
+  // sheet is held up to it. Any other code is ignored; nothing but that link's token is sent.
+  var setupPattern = new RegExp("^" + window.location.origin.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&") + "/scan/enrol#([A-Za-z0-9_-]{20,128})$");
+  var refusedLinks = {};
+  function onSetupText(text) {
+    var found = setupPattern.exec(text);
+    if (!found || refusedLinks[found[1]] || linkToken) return;
+    linkToken = found[1];
+    busy = true;
+    panel(null);
+    enrolWithLink();
+  }
+
+  function watchForSetupCode() {
+    if (cameraOn) return;
+    openCamera().then(scanLoop, function () { /* typing a code still works */ });
   }
 
   document.getElementById("enroll-form").addEventListener("submit", function (event) {
@@ -138,18 +194,30 @@
   });
 
   // ---- camera ----
-  function startCamera() {
-    panel(null);
+  var cameraOn = false;       // the stream is playing and the scan loop runs
+  function openCamera() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      show("no_camera", null, "This browser cannot use a camera here (the page must be opened over https).");
-      return;
+      return Promise.reject({ name: "NoMediaDevices" });
     }
-    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
       .then(function (stream) {
         video.srcObject = stream;
         return video.play();
       })
       .then(chooseDecoder)
+      .then(function () { cameraOn = true; });
+  }
+
+  function startCamera() {
+    panel(null);
+    enrolling = false;
+    busy = false;
+    if (cameraOn) { idle(); return; }
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      show("no_camera", null, "This browser cannot use a camera here (the page must be opened over https).");
+      return;
+    }
+    openCamera()
       .then(function () { show("ready", null, say("ready_hint")); scanLoop(); })
       .catch(function (err) {
         if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
@@ -210,11 +278,12 @@
   function scanLoop() {
     var next = function () { setTimeout(scanLoop, SCAN_INTERVAL_MS); };
     if (busy || Date.now() < pausedUntil || video.readyState < 2 || !video.videoWidth) { next(); return; }
-    if (Date.now() - lastLightCheck > 1000) checkLight();
+    if (!enrolling && Date.now() - lastLightCheck > 1000) checkLight();
     decodeFrame().then(function (text) { if (text) onText(text); }, function () {}).then(next);
   }
 
   function onText(text) {
+    if (enrolling) { onSetupText(text); return; }
     // The same code held still in front of the camera is one scan, not thirty.
     var now = Date.now();
     if (text === lastText && now - lastTextAt < MESSAGE_MS) return;

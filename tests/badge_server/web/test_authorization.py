@@ -13,6 +13,7 @@ from contextlib import closing
 import httpx
 import pytest
 
+from badge_server import enrol_links
 from badge_server.store.db import transaction
 from badge_server.store.models import StaffUser
 from tests.support.api import exchange, sign_in
@@ -30,6 +31,7 @@ PUBLIC = {
     ("GET", "/staff/login"),
     ("POST", "/staff/login"),
     ("POST", "/api/v1/devices/enroll"),  # spends an enrolment code, which is the credential
+    ("POST", "/scan/enrol-link"),  # spends a cart enrolment link, which is the credential
     ("GET", "/dashboard"),  # without a student session: the signed-out page
     ("POST", "/logout"),  # without a student session: nothing to end
     ("GET", "/staff/mfa"),  # the half-signed-in steps check their own pending session
@@ -119,7 +121,9 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     rivera.close()
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
+        link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
     ids = {
+        "link_id": link_id,
         "class_id": "k-maple-kg",
         "person_id": "st-0001",
         "staff_id": rivera_id,
@@ -198,7 +202,9 @@ def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, 
     add_staff(district, "new-admin", "district_admin")
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
+        link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
     ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
+    ids["link_id"] = link_id
     forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
     wrong = []
     with (
