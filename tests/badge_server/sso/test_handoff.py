@@ -209,10 +209,37 @@ def test_a_code_is_refused_from_another_address_and_still_works_from_the_kiosk(
         assert kiosk_browser.get(url).status_code == 303
 
 
-def test_an_unknown_code_is_refused(server: LoopbackServer, district: District) -> None:
+def test_an_unknown_or_malformed_code_is_refused(server: LoopbackServer, district: District) -> None:
     with browser(server) as chromium:
         assert_refused_page(chromium.get("/handoff/" + "A" * 32))
-    assert refusal_reasons(district) == ["handoff_code_unknown"]
+        assert_refused_page(chromium.get("/handoff/x"))
+        assert_refused_page(chromium.get("/handoff/" + "é" * 300))
+    assert refusal_reasons(district) == ["handoff_code_unknown"] * 3
+
+
+def test_of_browsers_racing_to_redeem_one_code_exactly_one_wins(
+    server: LoopbackServer, http: httpx.Client, district: District
+) -> None:
+    kiosk_token = sign_in(http, district.device_token, district.payloads[JOSE])
+    url = handoff_url(http, district, kiosk_token)
+    start = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def redeem() -> None:
+        with browser(server) as racer:
+            start.wait(5)
+            statuses.append(racer.get(url).status_code)
+
+    racers = [threading.Thread(target=redeem) for _ in range(6)]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(30)
+    assert sorted(statuses) == [303] + [400] * 5
+    with transaction(district.runtime.factory) as session:
+        handed = session.scalars(select(StudentSession).where(StudentSession.handed_off_from.is_not(None))).all()
+    assert len(handed) == 1
+    assert refusal_reasons(district) == ["handoff_code_used"] * 5
 
 
 @pytest.mark.parametrize("app_id", ["code-org", "no-such-app"])  # grades 2-5 only (José is in KG); none
