@@ -7,7 +7,6 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -20,40 +19,10 @@ from badge_server.store.sso_models import HandoffCode
 from tests.support.api import audit_count, error_code, sign_in
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
+from tests.support.stub_app import StubApp
 
 JOSE = "st-0001"
 TRY_AGAIN = "Go back to the kiosk and tap your app again."
-
-
-class StubApp:
-    """A plain (non-SSO) app on loopback that records the paths it was asked for."""
-
-    def __init__(self) -> None:
-        reached: list[str] = []
-        self.reached = reached
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                reached.append(self.path)
-                body = b"<h1>Stub app</h1>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture
