@@ -148,6 +148,7 @@ def test_a_tile_tap_opens_the_browser_signed_in_and_sign_out_ends_it(
     qtbot.waitUntil(lambda: launched.exists() and launched.read_text() != "", timeout=WAIT)
     url = launched.read_text()  # what the (fake) browser command was given
     assert url.startswith(f"{server.url}/handoff/")
+    assert kiosk.controller.session_token and kiosk.controller.session_token not in url
     with httpx.Client() as chromium:  # the browser opens it, from the kiosk's own address
         landed = chromium.get(url, follow_redirects=False)
         assert landed.status_code == 303
