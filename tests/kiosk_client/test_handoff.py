@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from badge_server.store.db import transaction
+from badge_server.store.models import App as CatalogApp
 from badge_server.store.models import StudentSession
 from kiosk_client.api import BadgeServerClient
 from kiosk_client.app import KioskApp
@@ -26,6 +28,7 @@ from kiosk_client.controller import KioskController, State
 from kiosk_client.errors import ServerRefused, ServerUnreachable
 from kiosk_client.workers import NetworkWorker
 from tests.support.api import sign_in
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 
@@ -162,3 +165,47 @@ def test_a_tile_tap_opens_the_browser_signed_in_and_sign_out_ends_it(
     assert ended == {"kiosk": "logout", "browser": "logout"}
     assert url not in caplog.text and url.rsplit("/", 1)[1] not in caplog.text  # the code is never logged
     assert kiosk.controller.session_token is None
+
+
+def test_real_chromium_opened_by_the_kiosk_lands_signed_in(
+    qtbot: QtBot,
+    make_kiosk: Callable[..., KioskApp],
+    badge_video: Callable[..., str],
+    server: LoopbackServer,
+    district: District,
+    tmp_path: Path,
+) -> None:
+    """Debian's Chromium as the browser command, with the throw-away profile: the app it reaches
+    (here the server's own dashboard, which shows a name only to a signed-in browser) greets José."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("!!! SKIPPING: Debian's chromium is not installed; scripts/install --dev installs it")
+    with transaction(district.runtime.factory) as session:
+        session.add(CatalogApp(id="home", name="Home", launch_url=f"{server.url}/dashboard", position=0))
+    page = tmp_path / "page.html"
+    # Headless, it prints the page it ends on (after every redirect) and exits.
+    browser = (
+        "import subprocess, sys; page = subprocess.run([sys.argv[1], '--headless', *sys.argv[2:]], "
+        f"capture_output=True, text=True, timeout=60).stdout; open({str(page)!r}, 'w').write(page)"
+    )
+    kiosk: KioskApp = make_kiosk(
+        badge_video(district.payloads[JOSE], "José García"),
+        browser_command=[
+            sys.executable,
+            "-c",
+            browser,
+            chromium,
+            *CHROMIUM_ARGS,
+            "--user-data-dir={profile}",
+            "--dump-dom",
+        ],
+    )
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    tiles = {tile.text(): tile for tile in kiosk.window.dashboard.tiles}
+    qtbot.mouseClick(tiles["Home"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.exists(), timeout=60_000)
+    assert "Hi, José!" in page.read_text()
+    qtbot.waitUntil(lambda: kiosk.controller.session_token is None, timeout=WAIT)  # the browser closed: signed out
+    with transaction(district.runtime.factory) as session:
+        handed = session.scalars(select(StudentSession).where(StudentSession.handed_off_from.is_not(None))).one()
+        assert handed.end_reason == "logout"
