@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select, update
@@ -216,6 +216,8 @@ def authenticate_session(session: Session, token: str) -> StudentSession:
         raise SessionNotValid()
     if now - record.last_seen_at > timedelta(seconds=record.idle_seconds) or now >= record.expires_at:
         raise SessionNotValid()
+    if record.handed_off_from is not None and not _kiosk_session_live(session, record.handed_off_from, now):
+        raise SessionNotValid()
     # A write per request is a write lock per request; the idle timer does not need to be finer
     # than this (it runs for minutes), and the morning rush is mostly reads of the same session.
     if now - record.last_seen_at >= LAST_SEEN_RESOLUTION:
@@ -234,3 +236,30 @@ def end_session(session: Session, record: StudentSession, *, reason: str) -> Non
         device_id=record.device_id,
         reason=reason,
     )
+    _end_handed_off_sessions(session, record, reason=reason)
+
+
+def _kiosk_session_live(session: Session, kiosk_session_id: str, now: datetime) -> bool:
+    """A browser session a kiosk tile handed off lives only as long as the kiosk's session: the
+    kiosk's sign-out, idle time-out or lifetime ends it too, even when the kiosk never says so."""
+    return session_live(session.get(StudentSession, kiosk_session_id), now)
+
+
+def session_live(record: StudentSession | None, now: datetime) -> bool:
+    """Not signed out, not idle too long, not past its lifetime."""
+    return (
+        record is not None
+        and record.ended_at is None
+        and now - record.last_seen_at <= timedelta(seconds=record.idle_seconds)
+        and now < record.expires_at
+    )
+
+
+def _end_handed_off_sessions(session: Session, kiosk: StudentSession, *, reason: str) -> None:
+    """Signing out at a kiosk ends the browser sessions its tiles opened: the next child at that
+    kiosk finds the browser profile signed out on the server too."""
+    handed_off = select(StudentSession).where(
+        StudentSession.handed_off_from == kiosk.id, StudentSession.ended_at.is_(None)
+    )
+    for browser in list(session.scalars(handed_off)):
+        end_session(session, browser, reason=reason)

@@ -91,8 +91,10 @@ class BadgeServerClient:
         self.session = session or make_session(ca_bundle)
         self.device_token = device_token
 
-    def _call(self, method: str, path: str, *, token: str | None = None, json: Any = None) -> Any:
+    def _call(self, method: str, path: str, *, token: str | None = None, json: Any = None, device: bool = False) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if device and self.device_token:  # the bearer is a student's session; the device says who asks
+            headers["X-Device-Token"] = self.device_token
         try:
             response = self.session.request(
                 method, self.server_url + path, json=json, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
@@ -145,6 +147,18 @@ class BadgeServerClient:
         return [
             App(a["id"], a["name"], a["launch_url"], a.get("icon"), a.get("color", "#3566c8")) for a in body["apps"]
         ]
+
+    def handoff(self, session_token: str, app_id: str) -> str:
+        """A single-use URL (seconds) that signs the browser this kiosk opens in as the student and
+        goes on to the app. ServerRefused with status 404: a server without hand-offs."""
+        body = self._call("POST", "/api/v1/handoff", token=session_token, json={"app_id": app_id}, device=True)
+        url: str = body["url"]
+        try:
+            check_server_url(url)  # https (or loopback): the browser must not carry it in clear
+        except ConfigError:
+            # Not quoted: the URL holds the code.
+            raise ServerUnreachable("the server answered a hand-off URL that is neither https nor loopback") from None
+        return url
 
     def logout(self, session_token: str) -> None:
         self._call("POST", "/api/v1/logout", token=session_token)

@@ -64,6 +64,7 @@ class KioskController(QObject):
     changed = Signal(object)  # View
     request_sign_in = Signal(str, str)  # badge, pin -> NetworkWorker.sign_in
     request_sign_out = Signal(str)  # session token -> NetworkWorker.sign_out
+    request_handoff = Signal(str, str, str)  # session token, app id, launch URL -> NetworkWorker.hand_off
     request_health = Signal()
     sound = Signal(str)  # "welcome" | "error"
 
@@ -243,18 +244,42 @@ class KioskController(QObject):
         self.last_activity = time.monotonic()
 
     def open_app(self, app: App) -> None:
+        """A tile tap: ask the server (off this thread) for a URL that opens the app signed in."""
         self.last_activity = time.monotonic()
         log_event("open_app", app=app.id)
+        if self.session_token is None:
+            return
+        self._close_browser()  # one app at a time, each in a fresh profile
+        self.request_handoff.emit(self.session_token, app.id, app.launch_url)
+
+    @Slot(str, str)
+    def handed_off(self, session_token: str, url: str) -> None:
+        if session_token != self.session_token:
+            return  # signed out (or another child) since the tap: open nothing
+        self._open_browser(url)
+
+    @Slot(str, str)
+    def handoff_failed(self, session_token: str, code: str) -> None:
+        if session_token != self.session_token:
+            return
+        log_event("handoff_failed", code=code)
+        if code == "session_not_valid":  # timed out or ended on the server: the dashboard is stale
+            self.sign_out("session_ended")
+        else:
+            self.sound.emit("error")
+
+    def _open_browser(self, url: str) -> None:
+        """Open ``url`` with the administrator's browser command (never logged: it holds a code)."""
         if self.config.browser_command:
-            self._close_browser()  # one app at a time, each in a fresh profile
-            command = [*self.config.browser_command, app.launch_url]
+            self._close_browser()
+            command = [*self.config.browser_command, url]
             if any(PROFILE in part for part in command):
                 self.browser_profile = tempfile.mkdtemp(prefix="badge-app-profile-")
                 command = [part.replace(PROFILE, self.browser_profile) for part in command]
             self.browser = subprocess.Popen(command)  # noqa: S603 - the administrator's configured command
             log_event("browser_started", command=shlex.join(self.config.browser_command))
         else:
-            webbrowser.open(app.launch_url)
+            webbrowser.open(url)
 
     def sign_out(self, reason: str = "button") -> None:
         if self.session_token is None:

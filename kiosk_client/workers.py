@@ -14,6 +14,7 @@ from kiosk_client.background import Worker
 from kiosk_client.capture import LatestFrame, brightness
 from kiosk_client.decoder import BadgeScanner
 from kiosk_client.errors import NotEnrolled, ServerRefused, ServerUnreachable
+from kiosk_client.events import log_warning
 
 
 class DecodeWorker(Worker):
@@ -65,6 +66,8 @@ class NetworkWorker(Worker):
     refused = Signal(str, str, int)  # code, message, retry-after seconds (0 if none)
     unreachable = Signal(str)
     reachable = Signal()
+    handed_off = Signal(str, str)  # the session token it was asked for, the URL to open
+    handoff_failed = Signal(str, str)  # the session token it was asked for, the error code
 
     def __init__(self, client: BadgeServerClient) -> None:
         super().__init__()
@@ -91,6 +94,26 @@ class NetworkWorker(Worker):
                 self.refused.emit("device_not_authorized", str(exc), 0)
             else:
                 self.signed_in.emit(exchanged.user, apps, token)
+
+    @Slot(str, str, str)
+    def hand_off(self, session_token: str, app_id: str, launch_url: str) -> None:
+        """A tile tap: the URL that opens the app signed in (a hand-off code), or, from a server
+        that has no hand-offs (404), the app's plain link."""
+        if self._stop.is_set():
+            return
+        with self.reporting_failures():
+            try:
+                url = self.client.handoff(session_token, app_id)
+            except ServerRefused as exc:
+                if exc.status != 404:
+                    self.handoff_failed.emit(session_token, exc.code)
+                    return
+                log_warning("handoff_unavailable", app=app_id, status=exc.status)
+                self.handed_off.emit(session_token, launch_url)
+            except ServerUnreachable:
+                self.handoff_failed.emit(session_token, "unreachable")
+            else:
+                self.handed_off.emit(session_token, url)
 
     @Slot(str)
     def sign_out(self, session_token: str) -> None:

@@ -280,6 +280,8 @@ class StudentSession(Base):
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
+    # A browser session a kiosk tile handed off (sso.handoff): it ends when this kiosk session ends.
+    handed_off_from: Mapped[str | None] = mapped_column(ForeignKey("student_sessions.id"), index=True)
     person: Mapped[Person] = relationship(lazy="joined")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from badge_server.errors import ApiError, SessionNotValid
@@ -89,6 +89,19 @@ def device_token(request: Request) -> str:
 
 
 DeviceToken = Annotated[str, Depends(device_token)]
+
+
+def kiosk_device_token(
+    x_device_token: Annotated[
+        str, Header(description="The kiosk's device token; the bearer token is then the student's session.")
+    ] = "",
+) -> str:
+    """The device credential of a call that also carries a student's session as its bearer token
+    (``POST /api/v1/handoff``). Empty when absent: the route refuses it after counting the attempt."""
+    return x_device_token
+
+
+KioskDeviceToken = Annotated[str, Depends(kiosk_device_token)]
 
 
 def current_student(request: Request, db: SessionDep) -> StudentSession:

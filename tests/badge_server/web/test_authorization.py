@@ -49,6 +49,8 @@ DEVICE_API = {
     ("POST", "/scan/device"),
     ("GET", "/launch/{code}"),
 }
+# Needs both a student's kiosk session (bearer) and that kiosk's device token (X-Device-Token).
+KIOSK_STUDENT_API = {("POST", "/api/v1/handoff")}
 # Staff pages any signed-in staff member may open (each shows only what the role may see).
 OWN_STAFF = {("GET", "/staff/classes"), ("POST", "/staff/logout")}
 SCHOOL_ADMIN_OWN = {
@@ -109,7 +111,11 @@ def call(client: httpx.Client, method: str, path: str, ids: dict[str, str], csrf
         return client.request(
             method, url, data=form, files={"files": ("users.csv", b"x")} if "roster" in path else None
         )
-    body = {"/api/v1/exchange": {"badge": ids["badge"]}, "/api/v1/launch": {"launch_code": ids["code"]}}
+    body = {
+        "/api/v1/exchange": {"badge": ids["badge"]},
+        "/api/v1/launch": {"launch_code": ids["code"]},
+        "/api/v1/handoff": {"app_id": ids["app_id"]},
+    }
     return client.request(method, url, json=body.get(path, {}))
 
 
@@ -179,6 +185,15 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
                     wrong.append(f"{name} {method} {path} -> {answer.status_code}")
         elif (method, path) in STUDENT_API:
             for name, client in (("anonymous", anonymous), ("device", device), ("staff", other_admin)):
+                if (status := call(client, method, path, ids).status_code) != 401:
+                    wrong.append(f"{name} {method} {path} -> {status}")
+        elif (method, path) in KIOSK_STUDENT_API:  # neither credential alone is enough
+            for name, client in (
+                ("anonymous", anonymous),
+                ("student", student),
+                ("device", device),
+                ("staff", other_admin),
+            ):
                 if (status := call(client, method, path, ids).status_code) != 401:
                     wrong.append(f"{name} {method} {path} -> {status}")
         elif (method, path) in DEVICE_API:
