@@ -37,9 +37,7 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings())
 
 
-def run(
-    settings: Settings, *, host: str, port: int, workers: int, extra_routers: Sequence[APIRouter] = ()
-) -> None:
+def run(settings: Settings, *, host: str, port: int, workers: int, extra_routers: Sequence[APIRouter] = ()) -> None:
     """Serve; ``extra_routers`` (the demo's own app) are served beside the server, one process only."""
     # Build the app once here even with workers: a bad key or an old schema stops the
     # command with a clear message instead of N workers crashing in a loop.
