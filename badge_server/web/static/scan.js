@@ -171,8 +171,7 @@
   }
 
   function watchForSetupCode() {
-    if (cameraOn) return;
-    openCamera().then(scanLoop, function () { /* typing a code still works */ });
+    openCamera().catch(function () { /* no camera: typing a code still works */ });
   }
 
   document.getElementById("enroll-form").addEventListener("submit", function (event) {
@@ -195,17 +194,24 @@
 
   // ---- camera ----
   var cameraOn = false;       // the stream is playing and the scan loop runs
+  var cameraOpening = null;   // one request for the camera at a time (set-up mode, then scanning)
   function openCamera() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return Promise.reject({ name: "NoMediaDevices" });
     }
-    return navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
-      .then(function (stream) {
-        video.srcObject = stream;
-        return video.play();
-      })
-      .then(chooseDecoder)
-      .then(function () { cameraOn = true; });
+    if (!cameraOpening) {
+      cameraOpening = navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+        .then(function (stream) {
+          video.srcObject = stream;
+          return video.play();
+        })
+        .then(chooseDecoder)
+        .then(function () {
+          if (!cameraOn) { cameraOn = true; scanLoop(); }
+        });
+      cameraOpening.catch(function () { cameraOpening = null; });  // a later start tries again
+    }
+    return cameraOpening;
   }
 
   function startCamera() {
@@ -218,7 +224,7 @@
       return;
     }
     openCamera()
-      .then(function () { show("ready", null, say("ready_hint")); scanLoop(); })
+      .then(function () { if (!enrolling) idle(); })
       .catch(function (err) {
         if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
           panel("permission-panel");
