@@ -354,9 +354,12 @@ def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
     settings = Settings(env="development", data_dir=data_dir, database_url=None, public_url=f"http://{host}:{port}")
     click.echo(build_demo(settings, host=host, port=port))
     if not no_serve:
+        from badge_server.ops.demo_app import CONFIG_FILE, DemoApp, DemoAppConfig, demo_app_router
         from badge_server.ops.serve import run
 
-        run(settings, host=host, port=port, workers=1)
+        config = DemoAppConfig.read(data_dir / CONFIG_FILE)
+        routers = [demo_app_router(DemoApp(config))] if config else []
+        run(settings, host=host, port=port, workers=1, extra_routers=routers)
 
 
 @main.command("backup")

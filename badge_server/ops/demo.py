@@ -9,25 +9,30 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from badge_server import badges, devices
 from badge_server.catalog import add_demo_catalog
+from badge_server.clock import utcnow
+from badge_server.ops.demo_app import CONFIG_FILE, PREFIX, DemoAppConfig
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.printing import PrintRequest
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.sso import oidc_clients
 from badge_server.staff import create_staff, set_password
 from badge_server.store.db import transaction
-from badge_server.store.models import Device, Person, RosterRole, SchoolClass, StaffRole, StaffUser
+from badge_server.store.models import App, Device, Person, RosterRole, SchoolClass, StaffRole, StaffUser
+from badge_server.store.sso_models import OidcClient
 
 DEMO_ROSTER = Path(__file__).parent / "demo_data"
 DEMO_SCHOOL = "s-maple"
 DEMO_DEVICE_NAME = "Demo kiosk (Maple Street, Room 4)"
 ACTOR = "demo"
 DEMO_TEACHER = "rivera"
+DEMO_APP_ID = "who-am-i"  # the demo's own SSO app (ops/demo_app.py)
 BADGE_FILE = "demo-badge.txt"  # read by `badge-kiosk demo-setup` (kiosk_client.demo)
 
 
@@ -53,6 +58,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
             assert badge is not None
             payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
             teacher_password = _demo_teacher(session, data_dir)
+            _demo_app(session, data_dir, f"http://{host}:{port}")
             students = session.query(Person).filter(Person.role == RosterRole.STUDENT).count()
             class_ids = sorted(session.scalars(select(SchoolClass.id)))
     finally:
@@ -83,9 +89,44 @@ Sign in as {sample.display_name} with their badge, from another terminal:
 Web pages:
   Teacher console: {base}/staff/login  (username {DEMO_TEACHER}, password {teacher_password})
   Browser badge scanner (Chrome, with a camera): {base}/scan  (type the enrolment code above once)
+  Single sign-on: the "Who am I?" tile (or {base}/demo-app/) signs in with OpenID Connect and
+  shows the claims it received; discovery at {base}/.well-known/openid-configuration
 {kiosk_lines}
 API documentation: {base}/docs
 """
+
+
+def _demo_app(session: Session, data_dir: Path, base: str) -> None:
+    """Register "Who am I?" (ops/demo_app.py) as an OIDC client with a dashboard tile.
+
+    Made once per server address; its credentials are kept beside the database (0600), so the
+    app keeps working across restarts of the demo.
+    """
+    path = data_dir / CONFIG_FILE
+    known = DemoAppConfig.read(path)
+    client = session.get(OidcClient, known.client_id) if known else None
+    if known is not None and known.issuer == base and client is not None and client.disabled_at is None:
+        return
+    if session.get(App, DEMO_APP_ID) is None:
+        last = session.scalar(select(func.max(App.position))) or 0
+        session.add(
+            App(id=DEMO_APP_ID, name="Who am I?", launch_url=f"{base}{PREFIX}/", color="#6a4c93", position=last + 1)
+        )
+        session.flush()
+    config = DemoAppConfig(issuer=base, client_id="", client_secret="")
+    made = oidc_clients.add_client(
+        session,
+        name="Who am I? (demo app)",
+        redirect_uris=[config.redirect_uri],
+        public=False,
+        actor=ACTOR,
+        now=utcnow(),
+        scopes=["openid", "profile", "email", "roster"],
+        initiate_login_uri=config.initiate_login_uri,
+        app_id=DEMO_APP_ID,
+    )
+    assert made.client_secret is not None
+    _write_private(path, {"issuer": base, "client_id": made.client_id, "client_secret": made.client_secret})
 
 
 def _demo_kiosk(data_dir: Path, base: str, payload: str) -> str:

@@ -84,7 +84,8 @@ class DemoApp:
         """The authorize URL of a new sign-in (code flow, PKCE S256, state and nonce)."""
         now = time.monotonic()
         self.waiting = {k: v for k, v in self.waiting.items() if now - v.created < STATE_SECONDS}
-        state, nonce, verifier = (secrets.token_urlsafe(24) for _ in range(3))
+        state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        verifier = secrets.token_urlsafe(48)  # RFC 7636: 43 to 128 characters
         self.waiting[state] = _Waiting(nonce, verifier, now)
         with httpx.Client(timeout=10) as client:
             endpoint = self._discovery(client)["authorization_endpoint"]

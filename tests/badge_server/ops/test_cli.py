@@ -140,3 +140,22 @@ def test_the_demo_sets_up_a_kiosk_that_reads_the_demo_badge(demo_server: tuple[s
     )
     report = json.loads(checked.stdout)
     assert checked.returncode == 0 and report["ok"] and report["enrolled"], checked.stdout + checked.stderr
+
+
+def test_the_demo_apps_tile_lands_jose_signed_in_with_the_claims_it_received(demo_server: tuple[str, str]) -> None:
+    """The whole loop a newcomer sees: badge -> dashboard -> "Who am I?" tile -> the demo app,
+    which signed José in with OpenID Connect (code flow, ID token checked against the JWKS)."""
+    base, output = demo_server
+    token = re.search(r"Authorization: Bearer ([\w-]+)", output)
+    badge = re.search(r'"badge": "(BL1:[A-Z0-9]+)"', output)
+    assert token and badge and "Who am I?" in output, output
+    answer = httpx.post(
+        f"{base}/api/v1/exchange", json={"badge": badge[1]}, headers={"Authorization": f"Bearer {token[1]}"}
+    )
+    with httpx.Client(cookies={"badge_device": token[1]}, follow_redirects=True, timeout=20) as browser:
+        dashboard = browser.get(answer.json()["launch_url"])
+        assert 'href="/apps/who-am-i/open"' in dashboard.text
+        landed = browser.get(f"{base}/apps/who-am-i/open")
+    assert landed.url.path == "/demo-app/", landed.text[-400:]
+    assert "Signed in as José García" in landed.text
+    assert "preferred_username" in landed.text and "s-maple" in landed.text
