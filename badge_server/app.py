@@ -32,6 +32,7 @@ from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
+from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit
 from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         device_pages,
         catalog_pages,
         audit_pages,
+        sso_pages,
     ):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -19,6 +19,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from badge_server import audit
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.store.models import new_id
@@ -106,7 +107,7 @@ def active_key(db: Session, keys: ServerKeys, settings: Settings, now: datetime)
     return ActiveKey(key.id, keys.decrypt(key.private_key_encrypted).encode("ascii"), key.certificate_pem)
 
 
-def rotate(db: Session, keys: ServerKeys, settings: Settings, now: datetime) -> SigningKey:
+def rotate(db: Session, keys: ServerKeys, settings: Settings, now: datetime, *, actor: str = "system") -> SigningKey:
     """Publish a new key now; it signs after ``signing_key_publish_hours``, when caches have it.
 
     The key signing today keeps signing until then, and stays published for as long as a token
@@ -125,6 +126,7 @@ def rotate(db: Session, keys: ServerKeys, settings: Settings, now: datetime) -> 
     current.superseded_at = signs_from
     current.retire_at = signs_from + lifetime
     db.flush()
+    audit.record(db, "sso.key_rotate", actor=actor, kid=new.id, signs_from=signs_from.isoformat())
     return new
 
 

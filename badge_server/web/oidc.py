@@ -132,7 +132,8 @@ def resume_after_scan(
 RESUME_AFTER_SCAN[SsoProtocol.OIDC] = resume_after_scan
 
 
-@pages.api_route(AUTHORIZE_PATH, methods=["GET", "POST"])
+@pages.get(AUTHORIZE_PATH)
+@pages.post(AUTHORIZE_PATH)
 def authorize(request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP, pairs: Parameters) -> Response:
     audit_failures_as(request, "oidc.authorize", ip)
     # Counted in its own transaction before this request's first touches the database (the
@@ -155,9 +156,7 @@ def token(request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP, p
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-@router.api_route(USERINFO_PATH, methods=["GET", "POST"])
-def userinfo_endpoint(request: Request, db: SessionDep, pairs: Parameters) -> JSONResponse:
-    """The signed-in student's claims, for a live access token (header, or POST body per RFC 6750 §2.2)."""
+def _userinfo(request: Request, db: Session, pairs: list[tuple[str, str]]) -> JSONResponse:
     presented = bearer_token(request) or (dict(pairs).get("access_token") if request.method == "POST" else None)
     now = utcnow()
     found = find_access_token(db, presented, now) if presented else None
@@ -168,3 +167,15 @@ def userinfo_endpoint(request: Request, db: SessionDep, pairs: Parameters) -> JS
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     return JSONResponse(userinfo(db, found, now), headers={"Cache-Control": "no-store"})
+
+
+@router.get(USERINFO_PATH)
+def userinfo_get(request: Request, db: SessionDep, pairs: Parameters) -> JSONResponse:
+    """The signed-in student's claims, for a live access token (``Authorization: Bearer``)."""
+    return _userinfo(request, db, pairs)
+
+
+@router.post(USERINFO_PATH)
+def userinfo_post(request: Request, db: SessionDep, pairs: Parameters) -> JSONResponse:
+    """The same, with the token in the header or the form body (RFC 6750 §2.2)."""
+    return _userinfo(request, db, pairs)

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from badge_server import enrol_links
+from badge_server.clock import utcnow
+from badge_server.sso import oidc_clients
 from badge_server.store.db import transaction
 from badge_server.store.models import StaffUser
 from tests.support.api import exchange, sign_in
@@ -41,6 +43,10 @@ PUBLIC = {
 }
 # A student's browser pages: without a student session, back to the scanner or the goodbye page.
 STUDENT_PAGES = {("GET", "/apps/{app_id}/open")}
+# OpenID Connect: discovery and keys are public; the token endpoint and userinfo answer only an
+# app's own credentials (a client secret, an access token), never a session, device or staff cookie.
+OIDC_PUBLIC = {("GET", "/.well-known/openid-configuration"), ("GET", "/oidc/jwks")}
+OIDC_APP_CREDENTIALS = {("POST", "/token"), ("GET", "/userinfo"), ("POST", "/userinfo")}
 STUDENT_API = {("GET", "/api/v1/me"), ("GET", "/api/v1/me/apps"), ("POST", "/api/v1/logout")}
 DEVICE_API = {
     ("GET", "/api/v1/devices/me"),
@@ -128,8 +134,17 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
+        client_id = oidc_clients.add_client(
+            session,
+            name="An app",
+            redirect_uris=["https://app.example.org/cb"],
+            public=False,
+            actor="test",
+            now=utcnow(),
+        ).client_id
     ids = {
         "link_id": link_id,
+        "client_id": client_id,
         "class_id": "k-maple-kg",
         "person_id": "st-0001",
         "staff_id": rivera_id,
@@ -156,7 +171,13 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     teacher_csrf, admin_csrf = csrf_of(other_teacher), csrf_of(other_admin)
     unclassified, wrong = [], []
     for method, path in routes(server):
-        if (method, path) in PUBLIC:
+        if (method, path) in PUBLIC or (method, path) in OIDC_PUBLIC:
+            continue
+        if (method, path) in OIDC_APP_CREDENTIALS:
+            for name, client in (("anonymous", anonymous), ("student", student), ("device", device)):
+                answer = call(client, method, path, ids)
+                if answer.status_code not in (400, 401) or "access_token" in answer.text or "sub" in answer.text:
+                    wrong.append(f"{name} {method} {path} -> {answer.status_code}")
             continue
         if path.startswith("/staff"):
             for name, client in (("anonymous", anonymous), ("student", student), ("device", device)):
@@ -218,8 +239,16 @@ def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, 
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
+        client_id = oidc_clients.add_client(
+            session,
+            name="An app",
+            redirect_uris=["https://app.example.org/cb"],
+            public=False,
+            actor="test",
+            now=utcnow(),
+        ).client_id
     ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
-    ids["link_id"] = link_id
+    ids["link_id"], ids["client_id"] = link_id, client_id
     forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
     wrong = []
     with (
