@@ -141,7 +141,7 @@ def _page(title: str, body: str) -> HTMLResponse:
         f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><link rel="stylesheet" href="/static/kid.css"></head>
-<body class="centered"><main class="message">{body}</main></body></html>""",
+<body><main class="message">{body}</main></body></html>""",
         headers={"Cache-Control": "no-store"},
     )
 
