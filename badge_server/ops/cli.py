@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
 from badge_server.ops.setup import initialise, write_badge_pdf
+from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
 from badge_server.printing import PrintRequest
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -385,3 +386,8 @@ def restore_command(ctx: click.Context, archive: Path, force: bool) -> None:
     click.echo(
         f"restored the backup made {manifest.get('made_at')}; run `badge-server init` to bring the schema up to date"
     )
+
+
+# Single sign-on registration (ops/sso_commands.py).
+main.add_command(oidc_client)
+main.add_command(rotate_signing_key)
