@@ -36,6 +36,13 @@ PUBLIC = {
     ("POST", "/staff/mfa"),
     ("GET", "/staff/mfa/setup"),
     ("POST", "/staff/mfa/setup"),
+    # OpenID Connect: published documents; the token endpoint authenticates the client itself,
+    # userinfo its access token (a session or device token is refused: test_oidc_refusals.py).
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/oidc/jwks"),
+    ("POST", "/token"),
+    ("GET", "/userinfo"),
+    ("POST", "/userinfo"),
 }
 # A student's browser pages: without a student session, back to the scanner or the goodbye page.
 STUDENT_PAGES = {("GET", "/apps/{app_id}/open")}
