@@ -98,7 +98,7 @@ class RelyingParty:
         url: str = request.request(self.client.authorization_endpoint)
         return url
 
-    def callback(self, location: str) -> AuthorizationResponse:
+    def callback(self, location: str) -> Any:
         """Parse the redirect back to the app (pyoidc checks it is for the state it sent)."""
         assert location.startswith(self.app.redirect_uri), location
         return self.client.parse_response(AuthorizationResponse, info=urlsplit(location).query, sformat="urlencoded")

@@ -21,7 +21,6 @@ from tests.support.oidc_app import (
     LogoutReceiver,
     RelyingParty,
     browser_for,
-    query_of,
     register_app,
     sign_in_through_scan,
 )
@@ -36,9 +35,7 @@ def test_an_app_signs_jose_in_with_the_code_flow_and_verifies_the_id_token_again
     app = register_app(district.runtime, scopes=("profile", "email", "roster"))
     rp = RelyingParty(server.url, app)
     with browser_for(server.url, district) as browser:
-        location = sign_in_through_scan(
-            browser, district, JOSE, rp.authorize_url(scope="openid profile email roster")
-        )
+        location = sign_in_through_scan(browser, district, JOSE, rp.authorize_url(scope="openid profile email roster"))
         answer = rp.callback(location)
         assert answer["state"] == rp.state
         tokens = rp.redeem(answer["code"])

@@ -76,7 +76,9 @@ def assert_error_page(answer: httpx.Response) -> None:
 
 def test_an_unknown_client_gets_an_error_page_and_an_audit_row(browser: httpx.Client, district: District) -> None:
     assert_error_page(authorize(browser, None))
-    assert refusals(district, "oidc.authorize") == [("sso_refused", "invalid_client: The client does not exist on this server.")]
+    assert refusals(district, "oidc.authorize") == [
+        ("sso_refused", "invalid_client: The client does not exist on this server.")
+    ]
     assert issued(district) == (0, 0)
 
 
@@ -102,7 +104,7 @@ def test_a_redirect_uri_it_did_not_register_is_never_redirected_to(
     answer = authorize(browser, app, redirect_uri=redirect_uri)
     assert_error_page(answer)
     assert "evil" not in answer.text
-    (outcome, reason), = refusals(district, "oidc.authorize")
+    ((outcome, reason),) = refusals(district, "oidc.authorize")
     assert outcome == "sso_refused" and "redirect" in reason.lower()
     assert issued(district) == (0, 0)
 
