@@ -25,7 +25,7 @@ def run(runtime: Runtime, *args: str, ok: bool = True) -> subprocess.CompletedPr
     environment.update(
         BADGE_ENV="production",
         BADGE_DATA_DIR=str(settings.data_dir),
-        BADGE_DATABASE_URL=settings.database_url,
+        BADGE_DATABASE_URL=settings.database_url or "",
         BADGE_SECRET_KEY=settings.secret_key.get_secret_value() if settings.secret_key else "",
     )
     done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
