@@ -2,7 +2,7 @@
 
 The relying party is pyoidc (PyPI ``oic``), a library independent of the server's Authlib: it
 reads discovery, fetches the JWKS, and verifies the ID token's signature, issuer, audience and
-nonce itself. A small HTTP server stands in for the app's back-channel logout endpoint.
+nonce itself. A small HTTP server on loopback stands in for the app's pages.
 """
 
 from __future__ import annotations
@@ -150,14 +150,24 @@ def query_of(location: str) -> dict[str, str]:
     return {name: values[0] for name, values in parse_qs(urlsplit(location).query).items()}
 
 
-class LogoutReceiver:
-    """The app's back-channel logout endpoint: records each POSTed form, answers 200."""
+APP_PAGE = b'<!doctype html><html lang="en"><title>Reading Eggs</title><main><h1>Reading Eggs</h1></main></html>'
+
+
+class AppServer:
+    """The app on loopback: its callback page (GET, where the browser lands) and its back-channel
+    logout endpoint (POST; each form received is recorded)."""
 
     def __init__(self) -> None:
         received: list[dict[str, list[str]]] = []
         self.received = received
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(APP_PAGE)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 received.append(parse_qs(self.rfile.read(length).decode()))
@@ -168,10 +178,12 @@ class LogoutReceiver:
                 pass
 
         self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/backchannel-logout"
+        base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.callback_url = f"{base}/callback"
+        self.logout_url = f"{base}/backchannel-logout"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> LogoutReceiver:
+    def __enter__(self) -> AppServer:
         self.thread.start()
         return self
 

@@ -18,7 +18,7 @@ from badge_server.store.models import AuditEvent
 from badge_server.store.sso_models import OidcToken, SsoSignIn
 from tests.support.district import District
 from tests.support.oidc_app import (
-    LogoutReceiver,
+    AppServer,
     RelyingParty,
     browser_for,
     register_app,
@@ -86,8 +86,8 @@ def test_a_public_client_signs_in_with_pkce_alone(server: LoopbackServer, distri
 def test_signing_out_ends_the_app_session_tells_the_app_and_needs_a_new_scan(
     server: LoopbackServer, district: District
 ) -> None:
-    with LogoutReceiver() as receiver:
-        app = register_app(district.runtime, backchannel_logout_uri=receiver.url)
+    with AppServer() as receiver:
+        app = register_app(district.runtime, backchannel_logout_uri=receiver.logout_url)
         rp = RelyingParty(server.url, app)
         with browser_for(server.url, district) as browser:
             tokens = rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
