@@ -115,9 +115,7 @@ def token_endpoint(request: Request, parameters: OAuthParameters, db: SessionDep
     return _response(issue_tokens(provider, oauth))
 
 
-@router.api_route("/userinfo", methods=["GET", "POST"])
-def userinfo_endpoint(request: Request, parameters: OAuthParameters, db: SessionDep, ip: ClientIP) -> JSONResponse:
-    """The student's claims for a bearer access token (header, or ``access_token`` in a form body)."""
+def _userinfo(request: Request, parameters: dict[str, list[str]], db: Session, ip: str) -> JSONResponse:
     token = bearer_token(request) or next(iter(parameters.get("access_token", [])), None)
     claims = userinfo(db, token, utcnow())
     if claims is None:
@@ -125,3 +123,15 @@ def userinfo_endpoint(request: Request, parameters: OAuthParameters, db: Session
         challenge = 'Bearer error="invalid_token"' if token else 'Bearer realm="userinfo"'
         return JSONResponse({"error": "invalid_token"}, status_code=401, headers={"WWW-Authenticate": challenge})
     return JSONResponse(claims, headers=NO_STORE)
+
+
+@router.get("/userinfo")
+def userinfo_get(request: Request, parameters: OAuthParameters, db: SessionDep, ip: ClientIP) -> JSONResponse:
+    """The student's claims for a bearer access token (``Authorization: Bearer``)."""
+    return _userinfo(request, parameters, db, ip)
+
+
+@router.post("/userinfo")
+def userinfo_post(request: Request, parameters: OAuthParameters, db: SessionDep, ip: ClientIP) -> JSONResponse:
+    """The same, the token in the header or as ``access_token`` in a form body."""
+    return _userinfo(request, parameters, db, ip)

@@ -21,6 +21,8 @@ from tests.support.oidc_app import (
     AppServer,
     RelyingParty,
     browser_for,
+    query_of,
+    scan,
     register_app,
     sign_in_through_scan,
 )
@@ -120,3 +122,35 @@ def test_an_idle_session_means_a_new_scan(server: LoopbackServer, district: Dist
         sign_in_through_scan(browser, district, JOSE, rp.authorize_url())
         clock.advance(timedelta(hours=2))
         assert browser.get(rp.authorize_url()).headers["location"] == "/scan"
+
+
+def test_a_kiosk_sign_out_through_the_api_tells_the_app_too(server: LoopbackServer, district: District) -> None:
+    with AppServer() as receiver:
+        app = register_app(district.runtime, backchannel_logout_uri=receiver.logout_url)
+        rp = RelyingParty(server.url, app)
+        with browser_for(server.url, district) as browser:
+            rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+            session_token = browser.cookies["badge_session"]
+        signed_out = httpx.post(f"{server.url}/api/v1/logout", headers={"Authorization": f"Bearer {session_token}"})
+        assert signed_out.status_code == 200
+        deadline = time.monotonic() + 10
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(receiver.received) == 1
+
+
+def test_a_tile_starts_the_apps_own_sign_in_which_the_session_answers_at_once(
+    server: LoopbackServer, district: District
+) -> None:
+    app = register_app(district.runtime, app_id="starfall", initiate_login_uri="https://app.example.org/login")
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        scan(browser, district, JOSE)
+        tapped = browser.get("/apps/starfall/open")
+        assert tapped.status_code == 303
+        started = query_of(tapped.headers["location"])
+        assert tapped.headers["location"].startswith("https://app.example.org/login?")
+        assert started["iss"] == server.url
+        # The app answers with an authorize request: the session signs José in without a scan.
+        answered = browser.get(rp.authorize_url())
+    assert rp.redeem(rp.callback(answered.headers["location"])["code"])["id_token"]["given_name"] == "José"
