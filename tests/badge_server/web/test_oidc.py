@@ -22,8 +22,8 @@ from tests.support.oidc_app import (
     RelyingParty,
     browser_for,
     query_of,
-    scan,
     register_app,
+    scan,
     sign_in_through_scan,
 )
 from tests.support.servers import LoopbackServer
