@@ -30,7 +30,7 @@ from badge_server.keys import ServerKeys, token_digest
 from badge_server.settings import Settings
 from badge_server.sso.claims import SCOPE_CLAIMS, SUPPORTED_SCOPES, claims_for
 from badge_server.sso.oidc_clients import secret_matches
-from badge_server.sso.signing_keys import active_key
+from badge_server.sso.signing_keys import ActiveKey, active_key, signing_jwk
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import OidcClient, OidcCode, OidcToken, SsoProtocol, SsoSignIn
 
@@ -172,7 +172,7 @@ class IdTokens(OpenIDCode):  # type: ignore[misc]
         return False  # replay of a nonce is for the relying party to detect; it chose the value
 
     def resolve_client_private_key(self, client: RegisteredClient) -> RSAKey:
-        return RSAKey.import_key(self.provider.signing_key.private_key_pem)
+        return signing_jwk(self.provider.signing_key)
 
     def get_client_algorithm(self, client: RegisteredClient) -> str:
         return "RS256"
@@ -282,7 +282,7 @@ class OidcProvider(AuthorizationServer):  # type: ignore[misc]
         self.register_token_generator("default", self._bearer_token)
 
     @property
-    def signing_key(self) -> Any:
+    def signing_key(self) -> ActiveKey:
         if not hasattr(self, "_signing_key"):
             self._signing_key = active_key(self.db, self.keys, self.settings, self.now)
         return self._signing_key

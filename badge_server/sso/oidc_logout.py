@@ -14,14 +14,13 @@ from datetime import datetime
 
 import httpx
 from joserfc import jwt
-from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
-from badge_server.sso.signing_keys import active_key
+from badge_server.sso.signing_keys import active_key, signing_jwk
 from badge_server.sso.subjects import subject_of
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import OidcClient, OidcToken, SsoProtocol, SsoSignIn
@@ -73,9 +72,7 @@ def end_oidc_sign_ins(
             "events": {BACKCHANNEL_EVENT: {}},
         }
         key = active_key(db, keys, settings, now)
-        token = jwt.encode(
-            {"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"}, claims, RSAKey.import_key(key.private_key_pem)
-        )
+        token = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"}, claims, signing_jwk(key))
         notices.append(LogoutNotice(client.id, client.backchannel_logout_uri, token))
         audit.record(db, "oidc.logout", person_id=student.person_id, client_id=client.id)
     return notices

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -104,6 +105,17 @@ def ensure_signing_key(db: Session, keys: ServerKeys, settings: Settings, now: d
 def active_key(db: Session, keys: ServerKeys, settings: Settings, now: datetime) -> ActiveKey:
     key = ensure_signing_key(db, keys, settings, now)
     return ActiveKey(key.id, keys.decrypt(key.private_key_encrypted).encode("ascii"), key.certificate_pem)
+
+
+@lru_cache(maxsize=8)
+def _parsed(kid: str, private_key_pem: bytes) -> RSAKey:
+    return RSAKey.import_key(private_key_pem)
+
+
+def signing_jwk(key: ActiveKey) -> RSAKey:
+    """The active key, parsed for joserfc. Parsing checks the RSA key (about 40 ms), so a parsed
+    key is kept per process: derived from the database, it holds nothing the database does not."""
+    return _parsed(key.kid, key.private_key_pem)
 
 
 def rotate(db: Session, keys: ServerKeys, settings: Settings, now: datetime) -> SigningKey:
