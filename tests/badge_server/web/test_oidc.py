@@ -62,6 +62,9 @@ def test_an_app_signs_jose_in_with_the_code_flow_and_verifies_the_id_token_again
         kinds = set(session.scalars(select(AuditEvent.kind).where(AuditEvent.kind.like("oidc.%"))))
         assert {"oidc.authorize", "oidc.token", "oidc.client.add"} <= kinds
         assert session.scalars(select(SsoSignIn)).one().client_ref == app.client_id
+        logged = " ".join(f"{row.detail} {row.actor}" for row in session.scalars(select(AuditEvent)))
+    secrets = [app.secret or "", answer["code"], tokens["access_token"], raw, district.payloads[JOSE]]
+    assert not [secret for secret in secrets if secret in logged], "no secret reaches the audit log"
 
 
 def test_the_sub_is_stable_and_a_session_answers_at_once(server: LoopbackServer, district: District) -> None:
