@@ -27,7 +27,8 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
-from badge_server.web import after_scan, api, handoff, oidc, scanner, student
+from badge_server.web import after_scan, api, handoff, scanner, student
+from badge_server.web import oidc as oidc_pages
 from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
@@ -79,8 +80,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(api.router)
-    app.include_router(oidc.router)
-    app.include_router(oidc.pages)
+    app.include_router(oidc_pages.router)
     app.include_router(handoff.router)  # a kiosk tile's browser hand-off (API + page)
     for pages in (
         student,

@@ -258,3 +258,8 @@ class CsrfRejected(ApiError):
 
 class UploadRefused(BadgeServerError):
     """Raised when an uploaded file (a roster, an app icon) is the wrong kind or too large."""
+
+
+class SsoRegistrationRefused(BadgeServerError):
+    """Raised when an app's SSO registration is refused: a redirect URI that is not absolute https
+    (or http to loopback), an unknown scope or catalog app, an unknown client to disable."""

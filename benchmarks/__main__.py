@@ -17,6 +17,7 @@ ALL = {
     "load": [],
     "load-postgres": ["--postgres"],
     "handoff": [],
+    "sso": [],
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
 from badge_server.ops.setup import initialise, write_badge_pdf
+from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
 from badge_server.printing import PrintRequest
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -483,3 +484,8 @@ def enrol_link_revoke(ctx: click.Context, link_id: str) -> None:
         link = enrol_links.revoke_link(session, link_id, actor=ACTOR)
         uses = link.uses
     click.echo(f"enrolment link {link_id} revoked after {uses} uses")
+
+
+# Single sign-on registration (ops/sso_commands.py).
+main.add_command(oidc_client)
+main.add_command(rotate_signing_key)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from badge_server import badges, devices
 from badge_server.catalog import add_demo_catalog
 from badge_server.clock import utcnow
+from badge_server.keys import ServerKeys
 from badge_server.ops.demo_app import CONFIG_FILE, PREFIX, DemoAppConfig
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.printing import PrintRequest
@@ -58,7 +59,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
             assert badge is not None
             payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
             teacher_password = _demo_teacher(session, data_dir)
-            _demo_app(session, data_dir, f"http://{host}:{port}")
+            _demo_app(session, runtime.keys, data_dir, f"http://{host}:{port}")
             students = session.query(Person).filter(Person.role == RosterRole.STUDENT).count()
             class_ids = sorted(session.scalars(select(SchoolClass.id)))
     finally:
@@ -96,7 +97,7 @@ API documentation: {base}/docs
 """
 
 
-def _demo_app(session: Session, data_dir: Path, base: str) -> None:
+def _demo_app(session: Session, keys: ServerKeys, data_dir: Path, base: str) -> None:
     """Register "Who am I?" (ops/demo_app.py) as an OIDC client with a dashboard tile.
 
     Made once per server address; its credentials are kept beside the database (0600), so the
@@ -114,8 +115,9 @@ def _demo_app(session: Session, data_dir: Path, base: str) -> None:
         )
         session.flush()
     config = DemoAppConfig(issuer=base, client_id="", client_secret="")
-    made = oidc_clients.add_client(
+    made = oidc_clients.register_client(
         session,
+        keys,
         name="Who am I? (demo app)",
         redirect_uris=[config.redirect_uri],
         public=False,
@@ -123,10 +125,11 @@ def _demo_app(session: Session, data_dir: Path, base: str) -> None:
         now=utcnow(),
         scopes=["openid", "profile", "email", "roster"],
         initiate_login_uri=config.initiate_login_uri,
+        backchannel_logout_uri=None,
         app_id=DEMO_APP_ID,
     )
-    assert made.client_secret is not None
-    _write_private(path, {"issuer": base, "client_id": made.client_id, "client_secret": made.client_secret})
+    assert made.secret is not None
+    _write_private(path, {"issuer": base, "client_id": made.client.id, "client_secret": made.secret})
 
 
 def _demo_kiosk(data_dir: Path, base: str, payload: str) -> str:

@@ -1,175 +1,136 @@
-"""OpenID Connect clients: register, list, disable, and what Authlib asks of a client.
+"""Registering, listing and disabling OpenID Connect clients (the apps that sign students in).
 
-A client secret is random, shown once and stored only as a digest. A redirect URI is matched
-exactly, so it is checked here when it is registered: https, or http on loopback only (a code
-sent over plain HTTP to another machine can be read on the way).
+A client secret is shown once, at registration; only its keyed digest is stored.
 """
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_server import audit
-from badge_server.errors import NotFoundError, PolicyError
-from badge_server.keys import token_digest
+from badge_server.errors import SsoRegistrationRefused
+from badge_server.keys import ServerKeys
+from badge_server.sso.claims import DEFAULT_SCOPES, SUPPORTED_SCOPES
 from badge_server.store.models import App
 from badge_server.store.sso_models import OidcClient, SsoProtocol
-
-#: Scopes a client may be allowed: the OIDC standard ones this server fills, and ``roster``
-#: (school, grade, roles), which a district grants only to apps that need it.
-KNOWN_SCOPES = ("openid", "profile", "email", "roster")
-DEFAULT_SCOPES = ("openid", "profile", "email")
-_CLIENT_ID = re.compile(r"[a-z0-9][a-z0-9-]{2,40}")
 
 
 @dataclass(frozen=True)
 class NewClient:
-    """A client just registered; ``client_secret`` is the only time its secret exists in clear."""
+    """A registered client and its secret, in clear this once (``None``: a public client)."""
 
-    client_id: str
-    client_secret: str | None
-
-
-def check_app_url(url: str, what: str) -> str:
-    """An absolute https URL, or http to loopback (a developer's or the demo's own app)."""
-    parts = urlsplit(url)
-    if parts.fragment or not parts.netloc or parts.scheme not in ("https", "http"):
-        raise PolicyError(f"{what} {url!r} must be an absolute https:// URL without a #fragment")
-    if parts.scheme == "http":
-        host = parts.hostname or ""
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise PolicyError(f"{what} {url!r} must use https:// (plain http only to 127.0.0.1 or localhost)")
-    return url
+    client: OidcClient
+    secret: str | None
 
 
-def _new_client_id(db: Session, name: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:24] or "app"
-    while True:
-        candidate = f"{base}-{secrets.token_hex(3)}"
-        if _CLIENT_ID.fullmatch(candidate) and db.get(OidcClient, candidate) is None:
-            return candidate
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
-def add_client(
+def check_app_uri(uri: str, what: str) -> str:
+    """An absolute https URI, or http to loopback (a developer's machine, native apps: RFC 8252)."""
+    parts = urlsplit(uri)
+    if parts.fragment or not parts.hostname:
+        raise SsoRegistrationRefused(f"{what} {uri!r} must be an absolute URL without a #fragment")
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        return uri
+    raise SsoRegistrationRefused(f"{what} {uri!r} must use https (plain http only to loopback)")
+
+
+def register_client(
     db: Session,
+    keys: ServerKeys,
     *,
     name: str,
     redirect_uris: list[str],
     public: bool,
+    scopes: list[str],
+    initiate_login_uri: str | None,
+    backchannel_logout_uri: str | None,
+    app_id: str | None,
     actor: str,
     now: datetime,
-    scopes: list[str] | None = None,
-    initiate_login_uri: str | None = None,
-    backchannel_logout_uri: str | None = None,
-    app_id: str | None = None,
 ) -> NewClient:
-    """Register a client; with ``app_id``, that catalog app's tile starts this client's sign-in."""
-    name = name.strip()
-    if not name:
-        raise PolicyError("a client needs a name (the app's name, as admins will see it)")
+    """Check everything first, then write: a refused registration leaves nothing behind."""
+    if not name.strip():
+        raise SsoRegistrationRefused("a client needs a name")
     if not redirect_uris:
-        raise PolicyError("a client needs at least one --redirect-uri")
-    uris = [check_app_url(uri, "redirect URI") for uri in redirect_uris]
-    chosen = list(scopes or DEFAULT_SCOPES)
-    unknown = sorted(set(chosen) - set(KNOWN_SCOPES))
+        raise SsoRegistrationRefused("a client needs at least one redirect URI")
+    uris = [check_app_uri(uri, "redirect URI") for uri in redirect_uris]
+    unknown = sorted(set(scopes) - set(SUPPORTED_SCOPES))
     if unknown:
-        raise PolicyError(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(KNOWN_SCOPES)}")
-    if "openid" not in chosen:
-        chosen.insert(0, "openid")
-    app = None
-    if app_id is not None:
-        app = db.get(App, app_id)
-        if app is None:
-            raise NotFoundError(f"no app {app_id!r} in the catalog (see the console's Apps page)")
+        raise SsoRegistrationRefused(f"unknown scope {', '.join(unknown)}; known: {', '.join(SUPPORTED_SCOPES)}")
+    chosen = list(dict.fromkeys(["openid", *scopes])) if scopes else list(DEFAULT_SCOPES)
+    login_uri = check_app_uri(initiate_login_uri, "initiate login URI") if initiate_login_uri else None
+    logout_uri = check_app_uri(backchannel_logout_uri, "back-channel logout URI") if backchannel_logout_uri else None
+    app = db.get(App, app_id) if app_id else None
+    if app_id and app is None:
+        raise SsoRegistrationRefused(f"no catalog app with id {app_id!r}")
     secret = None if public else secrets.token_urlsafe(32)
     client = OidcClient(
-        id=_new_client_id(db, name),
-        name=name,
-        secret_digest=None if secret is None else token_digest(secret),
+        id=secrets.token_urlsafe(16),
+        name=name.strip(),
+        secret_digest=keys.secret_digest(secret) if secret else None,
         redirect_uris=uris,
         scopes=chosen,
-        initiate_login_uri=initiate_login_uri and check_app_url(initiate_login_uri, "initiate login URI"),
-        backchannel_logout_uri=backchannel_logout_uri
-        and check_app_url(backchannel_logout_uri, "back-channel logout URI"),
+        initiate_login_uri=login_uri,
+        backchannel_logout_uri=logout_uri,
         created_at=now,
         created_by=actor,
         disabled_at=None,
     )
     db.add(client)
     if app is not None:
-        app.sso_protocol, app.sso_ref = SsoProtocol.OIDC, client.id
-    audit.record(db, "oidc.client_add", actor=actor, client_id=client.id, public=public, app_id=app_id)
+        # The tile now starts this client's sign-in (sso.tiles).
+        app.sso_protocol = SsoProtocol.OIDC.value
+        app.sso_ref = client.id
+    audit.record(db, "oidc.client.add", actor=actor, client_id=client.id, app_id=app_id, public=public)
     db.flush()
-    return NewClient(client.id, secret)
+    return NewClient(client, secret)
+
+
+def secret_matches(keys: ServerKeys, client: OidcClient, secret: str) -> bool:
+    if client.secret_digest is None or not secret.isascii():
+        return False
+    return hmac.compare_digest(client.secret_digest, keys.secret_digest(secret))
 
 
 def list_clients(db: Session) -> list[OidcClient]:
-    return list(db.scalars(select(OidcClient).order_by(OidcClient.created_at, OidcClient.id)))
+    return list(db.scalars(select(OidcClient).order_by(OidcClient.created_at, OidcClient.name)))
 
 
-def disable_client(db: Session, client_id: str, *, actor: str, now: datetime) -> OidcClient:
-    """Refuse the client's requests from now on; its tokens stop working too (userinfo)."""
+def disable_client(db: Session, client_id: str, actor: str, now: datetime) -> OidcClient:
+    """The client can no longer sign anyone in; codes and tokens it holds stop working."""
     client = db.get(OidcClient, client_id)
     if client is None:
-        raise NotFoundError(f"no OIDC client {client_id!r} (see `badge-server oidc-client list`)")
+        raise SsoRegistrationRefused(f"no OIDC client with id {client_id!r}")
     if client.disabled_at is None:
         client.disabled_at = now
-        audit.record(db, "oidc.client_disable", actor=actor, client_id=client_id)
+        audit.record(db, "oidc.client.disable", actor=actor, client_id=client.id)
     return client
 
 
-class RegisteredClient(ClientMixin):  # type: ignore[misc]
-    """What Authlib asks of a client, answered from its row."""
-
-    def __init__(self, row: OidcClient) -> None:
-        self.row = row
-
-    @property
-    def is_public(self) -> bool:
-        return self.row.secret_digest is None
-
-    def get_client_id(self) -> str:
-        return self.row.id
-
-    def get_default_redirect_uri(self) -> str | None:
-        # Never guess: a request must name its redirect URI (OIDC requires it anyway).
-        return None
-
-    def get_allowed_scope(self, scope: str) -> str:
-        allowed = set(self.row.scopes)
-        return " ".join(s for s in scope.split() if s in allowed)
-
-    def check_redirect_uri(self, redirect_uri: str) -> bool:
-        # Exact string comparison (RFC 9700 §4.1.3): no prefix, no wildcard, no normalising.
-        return redirect_uri in self.row.redirect_uris
-
-    def check_client_secret(self, client_secret: str) -> bool:
-        if self.row.secret_digest is None:
-            return False
-        # Constant time: the comparison must not tell an attacker how much of a guess was right.
-        return hmac.compare_digest(token_digest(client_secret), self.row.secret_digest)
-
-    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if endpoint != "token":
-            return True
-        return method == "none" if self.is_public else method in ("client_secret_basic", "client_secret_post")
-
-    def check_response_type(self, response_type: str) -> bool:
-        return response_type == "code"
-
-    def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type == "authorization_code"
+def client_summary(client: OidcClient) -> dict[str, object]:
+    return {
+        "client_id": client.id,
+        "name": client.name,
+        "public": client.secret_digest is None,
+        "redirect_uris": list(client.redirect_uris),
+        "scopes": list(client.scopes),
+        "initiate_login_uri": client.initiate_login_uri,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "disabled": client.disabled_at is not None,
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import devices, exchange
@@ -10,6 +10,7 @@ from badge_server.catalog import apps_for
 from badge_server.contract.payload import parse_payload
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.web.sso_pages import tell_apps_signed_out
 
 router = APIRouter(prefix="/api/v1")
 
@@ -140,6 +141,9 @@ def my_apps(student: CurrentStudent, db: SessionDep) -> AppsOut:
 
 
 @router.post("/logout")
-def logout(student: CurrentStudent, db: SessionDep) -> dict[str, bool]:
+def logout(
+    request: Request, student: CurrentStudent, db: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
+) -> dict[str, bool]:
     exchange.end_session(db, student, reason="logout")
+    tell_apps_signed_out(request, db, runtime, student, background)
     return {"signed_out": True}

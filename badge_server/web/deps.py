@@ -126,3 +126,21 @@ def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
 
 
 BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
+
+
+async def oauth_parameters(request: Request) -> dict[str, list[str]]:
+    """Every value of every query and form parameter (OIDC endpoints take both; Authlib refuses
+    a repeated one), read here so that the routes themselves stay synchronous."""
+    parameters: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        parameters.setdefault(name, []).append(value)
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        for name, field in (await request.form()).multi_items():
+            if isinstance(field, str):
+                parameters.setdefault(name, []).append(field)
+    return parameters
+
+
+OAuthParameters = Annotated[dict[str, list[str]], Depends(oauth_parameters)]

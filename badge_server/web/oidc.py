@@ -1,181 +1,137 @@
-"""OpenID Connect endpoints: discovery, JWKS, authorize, token, userinfo (``sso/oidc.py`` does the work).
+"""The OpenID Connect endpoints: discovery, JWKS, authorize, token and userinfo.
 
-``/authorize`` is a page a child's browser walks through: without a student session (or when
-the app asks for a fresh sign-in) it keeps the request server-side and shows the badge scanner;
-with one it answers at once. A request that names an unknown client or a redirect URI the
-client did not register gets a page ("ask your teacher") and never a redirect.
+Authlib has no FastAPI integration; ``sso.oidc.ParametersRequest`` is the adapter, built here
+from a Starlette request (or, after a scan, from the stored request). Routes are synchronous
+like the rest of the server; the parameters are read by an async dependency.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from authlib.oauth2 import OAuth2Error
-from authlib.oidc.core.errors import RequestNotSupportedError, RequestURINotSupportedError
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server.clock import utcnow
-from badge_server.errors import SsoRefused
-from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
-from badge_server.sso import signing_keys
 from badge_server.sso.oidc import (
-    AUTHORIZE_PATH,
-    JWKS_PATH,
-    TOKEN_PATH,
-    USERINFO_PATH,
-    ParsedRequest,
-    ProviderServer,
-    Student,
-    discovery_document,
-    find_access_token,
-    needs_fresh_scan,
-    record_sign_in,
+    WAITING_SINCE,
+    Answer,
+    OidcProvider,
+    ParametersRequest,
+    authorize,
+    discovery,
+    issue_tokens,
     userinfo,
 )
+from badge_server.sso.signing_keys import ensure_signing_key, jwks
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SsoProtocol
 from badge_server.web.after_scan import RESUME_AFTER_SCAN
-from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as, bearer_token, browser_student
+from badge_server.web.deps import (
+    BrowserStudent,
+    ClientIP,
+    OAuthParameters,
+    RuntimeDep,
+    SessionDep,
+    audit_failures_as,
+    bearer_token,
+)
 from badge_server.web.sso_pages import issuer_of, wait_for_scan
 
 router = APIRouter()
-pages = APIRouter(include_in_schema=False)
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-async def request_parameters(request: Request) -> list[tuple[str, str]]:
-    """The query (GET) or form (POST) parameters, repeated ones kept (Authlib refuses those)."""
-    if request.method == "POST":
-        form = await request.form()
-        return [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-    return list(request.query_params.multi_items())
+def _provider(request: Request, db: Session, runtime: Runtime) -> OidcProvider:
+    return OidcProvider(db, runtime.keys, runtime.settings, issuer_of(request, runtime), utcnow())
 
 
-Parameters = Annotated[list[tuple[str, str]], Depends(request_parameters)]
+def _response(answer: Answer) -> Response:
+    if answer.location is not None:
+        return RedirectResponse(answer.location, status_code=302, headers=NO_STORE)
+    headers = {name: value for name, value in answer.headers if name.lower() != "content-type"}
+    return JSONResponse(answer.body, status_code=answer.status, headers={**headers, **NO_STORE})
 
 
 @router.get("/.well-known/openid-configuration")
-def discovery(request: Request, runtime: RuntimeDep) -> JSONResponse:
-    return JSONResponse(discovery_document(issuer_of(request, runtime)), headers={"Cache-Control": "max-age=3600"})
+def openid_configuration(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    return discovery(issuer_of(request, runtime))
 
 
-@router.get(JWKS_PATH)
-def jwks(db: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+@router.get("/oidc/jwks")
+def json_web_keys(db: SessionDep, runtime: RuntimeDep) -> JSONResponse:
     now = utcnow()
-    signing_keys.ensure_signing_key(db, runtime.keys, runtime.settings, now)
-    # An hour's cache is well inside the day a rotated key is published before it signs.
-    return JSONResponse(signing_keys.jwks(db, now), headers={"Cache-Control": "public, max-age=3600"})
+    ensure_signing_key(db, runtime.keys, runtime.settings, now)  # a new server publishes its first key
+    # Short caching: a rotated key is published signing_key_publish_hours before it signs.
+    return JSONResponse(jwks(db, now), headers={"Cache-Control": "public, max-age=300"})
 
 
-def authorize_now(
-    request: Request,
-    db: Session,
-    runtime: Runtime,
-    student: StudentSession | None,
-    pairs: list[tuple[str, str]],
-    *,
-    just_scanned: bool = False,
+def _answer_authorize(
+    request: Request, db: Session, runtime: Runtime, student: StudentSession | None, parameters: dict[str, list[str]]
 ) -> Response:
-    """Answer an authorization request: a code for the app, the scanner first, or a refusal."""
-    issuer = issuer_of(request, runtime)
-    server = ProviderServer(db, runtime.keys, runtime.settings, issuer)
-    oauth_request = ParsedRequest("GET", f"{issuer}{AUTHORIZE_PATH}", request.headers, pairs)
-    data = dict(pairs)
-    client_id = data.get("client_id")
-    end_user = Student(student) if student is not None else None
-    try:
-        grant = server.get_consent_grant(request=oauth_request, end_user=end_user)
-    except OAuth2Error as error:
-        if error.redirect_uri is None:  # unknown client or unregistered redirect URI: never go there
-            raise SsoRefused(f"oidc {error.error}: {error.description or ''} (client {client_id!r})") from error
-        person_id = student.person_id if student is not None else None
-        audit.record(db, "oidc.authorize", error.error, person_id=person_id, client_id=client_id)
-        return _redirect(server.handle_error_response(oauth_request, error))
-    if "request" in data or "request_uri" in data:
-        # Request objects are not supported (discovery says so): the app hears it, on its redirect URI.
-        refusal = RequestNotSupportedError if "request" in data else RequestURINotSupportedError
-        unsupported = refusal(state=data.get("state"), redirect_uri=grant.redirect_uri)
-        audit.record(db, "oidc.authorize", unsupported.error, client_id=client_id)
-        return _redirect(server.handle_error_response(oauth_request, unsupported))
-    if student is None or (not just_scanned and needs_fresh_scan(data, student, utcnow())):
-        return wait_for_scan(request, db, runtime, SsoProtocol.OIDC, {"pairs": pairs})
-    answer = server.create_authorization_response(oauth_request, grant_user=end_user, grant=grant)
-    record_sign_in(db, student, client_id or "", utcnow())
-    audit.record(
-        db,
-        "oidc.authorize",
-        person_id=student.person_id,
-        badge_id=student.badge_id,
-        device_id=student.device_id,
-        client_id=client_id,
-    )
-    return _redirect(answer)
+    provider = _provider(request, db, runtime)
+    oauth = ParametersRequest("GET", f"{provider.issuer}/authorize", request.headers, parameters)
+    answer = authorize(provider, oauth, student)
+    if answer is None:
+        waiting = {**parameters, WAITING_SINCE: [provider.now.isoformat()]}
+        return wait_for_scan(request, db, runtime, SsoProtocol.OIDC, waiting)
+    return _response(answer)
 
 
-def _redirect(answer: tuple[int, Any, dict[str, str]]) -> Response:
-    _status, body, headers = answer
-    if "Location" not in headers:  # Authlib answers errors it cannot redirect with a body
-        raise SsoRefused(f"oidc {body}")
-    return RedirectResponse(headers["Location"], status_code=302)
+@router.api_route("/authorize", methods=["GET", "POST"], include_in_schema=False)
+def authorize_endpoint(
+    request: Request,
+    parameters: OAuthParameters,
+    student: BrowserStudent,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+) -> Response:
+    """Sign the browser's student in to the app; without a session (or a fresh enough one), scan first."""
+    audit_failures_as(request, "oidc.authorize", ip)
+    parameters.pop(WAITING_SINCE, None)  # only the server says when a request started waiting
+    return _answer_authorize(request, db, runtime, student, parameters)
 
 
 def resume_after_scan(
     request: Request, db: Session, runtime: Runtime, student: StudentSession, parameters: dict[str, Any]
 ) -> Response:
-    pairs = [(str(key), str(value)) for key, value in parameters.get("pairs", [])]
-    return authorize_now(request, db, runtime, student, pairs, just_scanned=True)
+    audit_failures_as(request, "oidc.authorize", request.client.host if request.client else None)
+    return _answer_authorize(request, db, runtime, student, parameters)
 
 
-RESUME_AFTER_SCAN[SsoProtocol.OIDC] = resume_after_scan
+# Registered where it is defined: importing this router (app.py) is what makes resuming work.
+RESUME_AFTER_SCAN[SsoProtocol.OIDC.value] = resume_after_scan
 
 
-@pages.get(AUTHORIZE_PATH)
-@pages.post(AUTHORIZE_PATH)
-def authorize(request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP, pairs: Parameters) -> Response:
-    audit_failures_as(request, "oidc.authorize", ip)
-    # Counted in its own transaction before this request's first touches the database (the
-    # session look-up writes last_seen_at, and SQLite would then wait on its own write lock).
-    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
-    return authorize_now(request, db, runtime, browser_student(request, db), pairs)
+@router.post("/token")
+def token_endpoint(request: Request, parameters: OAuthParameters, db: SessionDep, runtime: RuntimeDep) -> Response:
+    """A code for tokens (client_secret_basic, client_secret_post, or PKCE alone for a public client)."""
+    provider = _provider(request, db, runtime)
+    oauth = ParametersRequest("POST", f"{provider.issuer}/token", request.headers, parameters)
+    return _response(issue_tokens(provider, oauth))
 
 
-@router.post(TOKEN_PATH)
-def token(request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP, pairs: Parameters) -> JSONResponse:
-    """The app (server to server) exchanges a code for an ID token and an access token."""
-    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
-    issuer = issuer_of(request, runtime)
-    server = ProviderServer(db, runtime.keys, runtime.settings, issuer)
-    status, body, headers = server.create_token_response(
-        ParsedRequest("POST", f"{issuer}{TOKEN_PATH}", request.headers, pairs)
-    )
-    outcome = "ok" if status == 200 else str(body.get("error", "refused"))
-    audit.record(db, "oidc.token", outcome, source_ip=ip, client_id=dict(pairs).get("client_id"))
-    return JSONResponse(body, status_code=status, headers=headers)
+def _userinfo(request: Request, parameters: dict[str, list[str]], db: Session, ip: str) -> JSONResponse:
+    token = bearer_token(request) or next(iter(parameters.get("access_token", [])), None)
+    claims = userinfo(db, token, utcnow())
+    if claims is None:
+        audit.record(db, "oidc.userinfo", "invalid_token", source_ip=ip)
+        challenge = 'Bearer error="invalid_token"' if token else 'Bearer realm="userinfo"'
+        return JSONResponse({"error": "invalid_token"}, status_code=401, headers={"WWW-Authenticate": challenge})
+    return JSONResponse(claims, headers=NO_STORE)
 
 
-def _userinfo(request: Request, db: Session, pairs: list[tuple[str, str]]) -> JSONResponse:
-    presented = bearer_token(request) or (dict(pairs).get("access_token") if request.method == "POST" else None)
-    now = utcnow()
-    found = find_access_token(db, presented, now) if presented else None
-    if found is None:
-        return JSONResponse(
-            {"error": "invalid_token", "error_description": "the access token is unknown, expired or revoked"},
-            status_code=401,
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-    return JSONResponse(userinfo(db, found, now), headers={"Cache-Control": "no-store"})
+@router.get("/userinfo")
+def userinfo_get(request: Request, parameters: OAuthParameters, db: SessionDep, ip: ClientIP) -> JSONResponse:
+    """The student's claims for a bearer access token (``Authorization: Bearer``)."""
+    return _userinfo(request, parameters, db, ip)
 
 
-@router.get(USERINFO_PATH)
-def userinfo_get(request: Request, db: SessionDep, pairs: Parameters) -> JSONResponse:
-    """The signed-in student's claims, for a live access token (``Authorization: Bearer``)."""
-    return _userinfo(request, db, pairs)
-
-
-@router.post(USERINFO_PATH)
-def userinfo_post(request: Request, db: SessionDep, pairs: Parameters) -> JSONResponse:
-    """The same, with the token in the header or the form body (RFC 6750 §2.2)."""
-    return _userinfo(request, db, pairs)
+@router.post("/userinfo")
+def userinfo_post(request: Request, parameters: OAuthParameters, db: SessionDep, ip: ClientIP) -> JSONResponse:
+    """The same, the token in the header or as ``access_token`` in a form body."""
+    return _userinfo(request, parameters, db, ip)

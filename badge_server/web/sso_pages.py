@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
 from badge_server.runtime import Runtime
+from badge_server.sso.oidc_logout import deliver, end_oidc_sign_ins
 from badge_server.sso.pending import PENDING_COOKIE, start_pending
+from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SsoProtocol
 
 SCANNER_PATH = "/scan"
@@ -49,3 +51,11 @@ def wait_for_scan(
         path="/",
     )
     return response
+
+
+def tell_apps_signed_out(
+    request: Request, db: Session, runtime: Runtime, student: StudentSession, background: BackgroundTasks
+) -> None:
+    """OIDC back-channel logout to the session's apps, sent once the sign-out has committed."""
+    notices = end_oidc_sign_ins(db, runtime.keys, runtime.settings, issuer_of(request, runtime), student, utcnow())
+    background.add_task(deliver, notices)

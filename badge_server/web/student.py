@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from badge_server import devices, exchange
@@ -23,7 +23,7 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
 )
-from badge_server.web.sso_pages import issuer_of
+from badge_server.web.sso_pages import issuer_of, tell_apps_signed_out
 from badge_server.web.templating import student_page
 
 router = APIRouter()
@@ -85,10 +85,13 @@ def logout_in_browser(
     request: Request,
     student: BrowserStudent,
     db: SessionDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
     reason: Annotated[Literal["logout", "idle"], Form()] = "logout",
 ) -> RedirectResponse:
     if student is not None:
         exchange.end_session(db, student, reason=reason)
+        tell_apps_signed_out(request, db, runtime, student, background)
     return _after_sign_out(request)
 
 

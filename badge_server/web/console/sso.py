@@ -12,11 +12,10 @@ from sqlalchemy.orm import Session
 
 from badge_server import catalog
 from badge_server.clock import utcnow
-from badge_server.errors import NotFoundError, PolicyError
+from badge_server.errors import SsoRegistrationRefused
 from badge_server.runtime import Runtime
 from badge_server.sso import oidc_clients, signing_keys
-from badge_server.sso.oidc import JWKS_PATH
-from badge_server.sso.oidc_clients import KNOWN_SCOPES
+from badge_server.sso.claims import SUPPORTED_SCOPES
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import CurrentDistrictAdmin, DistrictAdminForm, actor
 from badge_server.web.deps import RuntimeDep, SessionDep
@@ -37,13 +36,13 @@ def _page(request: Request, db: Session, runtime: Runtime, record: StaffSession,
         status=values.pop("status", 200),
         issuer=issuer,
         discovery_url=f"{issuer}/.well-known/openid-configuration",
-        jwks_url=f"{issuer}{JWKS_PATH}",
+        jwks_url=f"{issuer}/oidc/jwks",
         signing=signing,
         keys=signing_keys.published_keys(db, now),
         now=now,
         clients=oidc_clients.list_clients(db),
         apps=catalog.all_apps(db),
-        scopes=KNOWN_SCOPES,
+        scopes=SUPPORTED_SCOPES,
         **values,
     )
 
@@ -92,22 +91,23 @@ def register_client(
     app_id: Annotated[str, Form(max_length=64)] = "",
 ) -> HTMLResponse:
     try:
-        made = oidc_clients.add_client(
+        made = oidc_clients.register_client(
             db,
+            runtime.keys,
             name=name,
             redirect_uris=[line.strip() for line in redirect_uris.splitlines() if line.strip()],
             public=public,
             actor=actor(record),
             now=utcnow(),
-            scopes=scopes,
+            scopes=scopes or [],
             initiate_login_uri=initiate_login_uri.strip() or None,
             backchannel_logout_uri=backchannel_logout_uri.strip() or None,
             app_id=app_id or None,
         )
-    except (PolicyError, NotFoundError) as error:
+    except SsoRegistrationRefused as error:
         # add_client checks everything before it writes: the form comes back saying what was wrong.
         return _page(request, db, runtime, record, status=400, client_error=str(error), typed=dict(name=name))
-    return _page(request, db, runtime, record, new_client=made)
+    return _page(request, db, runtime, record, new_client=made.client, new_secret=made.secret)
 
 
 @router.post("/clients/{client_id}/disable", response_class=HTMLResponse)
@@ -115,7 +115,7 @@ def disable_client(
     request: Request, client_id: str, db: SessionDep, runtime: RuntimeDep, record: DistrictAdminForm
 ) -> HTMLResponse:
     try:
-        client = oidc_clients.disable_client(db, client_id, actor=actor(record), now=utcnow())
-    except NotFoundError:
+        client = oidc_clients.disable_client(db, client_id, actor(record), utcnow())
+    except SsoRegistrationRefused:
         return _page(request, db, runtime, record, status=404, client_error=f"There is no client {client_id!r}.")
     return _page(request, db, runtime, record, message=f"{client.name} is disabled: it can no longer sign anyone in.")

@@ -158,4 +158,4 @@ def test_the_demo_apps_tile_lands_jose_signed_in_with_the_claims_it_received(dem
         landed = browser.get(f"{base}/apps/who-am-i/open")
     assert landed.url.path == "/demo-app/", landed.text[-400:]
     assert "Signed in as José García" in landed.text
-    assert "preferred_username" in landed.text and "s-maple" in landed.text
+    assert "preferred_username" in landed.text and "Maple Street Elementary" in landed.text

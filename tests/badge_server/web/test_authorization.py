@@ -14,12 +14,11 @@ import httpx
 import pytest
 
 from badge_server import enrol_links
-from badge_server.clock import utcnow
-from badge_server.sso import oidc_clients
 from badge_server.store.db import transaction
 from badge_server.store.models import StaffUser
 from tests.support.api import exchange, sign_in
 from tests.support.district import District
+from tests.support.oidc_app import register_app
 from tests.support.servers import LoopbackServer
 from tests.support.staff import add_staff, sign_in_setting_up_totp
 from tests.support.staff import sign_in as staff_sign_in
@@ -134,14 +133,7 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
-        client_id = oidc_clients.add_client(
-            session,
-            name="An app",
-            redirect_uris=["https://app.example.org/cb"],
-            public=False,
-            actor="test",
-            now=utcnow(),
-        ).client_id
+    client_id = register_app(district.runtime).client_id
     ids = {
         "link_id": link_id,
         "client_id": client_id,
@@ -239,16 +231,8 @@ def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, 
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
-        client_id = oidc_clients.add_client(
-            session,
-            name="An app",
-            redirect_uris=["https://app.example.org/cb"],
-            public=False,
-            actor="test",
-            now=utcnow(),
-        ).client_id
     ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
-    ids["link_id"], ids["client_id"] = link_id, client_id
+    ids["link_id"], ids["client_id"] = link_id, register_app(district.runtime).client_id
     forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
     wrong = []
     with (

@@ -1,129 +1,159 @@
-"""The OpenID Connect provider end to end: a real relying-party library (pyoidc) as the app,
-the real server on loopback, a badge scan in between; on SQLite and on PostgreSQL."""
+"""The OpenID Connect provider end to end: pyoidc, acting as the app, against the real server on
+loopback, on SQLite and PostgreSQL. The student signs in by scanning their badge on the page the
+authorize request leads to; the app verifies the ID token against the published JWKS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from badge_server import clock
-from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
-from badge_server.store.models import AuditEvent, Person
-from badge_server.store.sso_models import OidcCode, OidcToken, Subject
-from tests.support.api import audit_count
+from badge_server.store.models import AuditEvent
+from badge_server.store.sso_models import OidcToken, SsoSignIn
 from tests.support.district import District
-from tests.support.oidc_app import CALLBACK, RelyingParty, follow_to_app, register_app, scan_in_browser
+from tests.support.oidc_app import (
+    AppServer,
+    RelyingParty,
+    browser_for,
+    query_of,
+    register_app,
+    scan,
+    sign_in_through_scan,
+)
 from tests.support.servers import LoopbackServer
 
-JOSE = "st-0001"
+JOSE = "st-0001"  # José García, Kindergarten, Maple Street
 
 
-@pytest.fixture
-def browser(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    """A browser on an enrolled scanner (the Chromebook's sign-in page), no student yet."""
-    with httpx.Client(base_url=server.url, cookies={"badge_device": district.device_token}, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def app(runtime: Runtime, server: LoopbackServer) -> RelyingParty:
-    return register_app(runtime, server.url, scopes=["openid", "profile", "email", "roster"])
-
-
-def sign_in_through_app(
-    app: RelyingParty, browser: httpx.Client, http: httpx.Client, district: District, scope: str
-) -> tuple[dict[str, object], dict[str, object]]:
-    url, _state = app.authorize_url(scope)
-    waiting = browser.get(url)
-    assert (waiting.status_code, waiting.headers["location"]) == (303, "/scan")
-    assert "badge_sso_pending" in waiting.cookies  # the request waits server-side, not in the URL
-    scanned = scan_in_browser(browser, http, district.device_token, district.payloads[JOSE])
-    return app.finish(follow_to_app(browser, scanned))
-
-
-def test_a_scan_signs_the_student_in_to_the_app_with_verified_claims(
-    app: RelyingParty, browser: httpx.Client, http: httpx.Client, district: District, runtime: Runtime
+def test_an_app_signs_jose_in_with_the_code_flow_and_verifies_the_id_token_against_the_jwks(
+    server: LoopbackServer, district: District
 ) -> None:
-    id_token, userinfo = sign_in_through_app(app, browser, http, district, "openid profile email roster")
-    with transaction(runtime.factory) as db:
-        subject = db.scalars(select(Subject.subject).where(Subject.person_id == JOSE)).one()
-        jose = db.get(Person, JOSE)
-        assert jose is not None
-        display_name = jose.display_name
-    assert id_token["sub"] == userinfo["sub"] == subject
-    assert id_token["iss"] == str(http.base_url).rstrip("/")
-    assert id_token["aud"] == [app.client_id]
-    assert userinfo["name"] == display_name
-    assert userinfo["school"] == "s-maple" and userinfo["roles"] == ["student"]
-    assert audit_count(runtime, "oidc.authorize", "ok") == 1
-    assert audit_count(runtime, "oidc.token", "ok") == 1
+    app = register_app(district.runtime, scopes=("profile", "email", "roster"))
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        location = sign_in_through_scan(browser, district, JOSE, rp.authorize_url(scope="openid profile email roster"))
+        answer = rp.callback(location)
+        assert answer["state"] == rp.state
+        tokens = rp.redeem(answer["code"])
+    id_token = tokens["id_token"]  # pyoidc verified signature (JWKS), iss, aud, exp and nonce
+    assert id_token["iss"] == server.url and id_token["aud"] == [app.client_id]
+    assert id_token["nonce"] == rp.nonce
+    assert id_token["name"] == "José García" and id_token["given_name"] == "José"
+    assert abs(id_token["auth_time"] - time.time()) < 60
+    assert "at_hash" in id_token and id_token["sid"]
+
+    claims = rp.userinfo()
+    assert claims["sub"] == id_token["sub"]
+    assert claims["family_name"] == "García" and claims["grade"] == "KG"
+    assert claims["school"] == "Maple Street Elementary" and "student" in claims["roles"]
+
+    # Checked once more without pyoidc: the header names the published key that signed it.
+    raw = tokens["id_token"].jwt
+    published = KeySet.import_key_set(httpx.get(f"{server.url}/oidc/jwks").json())
+    decoded = jwt.decode(raw, published, algorithms=["RS256"])
+    assert decoded.header["kid"] in {key.kid for key in published.keys}
+    with transaction(district.runtime.factory) as session:
+        kinds = set(session.scalars(select(AuditEvent.kind).where(AuditEvent.kind.like("oidc.%"))))
+        assert {"oidc.authorize", "oidc.token", "oidc.client.add"} <= kinds
+        assert session.scalars(select(SsoSignIn)).one().client_ref == app.client_id
+        logged = " ".join(f"{row.detail} {row.actor}" for row in session.scalars(select(AuditEvent)))
+    secrets = [app.secret or "", answer["code"], tokens["access_token"], raw, district.payloads[JOSE]]
+    assert not [secret for secret in secrets if secret in logged], "no secret reaches the audit log"
 
 
-def test_with_a_session_the_app_gets_its_code_at_once_and_sub_survives_a_badge_replacement(
-    app: RelyingParty, browser: httpx.Client, http: httpx.Client, district: District, runtime: Runtime
+def test_the_sub_is_stable_and_a_session_answers_at_once(server: LoopbackServer, district: District) -> None:
+    app = register_app(district.runtime)
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        first = rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+        again = browser.get(rp.authorize_url())  # the session answers: no scanner this time
+        assert again.status_code == 302
+        second = rp.redeem(rp.callback(again.headers["location"])["code"])
+    assert first["id_token"]["sub"] == second["id_token"]["sub"]
+    assert JOSE not in first["id_token"]["sub"]
+
+
+def test_a_public_client_signs_in_with_pkce_alone(server: LoopbackServer, district: District) -> None:
+    app = register_app(district.runtime, public=True, redirect_uri="http://127.0.0.1:8765/callback")
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        location = sign_in_through_scan(browser, district, JOSE, rp.authorize_url(pkce=True))
+    tokens = rp.redeem(rp.callback(location)["code"])
+    assert tokens["id_token"]["aud"] == [app.client_id]
+
+
+def test_signing_out_ends_the_app_session_tells_the_app_and_needs_a_new_scan(
+    server: LoopbackServer, district: District
 ) -> None:
-    first, _ = sign_in_through_app(app, browser, http, district, "openid")
-    url, _state = app.authorize_url("openid")
-    again = browser.get(url)
-    assert again.status_code == 302 and again.headers["location"].startswith(CALLBACK)
-    second, _ = app.finish(again.headers["location"])
-    assert second["sub"] == first["sub"]
+    with AppServer() as receiver:
+        app = register_app(district.runtime, backchannel_logout_uri=receiver.logout_url)
+        rp = RelyingParty(server.url, app)
+        with browser_for(server.url, district) as browser:
+            tokens = rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+            signed_out = browser.post("/logout")
+            assert signed_out.status_code == 303
+            deadline = time.monotonic() + 10
+            while not receiver.received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            again = browser.get(rp.authorize_url())
+            assert again.headers["location"] == "/scan", "the next child on this device must scan"
+        assert len(receiver.received) == 1
+        logout_token = receiver.received[0]["logout_token"][0]
+        published = KeySet.import_key_set(httpx.get(f"{server.url}/oidc/jwks").json())
+        claims = jwt.decode(logout_token, published, algorithms=["RS256"]).claims
+        assert claims["aud"] == app.client_id and claims["iss"] == server.url
+        assert claims["sub"] == tokens["id_token"]["sub"] and claims["sid"] == tokens["id_token"]["sid"]
+        assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
+        assert "nonce" not in claims
+    userinfo = httpx.get(f"{server.url}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert userinfo.status_code == 401
+    with transaction(district.runtime.factory) as session:
+        assert session.scalars(select(OidcToken)).one().revoked_at is not None
+        assert session.scalars(select(SsoSignIn)).one().logged_out_at is not None
 
 
-def test_an_unregistered_redirect_uri_gets_a_page_and_never_a_redirect(
-    app: RelyingParty, browser: httpx.Client, runtime: Runtime
+def test_an_idle_session_means_a_new_scan(server: LoopbackServer, district: District) -> None:
+    app = register_app(district.runtime)
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        sign_in_through_scan(browser, district, JOSE, rp.authorize_url())
+        clock.advance(timedelta(hours=2))
+        assert browser.get(rp.authorize_url()).headers["location"] == "/scan"
+
+
+def test_a_kiosk_sign_out_through_the_api_tells_the_app_too(server: LoopbackServer, district: District) -> None:
+    with AppServer() as receiver:
+        app = register_app(district.runtime, backchannel_logout_uri=receiver.logout_url)
+        rp = RelyingParty(server.url, app)
+        with browser_for(server.url, district) as browser:
+            rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+            session_token = browser.cookies["badge_session"]
+        signed_out = httpx.post(f"{server.url}/api/v1/logout", headers={"Authorization": f"Bearer {session_token}"})
+        assert signed_out.status_code == 200
+        deadline = time.monotonic() + 10
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(receiver.received) == 1
+
+
+def test_a_tile_starts_the_apps_own_sign_in_which_the_session_answers_at_once(
+    server: LoopbackServer, district: District
 ) -> None:
-    url, _state = app.authorize_url("openid")
-    evil = url.replace("59321%2Fcallback", "59321%2Fcallback%2Fevil")
-    answer = browser.get(evil)
-    assert answer.status_code == 400 and "location" not in answer.headers
-    assert "ask your teacher" in answer.text.lower()
-    with transaction(runtime.factory) as db:
-        row = db.scalars(select(AuditEvent).where(AuditEvent.kind == "oidc.authorize")).one()
-        assert row.outcome == "sso_refused" and "redirect uri" in row.detail["reason"].lower()
-        assert db.scalars(select(OidcCode)).first() is None
-
-
-def test_a_code_used_twice_is_refused_and_revokes_what_it_issued(
-    app: RelyingParty, browser: httpx.Client, http: httpx.Client, district: District, runtime: Runtime
-) -> None:
-    url, state = app.authorize_url("openid")
-    browser.get(url)
-    location = follow_to_app(browser, scan_in_browser(browser, http, district.device_token, district.payloads[JOSE]))
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    verifier = app.verifiers[state]
-    app.finish(location)
-    replay = http.post(
-        "/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": verifier},
-        auth=(app.client_id, app.client_secret or ""),
-    )
-    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    with transaction(runtime.factory) as db:
-        assert all(token.revoked_at is not None for token in db.scalars(select(OidcToken)))
-    assert audit_count(runtime, "oidc.code_reused", "refused") == 1
-
-
-def test_a_wrong_pkce_verifier_and_an_expired_code_issue_nothing(
-    app: RelyingParty, browser: httpx.Client, http: httpx.Client, district: District, runtime: Runtime
-) -> None:
-    url, state = app.authorize_url("openid")
-    browser.get(url)
-    location = follow_to_app(browser, scan_in_browser(browser, http, district.device_token, district.payloads[JOSE]))
-    code = parse_qs(urlsplit(location).query)["code"][0]
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK}
-    auth = (app.client_id, app.client_secret or "")
-    wrong = http.post("/token", data={**form, "code_verifier": "x" * 50}, auth=auth)
-    missing = http.post("/token", data=form, auth=auth)
-    assert (wrong.json()["error"], missing.json()["error"]) == ("invalid_grant", "invalid_request")
-    clock.advance(timedelta(seconds=runtime.settings.oidc_code_seconds + 1))
-    late = http.post("/token", data={**form, "code_verifier": app.verifiers[state]}, auth=auth)
-    assert late.json()["error"] == "invalid_grant"
-    with transaction(runtime.factory) as db:
-        assert db.scalars(select(OidcToken)).first() is None
+    app = register_app(district.runtime, app_id="starfall", initiate_login_uri="https://app.example.org/login")
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        scan(browser, district, JOSE)
+        tapped = browser.get("/apps/starfall/open")
+        assert tapped.status_code == 303
+        started = query_of(tapped.headers["location"])
+        assert tapped.headers["location"].startswith("https://app.example.org/login?")
+        assert started["iss"] == server.url
+        # The app answers with an authorize request: the session signs José in without a scan.
+        answered = browser.get(rp.authorize_url())
+    assert rp.redeem(rp.callback(answered.headers["location"])["code"])["id_token"]["given_name"] == "José"

@@ -17,7 +17,7 @@ from badge_server.store.models import App
 from badge_server.store.sso_models import OidcClient
 from tests.support.api import audit_count
 from tests.support.district import District
-from tests.support.oidc_app import CALLBACK, RelyingParty, follow_to_app, scan_in_browser
+from tests.support.oidc_app import CALLBACK, Registered, RelyingParty, browser_for, sign_in_through_scan
 from tests.support.servers import LoopbackServer
 from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
 
@@ -66,30 +66,19 @@ def test_a_registered_apps_secret_is_shown_once_and_signs_a_student_in(
         tile = db.get(App, "khan-kids")
         assert tile is not None and (tile.sso_protocol, tile.sso_ref) == ("oidc", client_id[1])
 
-    from oic.oic import Client
-    from oic.oic.message import RegistrationResponse
-    from oic.utils.authn.client import CLIENT_AUTHN_METHOD
-
-    pyoidc = Client(client_authn_method=CLIENT_AUTHN_METHOD)
-    pyoidc.provider_config(server.url)
-    pyoidc.store_registration_info(
-        RegistrationResponse(client_id=client_id[1], client_secret=secret[1], redirect_uris=[CALLBACK])
-    )
-    app = RelyingParty(client_id[1], secret[1], pyoidc)
-    url, _state = app.authorize_url("openid profile")
-    with httpx.Client(base_url=server.url, cookies={"badge_device": district.device_token}) as browser:
-        browser.get(url)
-        with httpx.Client(base_url=server.url) as kiosk:
-            scanned = scan_in_browser(browser, kiosk, district.device_token, district.payloads["st-0001"])
-        id_token, userinfo = app.finish(follow_to_app(browser, scanned))
+    app = RelyingParty(server.url, Registered(client_id[1], secret[1], CALLBACK))
+    with browser_for(server.url, district) as browser:
+        location = sign_in_through_scan(browser, district, "st-0001", app.authorize_url(scope="openid profile"))
+    tokens = app.redeem(app.callback(location)["code"])
+    id_token, userinfo = tokens["id_token"], app.userinfo()
     assert userinfo["given_name"] == "José" and id_token["aud"] == [client_id[1]]
 
 
 def test_bad_input_is_named_and_nothing_is_registered(district_admin: httpx.Client, runtime: Runtime) -> None:
     refused = register(district_admin, redirect_uris="http://apps.example.org/cb")
-    assert refused.status_code == 400 and "must use https://" in refused.text
+    assert refused.status_code == 400 and "must use https" in refused.text
     unknown_app = register(district_admin, app_id="no-such-app")
-    assert unknown_app.status_code == 400 and "no app &#39;no-such-app&#39;" in unknown_app.text
+    assert unknown_app.status_code == 400 and "no catalog app with id &#39;no-such-app&#39;" in unknown_app.text
     with transaction(runtime.factory) as db:
         assert db.scalars(select(OidcClient)).first() is None
 
@@ -102,4 +91,4 @@ def test_disable_and_rotate_are_audited(district_admin: httpx.Client, runtime: R
     assert "is disabled" in disabled.text
     rotated = district_admin.post("/staff/admin/sso/rotate", data={"csrf": csrf_of(disabled)})
     assert "published, signs later" in rotated.text and "signing now" in rotated.text
-    assert audit_count(runtime, "oidc.client_disable") == 1 and audit_count(runtime, "sso.key_rotate") == 1
+    assert audit_count(runtime, "oidc.client.disable") == 1 and audit_count(runtime, "sso.signing_key.rotate") == 1
