@@ -28,6 +28,7 @@ from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
 from badge_server.web import after_scan, api, scanner, student
+from badge_server.web import saml as saml_pages
 from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(api.router)
     for pages in (student, scanner, after_scan, sign_in, classes, admin, device_pages, catalog_pages, audit_pages):
         app.include_router(pages.router)
+    app.include_router(saml_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: even a refused oversized request carries the security headers.
