@@ -116,7 +116,7 @@ def _config(
                         "default": {
                             "lifetime": {"seconds": settings.saml_response_seconds},
                             "attribute_restrictions": None,
-                            "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:basic",
+                            "name_form": "urn:oasis:names:tc:SAML:2.0:attrname-format:uri",
                         }
                     },
                 }

@@ -27,7 +27,7 @@ def register(district: District, sp: GoogleShapedSp, **options: object) -> str:
         return add_provider(session, NewProvider(**fields), actor="test").id  # type: ignore[arg-type]
 
 
-def give_email(district: District, person_id: str = JOSE, email: str = JOSE_EMAIL) -> None:
+def give_email(district: District, person_id: str = JOSE, email: str | None = JOSE_EMAIL) -> None:
     with transaction(district.runtime.factory) as session:
         session.execute(update(Person).where(Person.id == person_id).values(email=email))
 

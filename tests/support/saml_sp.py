@@ -141,7 +141,13 @@ class GoogleShapedSp:
         """HTTP-POST binding: base64 of the (enveloped-signed, when ``sign``) request."""
         if sign:
             assert self.keys is not None
-            signed = XMLSigner(signature_algorithm="rsa-sha256", digest_algorithm="sha256").sign(
+            # Exclusive c14n, as the SAML profile of XML-DSig asks (pysaml2 refuses others).
+            signer = XMLSigner(
+                signature_algorithm="rsa-sha256",
+                digest_algorithm="sha256",
+                c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#",
+            )
+            signed = signer.sign(
                 etree.fromstring(xml), key=self.keys.private_pem, cert=self.keys.certificate_pem
             )
             xml = etree.tostring(signed)
