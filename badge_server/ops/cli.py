@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
+from badge_server.ops import saml_commands
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.printing import PrintRequest
 from badge_server.runtime import Runtime
@@ -385,3 +386,8 @@ def restore_command(ctx: click.Context, archive: Path, force: bool) -> None:
     click.echo(
         f"restored the backup made {manifest.get('made_at')}; run `badge-server init` to bring the schema up to date"
     )
+
+
+# SAML identity provider: saml-sp add|list|disable, saml-certificate (ops/saml_commands.py).
+main.add_command(saml_commands.saml_sp)
+main.add_command(saml_commands.saml_certificate)
