@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import devices, exchange
 from badge_server.catalog import apps_for
 from badge_server.contract.payload import parse_payload
 from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.sso import saml_logout
+from badge_server.web.sso_pages import issuer_of
 from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
 
 router = APIRouter(prefix="/api/v1")
@@ -140,6 +142,9 @@ def my_apps(student: CurrentStudent, db: SessionDep) -> AppsOut:
 
 
 @router.post("/logout")
-def logout(student: CurrentStudent, db: SessionDep) -> dict[str, bool]:
+def logout(
+    request: Request, student: CurrentStudent, db: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
+) -> dict[str, bool]:
     exchange.end_session(db, student, reason="logout")
+    background.add_task(saml_logout.send_single_logout, runtime, issuer_of(request, runtime), student.id)
     return {"signed_out": True}

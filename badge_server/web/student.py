@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from badge_server import devices, exchange
 from badge_server.catalog import apps_for, find_app
 from badge_server.errors import DeviceNotAuthorized, SsoRefused
 from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.sso import saml_logout
 from badge_server.sso.pending import PENDING_COOKIE
 from badge_server.sso.tiles import open_tile
 from badge_server.store.models import AppIcon
@@ -85,10 +86,13 @@ def logout_in_browser(
     request: Request,
     student: BrowserStudent,
     db: SessionDep,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
     reason: Annotated[Literal["logout", "idle"], Form()] = "logout",
 ) -> RedirectResponse:
     if student is not None:
         exchange.end_session(db, student, reason=reason)
+        background.add_task(saml_logout.send_single_logout, runtime, issuer_of(request, runtime), student.id)
     return _after_sign_out(request)
 
 
