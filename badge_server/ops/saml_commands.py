@@ -77,7 +77,9 @@ def saml_sp() -> None:
 @click.option("--acs-url", required=True, help="Where responses are posted, e.g. https://www.google.com/a/DOMAIN/acs.")
 @click.option("--nameid", type=click.Choice([f.value for f in NameIdFormat]), default=NameIdFormat.EMAIL.value)
 @click.option("--slo-url", help="The SP's single logout endpoint (SOAP), told when a student signs out.")
-@click.option("--certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The SP's PEM certificate.")
+@click.option(
+    "--certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The SP's PEM certificate."
+)
 @click.option("--require-signed-requests", is_flag=True, help="Refuse AuthnRequests not signed with --certificate.")
 @click.option("--app-id", help="A catalog app whose tile signs in to this SP (IdP-initiated).")
 @click.option("--json", "as_json", is_flag=True)

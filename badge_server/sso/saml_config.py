@@ -32,7 +32,10 @@ from badge_server.settings import Settings
 from badge_server.sso.signing_keys import active_key, published_keys
 from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider
 
-NAMEID_FORMATS = {NameIdFormat.EMAIL.value: NAMEID_FORMAT_EMAILADDRESS, NameIdFormat.PERSISTENT.value: NAMEID_FORMAT_PERSISTENT}
+NAMEID_FORMATS = {
+    NameIdFormat.EMAIL.value: NAMEID_FORMAT_EMAILADDRESS,
+    NameIdFormat.PERSISTENT.value: NAMEID_FORMAT_PERSISTENT,
+}
 # Clocks of districts' servers and SPs drift; a minute either way is what SAML deployments allow.
 CLOCK_SKEW_SECONDS = 60
 

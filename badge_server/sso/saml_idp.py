@@ -94,11 +94,11 @@ def _instant(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _remember_request(db: Session, provider: SamlServiceProvider, request_id: str, expires_at: datetime, now: datetime) -> None:
+def _remember_request(
+    db: Session, provider: SamlServiceProvider, request_id: str, expires_at: datetime, now: datetime
+) -> None:
     """Refuse a request id seen before; keep it until the request would be stale anyway."""
-    db.execute(
-        delete(SamlSeenRequest).where(SamlSeenRequest.sp_id == provider.id, SamlSeenRequest.expires_at < now)
-    )
+    db.execute(delete(SamlSeenRequest).where(SamlSeenRequest.sp_id == provider.id, SamlSeenRequest.expires_at < now))
     if db.get(SamlSeenRequest, (provider.id, request_id)) is not None:
         raise SsoRefused("replayed_request")
     try:

@@ -15,22 +15,25 @@ import httpx
 from saml2.pack import make_soap_enveloped_saml_thingy
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server import audit
 from badge_server.clock import utcnow
-from badge_server.runtime import Runtime
+from badge_server.keys import ServerKeys
+from badge_server.settings import Settings
 from badge_server.sso.saml_config import identity_provider
 from badge_server.sso.saml_idp import name_id_of
+from badge_server.store.db import transaction
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SamlServiceProvider, SsoProtocol, SsoSignIn
-from badge_server.store.db import transaction
 
 SLO_TIMEOUT_SECONDS = 3.0
 log = logging.getLogger("badge_server")
 
 
-def _notices(db: Session, runtime: Runtime, issuer: str, session_id: str, now: datetime) -> list[tuple[SsoSignIn, str, str]]:
+def _notices(
+    db: Session, keys: ServerKeys, settings: Settings, issuer: str, session_id: str, now: datetime
+) -> list[tuple[SsoSignIn, str, str]]:
     """(sign-in, SLO URL, SOAP body) for each SP of the session that wants to be told."""
     student = db.get(StudentSession, session_id)
     rows = db.scalars(
@@ -49,7 +52,7 @@ def _notices(db: Session, runtime: Runtime, issuer: str, session_id: str, now: d
         name_id = name_id_of(db, provider, student.person, now)
         if name_id is None:
             continue
-        with identity_provider(db, runtime.keys, runtime.settings, issuer, now, provider) as server:
+        with identity_provider(db, keys, settings, issuer, now, provider) as server:
             _request_id, request = server.create_logout_request(
                 provider.slo_url,
                 provider.entity_id,
@@ -64,11 +67,13 @@ def _notices(db: Session, runtime: Runtime, issuer: str, session_id: str, now: d
     return notices
 
 
-def send_single_logout(runtime: Runtime, issuer: str, session_id: str) -> None:
+def send_single_logout(
+    factory: sessionmaker[Session], keys: ServerKeys, settings: Settings, issuer: str, session_id: str
+) -> None:
     """Tell every SP of the ended session; each outcome on the audit trail."""
     now = utcnow()
-    with transaction(runtime.factory) as db:
-        notices = _notices(db, runtime, issuer, session_id, now)
+    with transaction(factory) as db:
+        notices = _notices(db, keys, settings, issuer, session_id, now)
         for sign_in, url, body in notices:
             outcome = "ok"
             try:

@@ -10,8 +10,8 @@ from badge_server.catalog import apps_for
 from badge_server.contract.payload import parse_payload
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.sso import saml_logout
-from badge_server.web.sso_pages import issuer_of
 from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.web.sso_pages import issuer_of
 
 router = APIRouter(prefix="/api/v1")
 
@@ -146,5 +146,12 @@ def logout(
     request: Request, student: CurrentStudent, db: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> dict[str, bool]:
     exchange.end_session(db, student, reason="logout")
-    background.add_task(saml_logout.send_single_logout, runtime, issuer_of(request, runtime), student.id)
+    background.add_task(
+        saml_logout.send_single_logout,
+        runtime.factory,
+        runtime.keys,
+        runtime.settings,
+        issuer_of(request, runtime),
+        student.id,
+    )
     return {"signed_out": True}

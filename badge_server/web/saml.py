@@ -51,7 +51,9 @@ def _answer(
     issuer = issuer_of(request, runtime)
     if student is None:
         if sign_in.is_passive:  # the SP asked us not to show anything: say there is nobody
-            return _post_page(request, saml_idp.no_passive_response(db, runtime.keys, runtime.settings, issuer, sign_in, utcnow()))
+            return _post_page(
+                request, saml_idp.no_passive_response(db, runtime.keys, runtime.settings, issuer, sign_in, utcnow())
+            )
         return wait_for_scan(request, db, runtime, SsoProtocol.SAML, sign_in.as_parameters())
     post = saml_idp.issue_response(db, runtime.keys, runtime.settings, issuer, student, sign_in, utcnow())
     return _post_page(request, post)
@@ -75,8 +77,14 @@ def metadata(request: Request, db: SessionDep, runtime: RuntimeDep) -> Response:
 
 
 def _check(
-    request: Request, db: Session, runtime: Runtime, binding: str, saml_request: str | None, relay_state: str | None,
-    sig_alg: str | None = None, signature: str | None = None,
+    request: Request,
+    db: Session,
+    runtime: Runtime,
+    binding: str,
+    saml_request: str | None,
+    relay_state: str | None,
+    sig_alg: str | None = None,
+    signature: str | None = None,
 ) -> SignInRequest:
     if not saml_request:
         raise SsoRefused("malformed_request", "This link is not a sign-in request. Please ask your teacher.")
@@ -133,7 +141,9 @@ def sso_post_binding(
 
 
 @router.get("/saml/idp-initiated/{sp_id}")
-def idp_initiated(sp_id: str, request: Request, student: BrowserStudent, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> Response:
+def idp_initiated(
+    sp_id: str, request: Request, student: BrowserStudent, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
+) -> Response:
     """A dashboard tile of a SAML app: sign in without the SP asking, landing on the app's page."""
     audit_failures_as(request, AUDIT_KIND, ip, student.device_id if student else None)
     # The catalog app's launch URL is where the SP should land the child (RelayState).

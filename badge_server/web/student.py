@@ -92,7 +92,14 @@ def logout_in_browser(
 ) -> RedirectResponse:
     if student is not None:
         exchange.end_session(db, student, reason=reason)
-        background.add_task(saml_logout.send_single_logout, runtime, issuer_of(request, runtime), student.id)
+        background.add_task(
+            saml_logout.send_single_logout,
+            runtime.factory,
+            runtime.keys,
+            runtime.settings,
+            issuer_of(request, runtime),
+            student.id,
+        )
     return _after_sign_out(request)
 
 

@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import unescape
+from typing import Any
 from urllib.parse import urlencode
 
 from cryptography import x509
@@ -22,7 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from lxml import etree
-from signxml import SignatureConfiguration, XMLSigner, XMLVerifier
+from signxml.signer import XMLSigner
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -147,9 +149,7 @@ class GoogleShapedSp:
                 digest_algorithm="sha256",
                 c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#",
             )
-            signed = signer.sign(
-                etree.fromstring(xml), key=self.keys.private_pem, cert=self.keys.certificate_pem
-            )
+            signed = signer.sign(etree.fromstring(xml), key=self.keys.private_pem, cert=self.keys.certificate_pem)
             xml = etree.tostring(signed)
         form = {"SAMLRequest": base64.b64encode(xml).decode("ascii")}
         if relay_state is not None:
@@ -163,17 +163,8 @@ class GoogleShapedSp:
         document = base64.b64decode(saml_response)
         response = etree.fromstring(document)
         # Both signatures, each at its expected place, each covering the element it sits in.
-        signed_response = XMLVerifier().verify(
-            document, x509_cert=idp_certificate_pem, expect_config=SignatureConfiguration(location="./")
-        )
-        assert isinstance(signed_response.signed_xml, etree._Element)
-        assert signed_response.signed_xml.tag == f"{{{SAMLP}}}Response"
-        assertion_location = f"./{{{SAML}}}Assertion/"
-        signed_assertion = XMLVerifier().verify(
-            document, x509_cert=idp_certificate_pem, expect_config=SignatureConfiguration(location=assertion_location)
-        )
-        assertion = signed_assertion.signed_xml
-        assert isinstance(assertion, etree._Element)
+        assert verified(document, idp_certificate_pem, "./").tag == f"{{{SAMLP}}}Response"
+        assertion = verified(document, idp_certificate_pem, f"./{{{SAML}}}Assertion/")
         assert assertion.tag == f"{{{SAML}}}Assertion"
         assert response.get("Destination") == self.acs_url, response.get("Destination")
         assert response.get("InResponseTo") == in_response_to, response.get("InResponseTo")
@@ -203,6 +194,16 @@ class GoogleShapedSp:
             for a in assertion.findall("saml:AttributeStatement/saml:Attribute", NS)
         }
         return ValidatedResponse(name_id.text, name_id.get("Format", ""), statement.get("SessionIndex", ""), attributes)
+
+
+def verified(document: bytes, certificate_pem: str, location: str) -> Any:
+    """The element the signature at ``location`` covers, verified with the IdP's certificate."""
+    result = XMLVerifier().verify(
+        document, x509_cert=certificate_pem, expect_config=SignatureConfiguration(location=location)
+    )
+    assert not isinstance(result, list)
+    assert isinstance(result.signed_xml, etree._Element)
+    return result.signed_xml
 
 
 def posted_form(html: str) -> tuple[str, dict[str, str]]:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.badge_server.ops.test_cli import run
 from tests.support.saml_sp import SpKeys
@@ -17,9 +18,22 @@ def test_register_list_link_and_disable_a_google_workspace_sp(tmp_path: Path) ->
     certificate = tmp_path / "sp.pem"
     certificate.write_text(SpKeys.generate().certificate_pem)
     added = run(
-        ["saml-sp", "add", "--name", "Google Workspace", "--entity-id", "google.com/a/riverside.example",
-         "--acs-url", "https://www.google.com/a/riverside.example/acs", "--slo-url", "https://sp.example/slo",
-         "--certificate", str(certificate), "--require-signed-requests", "--json"],
+        [
+            "saml-sp",
+            "add",
+            "--name",
+            "Google Workspace",
+            "--entity-id",
+            "google.com/a/riverside.example",
+            "--acs-url",
+            "https://www.google.com/a/riverside.example/acs",
+            "--slo-url",
+            "https://sp.example/slo",
+            "--certificate",
+            str(certificate),
+            "--require-signed-requests",
+            "--json",
+        ],
         data_dir,
     )
     sp_id = json.loads(added.stdout)["sp_id"]
@@ -30,7 +44,8 @@ def test_register_list_link_and_disable_a_google_workspace_sp(tmp_path: Path) ->
     run(["saml-sp", "disable", sp_id], data_dir)
     assert json.loads(run(["saml-sp", "list", "--json"], data_dir).stdout)[0]["disabled"] is True
     pem = run(["saml-certificate"], data_dir).stdout
-    assert x509.load_pem_x509_certificate(pem.encode()).public_key().key_size == 2048
+    public_key = x509.load_pem_x509_certificate(pem.encode()).public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size == 2048
 
 
 def test_bad_input_is_named_and_nothing_is_written(tmp_path: Path) -> None:
@@ -42,8 +57,19 @@ def test_bad_input_is_named_and_nothing_is_written(tmp_path: Path) -> None:
     cases = {
         "must use https://": [*base, "--acs-url", "http://sp.example/acs"],
         "must be an absolute": [*base, "--acs-url", "javascript:alert(1)"],
-        "not a PEM X.509 certificate": [*base, "--acs-url", "https://sp.example/acs", "--certificate", str(not_a_certificate)],
-        "signed requests can only be checked": [*base, "--acs-url", "https://sp.example/acs", "--require-signed-requests"],
+        "not a PEM X.509 certificate": [
+            *base,
+            "--acs-url",
+            "https://sp.example/acs",
+            "--certificate",
+            str(not_a_certificate),
+        ],
+        "signed requests can only be checked": [
+            *base,
+            "--acs-url",
+            "https://sp.example/acs",
+            "--require-signed-requests",
+        ],
         "no catalog app": [*base, "--acs-url", "https://sp.example/acs", "--app-id", "no-such-app"],
         "'nope' is not one of": [*base, "--acs-url", "https://sp.example/acs", "--nameid", "nope"],
     }

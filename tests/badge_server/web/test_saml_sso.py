@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from lxml import etree
-from signxml import XMLVerifier
 from sqlalchemy import select
 
 from badge_server.clock import utcnow
@@ -20,7 +19,7 @@ from badge_server.store.sso_models import SsoSignIn
 from tests.support.api import audit_count, exchange
 from tests.support.district import District
 from tests.support.saml import JOSE, JOSE_EMAIL, give_email, idp_of, register, signed_in_browser
-from tests.support.saml_sp import EMAIL_FORMAT, PERSISTENT_FORMAT, GoogleShapedSp, SpKeys, posted_form
+from tests.support.saml_sp import EMAIL_FORMAT, PERSISTENT_FORMAT, GoogleShapedSp, SpKeys, posted_form, verified
 from tests.support.servers import LoopbackServer
 
 
@@ -81,7 +80,9 @@ def test_post_binding_without_a_session_waits_for_the_scan_then_goes_on_to_the_a
 def test_persistent_name_id_is_the_stable_subject_and_other_sps_get_the_name_parts(
     server: LoopbackServer, district: District, http: httpx.Client
 ) -> None:
-    sp = GoogleShapedSp(f"{server.url}/saml/sso", entity_id="https://reading.example/saml", acs_url="https://reading.example/acs")
+    sp = GoogleShapedSp(
+        f"{server.url}/saml/sso", entity_id="https://reading.example/saml", acs_url="https://reading.example/acs"
+    )
     register(district, sp, nameid_format="persistent")
     entity_id, certificate = idp_of(http)
     names = []
@@ -92,7 +93,9 @@ def test_persistent_name_id_is_the_stable_subject_and_other_sps_get_the_name_par
         _action, fields = posted_form(page.text)
         validated = sp.validate(fields["SAMLResponse"], certificate, entity_id, request_id)
         assert validated.name_id_format == PERSISTENT_FORMAT
-        assert validated.attributes[GIVEN_NAME] == ["José"] and validated.attributes[FAMILY_NAME] == ["García"], validated.attributes
+        assert validated.attributes[GIVEN_NAME] == ["José"] and validated.attributes[FAMILY_NAME] == ["García"], (
+            validated.attributes
+        )
         names.append(validated.name_id)
     with transaction(district.runtime.factory) as session:
         assert names == [subject_of(session, JOSE, utcnow())] * 2  # no email needed, same every time
@@ -114,8 +117,10 @@ def test_signed_requests_are_checked_when_the_sp_requires_them(
         page = browser.post("/saml/sso", data=sp.post_form(xml, sign=True))
         assert page.status_code == 200, page.text
         sp.validate(posted_form(page.text)[1]["SAMLResponse"], certificate, entity_id, request_id)
-        for unsigned in (browser.get("/saml/sso", params=sp.redirect_query(sp.authn_request()[1])),
-                         browser.post("/saml/sso", data=sp.post_form(sp.authn_request()[1]))):
+        for unsigned in (
+            browser.get("/saml/sso", params=sp.redirect_query(sp.authn_request()[1])),
+            browser.post("/saml/sso", data=sp.post_form(sp.authn_request()[1])),
+        ):
             assert unsigned.status_code == 400 and "SAMLResponse" not in unsigned.text
         # Signed by someone else's key: refused too.
         impostor = GoogleShapedSp(sp.idp_sso_url, keys=SpKeys.generate())
@@ -129,13 +134,13 @@ def test_is_passive_without_a_session_answers_no_passive_instead_of_the_scanner(
 ) -> None:
     sp = GoogleShapedSp(f"{server.url}/saml/sso")
     register(district, sp)
-    entity_id, certificate = idp_of(http)
+    _entity_id, certificate = idp_of(http)
     request_id, xml = sp.authn_request(is_passive=True)
     page = http.get("/saml/sso", params=sp.redirect_query(xml))
     action, fields = posted_form(page.text)
     assert action == sp.acs_url
     response = etree.fromstring(base64.b64decode(fields["SAMLResponse"]))
-    XMLVerifier().verify(etree.tostring(response), x509_cert=certificate)
+    verified(etree.tostring(response), certificate, "./")
     codes = [c.get("Value") for c in response.iter("{urn:oasis:names:tc:SAML:2.0:protocol}StatusCode")]
     assert codes[-1] == "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
     assert response.find("{urn:oasis:names:tc:SAML:2.0:assertion}Assertion") is None
@@ -167,7 +172,9 @@ def test_a_tile_of_a_saml_app_signs_in_idp_initiated_and_lands_on_the_app(
 def _refusals(district: District) -> list[str]:
     with transaction(district.runtime.factory) as session:
         rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.kind == "saml.sign_in", AuditEvent.outcome == "sso_refused").order_by(AuditEvent.at)
+            select(AuditEvent)
+            .where(AuditEvent.kind == "saml.sign_in", AuditEvent.outcome == "sso_refused")
+            .order_by(AuditEvent.at)
         ).all()
         return [str(row.detail.get("reason")) for row in rows]
 
@@ -181,15 +188,19 @@ def test_every_bad_request_gets_an_error_page_an_audit_row_and_nothing_issued(
     with transaction(district.runtime.factory) as session:
         disable_provider(session, register(district, disabled), actor="test")
     stranger = GoogleShapedSp(sp.idp_sso_url, entity_id="https://evil.example", acs_url="https://evil.example/acs")
-    replayed_id, replayed = sp.authn_request()
+    _replayed_id, replayed = sp.authn_request()
     now = datetime.now(UTC)
     bad = {
         "malformed_request": [sp.redirect_query(b"<not-saml/>"), {"SAMLRequest": "%%%"}, {}],
-        "unknown_or_disabled_sp": [stranger.redirect_query(stranger.authn_request()[1]),
-                                   disabled.redirect_query(disabled.authn_request()[1])],
+        "unknown_or_disabled_sp": [
+            stranger.redirect_query(stranger.authn_request()[1]),
+            disabled.redirect_query(disabled.authn_request()[1]),
+        ],
         "acs_url_not_registered": [sp.redirect_query(sp.authn_request(acs_url="https://evil.example/acs")[1])],
-        "stale_request": [sp.redirect_query(sp.authn_request(issued_at=now - timedelta(minutes=30))[1]),
-                          sp.redirect_query(sp.authn_request(issued_at=now + timedelta(minutes=30))[1])],
+        "stale_request": [
+            sp.redirect_query(sp.authn_request(issued_at=now - timedelta(minutes=30))[1]),
+            sp.redirect_query(sp.authn_request(issued_at=now + timedelta(minutes=30))[1]),
+        ],
         "replayed_request": [sp.redirect_query(replayed)],
         "student_has_no_email": [sp.redirect_query(sp.authn_request()[1])],  # José has no email yet
     }
@@ -211,5 +222,7 @@ def test_every_bad_request_gets_an_error_page_an_audit_row_and_nothing_issued(
     assert audit_count(district.runtime, "saml.sign_in", "ok") == 1  # the first, valid one only
     with transaction(district.runtime.factory) as session:
         assert len(session.scalars(select(SsoSignIn)).all()) == 1
-        no_email = session.scalars(select(AuditEvent).where(AuditEvent.outcome == "sso_refused").order_by(AuditEvent.at.desc())).first()
+        no_email = session.scalars(
+            select(AuditEvent).where(AuditEvent.outcome == "sso_refused").order_by(AuditEvent.at.desc())
+        ).first()
         assert no_email is not None and no_email.person_id == JOSE
