@@ -50,6 +50,7 @@ def slo() -> Iterator[SloEndpoint]:
     endpoint = SloEndpoint()
     yield endpoint
     endpoint.server.shutdown()
+    endpoint.server.server_close()
 
 
 def test_signing_out_in_the_browser_and_the_api_sends_signed_logout_requests(
