@@ -62,7 +62,9 @@ def main() -> None:
     with transaction(runtime.factory) as session:
         session.execute(update(Person).where(Person.id == "st-0001").values(email="jose@riverside.example"))
         add_provider(session, NewProvider("Google", sp.entity_id, sp.acs_url), actor="benchmark")
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning")
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.01)

@@ -1,18 +1,22 @@
-"""pysaml2 set up as this server's identity provider, for one request.
+"""pysaml2 set up as this server's identity provider.
 
-pysaml2 signs through Debian's ``xmlsec1``, which reads the private key from a file. The key
-is decrypted for one request (``signing_keys.active_key``), written into a private temporary
-directory (0700, files 0600) and removed when the request's SAML work is done: a process that
-keeps no key on disk between requests cannot leak one from a crash dump of /tmp, and every
-server process signs with whatever key the database says is current, rotation included. The
-cost is two small file writes per sign-in (measured in benchmarks/sso_saml.py).
+pysaml2 signs through Debian's ``xmlsec1``, which reads the private key from a file, and
+building its IdP parses that key twice (about 40 ms each on this machine's 2 cores). So each
+server process keeps a small pool of ready pysaml2 IdPs, keyed by everything they depend on
+(signing key, published certificates, issuer, the SP's registration), and writes each signing
+key once into a private directory of its own (``mkdtemp``: 0700; files 0600, written atomically)
+that is removed when the process exits. The key is readable only by the server's user, which
+can read the server key that decrypts it anyway; a rotation or an SP's change gives a new pool
+entry, so every process follows the database. Measured in benchmarks/sso_saml.py.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -29,8 +33,8 @@ from sqlalchemy.orm import Session
 from badge_server.errors import ConfigError
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
-from badge_server.sso.signing_keys import active_key, published_keys
-from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider
+from badge_server.sso.signing_keys import ensure_signing_key, published_keys
+from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider, SigningKey
 
 NAMEID_FORMATS = {
     NameIdFormat.EMAIL.value: NAMEID_FORMAT_EMAILADDRESS,
@@ -78,30 +82,66 @@ def sp_metadata(provider: SamlServiceProvider) -> str:
     return str(md.EntityDescriptor(entity_id=provider.entity_id, spsso_descriptor=[descriptor]))
 
 
+POOL_PER_SETUP = 8  # ready IdPs per set-up: about the requests one process signs at once
+POOL_SETUPS = 64  # distinct set-ups (SPs x keys) kept; past that the pool starts over
+_pool: dict[tuple[object, ...], list[Server]] = {}
+_pool_lock = threading.Lock()
+_key_directory: Path | None = None
+
+
+def key_directory() -> Path:
+    """This process's private directory for key and certificate files (0700, gone at exit)."""
+    global _key_directory
+    with _pool_lock:
+        if _key_directory is None:
+            _key_directory = Path(tempfile.mkdtemp(prefix="badge-saml-"))
+            atexit.register(remove_key_files)
+        return _key_directory
+
+
+def remove_key_files() -> None:
+    """Delete this process's key files (at exit; tests call it directly)."""
+    global _key_directory
+    with _pool_lock:
+        if _key_directory is not None:
+            shutil.rmtree(_key_directory, ignore_errors=True)
+        _key_directory = None
+        _pool.clear()
+
+
 def _write_private(path: Path, data: bytes) -> str:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
+    if not path.exists():
+        # Written under a unique name and renamed: another thread never reads half a key.
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(partial, path)
     return str(path)
 
 
 def _config(
     issuer: str,
     settings: Settings,
-    directory: Path,
-    key_pem: bytes,
-    certificates: list[str],
+    keys: ServerKeys,
+    signing: SigningKey,
+    others: list[SigningKey],
     provider: SamlServiceProvider | None,
 ) -> IdPConfig:
-    key_file = _write_private(directory / "key.pem", key_pem)
-    cert_files = [_write_private(directory / f"cert{n}.pem", pem.encode("ascii")) for n, pem in enumerate(certificates)]
+    directory = key_directory()
+    key_file = directory / f"{signing.id}.key"
+    if not key_file.exists():
+        _write_private(key_file, keys.decrypt(signing.private_key_encrypted).encode("ascii"))
+    cert_files = [
+        _write_private(directory / f"{k.id}.crt", k.certificate_pem.encode("ascii")) for k in [signing, *others]
+    ]
     sso = sso_url_of(issuer)
     config = IdPConfig()
     config.load(
         {
             "entityid": entity_id_of(issuer),
             "xmlsec_binary": xmlsec_binary(),
-            "key_file": key_file,
+            "key_file": str(key_file),
             "cert_file": cert_files[0],
             "additional_cert_files": cert_files[1:] or None,
             "accepted_time_diff": CLOCK_SKEW_SECONDS,
@@ -143,12 +183,25 @@ def identity_provider(
     Its metadata lists every published certificate (the signing one first), so an SP that
     reads it trusts the next key before it signs (``signing_keys.rotate``).
     """
-    signing = active_key(db, keys, settings, now)
-    others = [key.certificate_pem for key in published_keys(db, now) if key.id != signing.kid]
-    with tempfile.TemporaryDirectory(prefix="badge-saml-") as directory:  # mkdtemp: mode 0700
-        certificates = [signing.certificate_pem, *others]
-        config = _config(issuer, settings, Path(directory), signing.private_key_pem, certificates, provider)
-        yield Server(config=config)
+    signing = ensure_signing_key(db, keys, settings, now)
+    others = [key for key in published_keys(db, now) if key.id != signing.id]
+    setup: tuple[object, ...] = (issuer, settings.saml_response_seconds, signing.id, *(key.id for key in others))
+    if provider is not None:
+        setup += (provider.entity_id, provider.acs_url, provider.certificate_pem, provider.require_signed_requests)
+    with _pool_lock:
+        ready = _pool.get(setup)
+        server = ready.pop() if ready else None
+    if server is None:
+        server = Server(config=_config(issuer, settings, keys, signing, others, provider))
+    try:
+        yield server
+    finally:
+        with _pool_lock:
+            if len(_pool) >= POOL_SETUPS and setup not in _pool:
+                _pool.clear()
+            ready = _pool.setdefault(setup, [])
+            if len(ready) < POOL_PER_SETUP:
+                ready.append(server)
 
 
 def idp_metadata(db: Session, keys: ServerKeys, settings: Settings, issuer: str, now: datetime) -> str:

@@ -70,20 +70,22 @@ def test_a_rotated_key_is_published_before_it_signs_and_the_old_one_until_its_as
     assert published == [new.certificate_pem]
 
 
-def test_the_private_key_is_on_disk_only_during_the_request_and_only_for_its_owner(
+def test_the_private_key_file_is_the_processs_own_and_gone_when_it_exits(
     runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
+    saml_config.remove_key_files()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    with (
-        transaction(runtime.factory) as session,
-        identity_provider(session, runtime.keys, runtime.settings, ISSUER, utcnow()) as server,
-    ):
-        key_file = Path(server.config.key_file)
-        assert key_file.parent.parent == scratch
-        assert oct(os.stat(key_file.parent).st_mode & 0o777) == "0o700"
-        assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
-        assert b"PRIVATE KEY" in key_file.read_bytes()
-    assert not key_file.exists() and list(scratch.iterdir()) == []
+    with transaction(runtime.factory) as session:
+        with identity_provider(session, runtime.keys, runtime.settings, ISSUER, utcnow()) as server:
+            key_file = Path(server.config.key_file)
+        with identity_provider(session, runtime.keys, runtime.settings, ISSUER, utcnow()) as again:
+            assert again is server  # ready for the next request: no key parsed twice
+    assert key_file.parent.parent == scratch
+    assert oct(os.stat(key_file.parent).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(key_file).st_mode & 0o777) == "0o600"
+    assert b"PRIVATE KEY" in key_file.read_bytes()
+    saml_config.remove_key_files()  # what atexit does
+    assert list(scratch.iterdir()) == []
     assert saml_config.entity_id_of(ISSUER) == f"{ISSUER}/saml/metadata"
