@@ -20,7 +20,7 @@ from badge_server.clock import utcnow
 from badge_server.errors import BadgeServerError, NotFoundError
 from badge_server.runtime import Runtime
 from badge_server.sso.saml_providers import NewProvider, add_provider, disable_provider, list_providers
-from badge_server.sso.signing_keys import active_key
+from badge_server.sso.signing_keys import active_key, published_keys
 from badge_server.store.db import transaction
 from badge_server.store.models import App
 from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider, SsoProtocol
@@ -139,10 +139,15 @@ def disable(ctx: click.Context, sp_id: str) -> None:
 
 
 @click.command("saml-certificate")
+@click.option("--all", "every", is_flag=True, help="Every published certificate (after a rotation: the next one too).")
 @click.pass_context
 @_fail_cleanly
-def saml_certificate(ctx: click.Context) -> None:
+def saml_certificate(ctx: click.Context, every: bool) -> None:
     """Print the IdP's signing certificate (PEM) for Google Admin's SSO profile."""
     with _unit_of_work(ctx) as (runtime, session):
-        pem = active_key(session, runtime.keys, runtime.settings, utcnow()).certificate_pem
-    click.echo(pem.strip())
+        now = utcnow()
+        signing = active_key(session, runtime.keys, runtime.settings, now)
+        pems = [signing.certificate_pem]
+        if every:
+            pems += [key.certificate_pem for key in published_keys(session, now) if key.id != signing.kid]
+    click.echo("\n".join(pem.strip() for pem in pems))

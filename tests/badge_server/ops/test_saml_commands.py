@@ -46,6 +46,7 @@ def test_register_list_link_and_disable_a_google_workspace_sp(tmp_path: Path) ->
     pem = run(["saml-certificate"], data_dir).stdout
     public_key = x509.load_pem_x509_certificate(pem.encode()).public_key()
     assert isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size == 2048
+    assert run(["saml-certificate", "--all"], data_dir).stdout == pem  # nothing rotated yet
 
 
 def test_bad_input_is_named_and_nothing_is_written(tmp_path: Path) -> None:

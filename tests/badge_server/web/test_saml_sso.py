@@ -226,3 +226,21 @@ def test_every_bad_request_gets_an_error_page_an_audit_row_and_nothing_issued(
             select(AuditEvent).where(AuditEvent.outcome == "sso_refused").order_by(AuditEvent.at.desc())
         ).first()
         assert no_email is not None and no_email.person_id == JOSE
+
+
+def test_google_with_the_standard_issuer_and_the_accounts_acs_gets_the_email_and_no_attributes(
+    server: LoopbackServer, district: District, http: httpx.Client
+) -> None:
+    # "Use a domain-specific issuer" unchecked: Google sends Issuer google.com; either ACS host works.
+    sp = GoogleShapedSp(
+        f"{server.url}/saml/sso", entity_id="google.com", acs_url="https://accounts.google.com/a/riverside.example/acs"
+    )
+    register(district, sp)
+    give_email(district)
+    entity_id, certificate = idp_of(http)
+    request_id, xml = sp.authn_request()
+    with signed_in_browser(server, district) as browser:
+        page = browser.post("/saml/sso", data=sp.post_form(xml))
+    _action, fields = posted_form(page.text)
+    validated = sp.validate(fields["SAMLResponse"], certificate, entity_id, request_id)
+    assert (validated.name_id, validated.name_id_format, validated.attributes) == (JOSE_EMAIL, EMAIL_FORMAT, {})
