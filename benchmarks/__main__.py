@@ -16,6 +16,7 @@ ALL = {
     "printing": [],
     "load": [],
     "load-postgres": ["--postgres"],
+    "sso_saml": [],
 }
 
 
