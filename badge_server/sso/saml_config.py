@@ -36,6 +36,8 @@ from badge_server.settings import Settings
 from badge_server.sso.signing_keys import ensure_signing_key, published_keys
 from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider, SigningKey
 
+__all__ = ["BINDING_HTTP_POST", "BINDING_HTTP_REDIRECT", "identity_provider", "idp_metadata"]
+
 NAMEID_FORMATS = {
     NameIdFormat.EMAIL.value: NAMEID_FORMAT_EMAILADDRESS,
     NameIdFormat.PERSISTENT.value: NAMEID_FORMAT_PERSISTENT,

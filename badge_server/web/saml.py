@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,7 @@ from badge_server.clock import utcnow
 from badge_server.errors import SsoRefused
 from badge_server.runtime import Runtime
 from badge_server.sso import saml_idp
-from badge_server.sso.saml_config import idp_metadata
+from badge_server.sso.saml_config import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, idp_metadata
 from badge_server.sso.saml_idp import PostToAcs, SignInRequest
 from badge_server.store.models import App, StudentSession
 from badge_server.store.sso_models import SsoProtocol
