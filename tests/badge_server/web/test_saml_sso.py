@@ -244,3 +244,24 @@ def test_google_with_the_standard_issuer_and_the_accounts_acs_gets_the_email_and
     _action, fields = posted_form(page.text)
     validated = sp.validate(fields["SAMLResponse"], certificate, entity_id, request_id)
     assert (validated.name_id, validated.name_id_format, validated.attributes) == (JOSE_EMAIL, EMAIL_FORMAT, {})
+
+
+def test_idp_initiated_without_a_session_scans_first_and_a_disabled_or_unknown_sp_is_refused(
+    server: LoopbackServer, district: District, http: httpx.Client
+) -> None:
+    sp = GoogleShapedSp(f"{server.url}/saml/sso")
+    sp_id = register(district, sp)
+    give_email(district)
+    entity_id, certificate = idp_of(http)
+    with httpx.Client(base_url=server.url, timeout=20) as browser:
+        waiting = browser.get(f"/saml/idp-initiated/{sp_id}", follow_redirects=True)
+        assert waiting.url.path == "/scan"
+        page = _scan_in_browser(browser, district)
+        _action, fields = posted_form(page.text)
+        assert sp.validate(fields["SAMLResponse"], certificate, entity_id, None).name_id == JOSE_EMAIL
+        with transaction(district.runtime.factory) as session:
+            disable_provider(session, sp_id, actor="test")
+        for target in (sp_id, "no-such-sp"):
+            refused = browser.get(f"/saml/idp-initiated/{target}")
+            assert refused.status_code == 400 and "SAMLResponse" not in refused.text
+    assert _refusals(district) == ["unknown_or_disabled_sp"] * 2
