@@ -33,6 +33,7 @@ from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
+from badge_server.web.console import saml as saml_console
 from badge_server.web.deps import failure_audit
 from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for pages in (student, scanner, after_scan, sign_in, classes, admin, device_pages, catalog_pages, audit_pages):
         app.include_router(pages.router)
     app.include_router(saml_pages.router)
+    app.include_router(saml_console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: even a refused oversized request carries the security headers.
