@@ -29,10 +29,12 @@ from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
 from badge_server.web import after_scan, api, handoff, scanner, student
 from badge_server.web import oidc as oidc_pages
+from badge_server.web import saml as saml_pages
 from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
+from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit
 from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
@@ -95,6 +97,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         sso_pages,
     ):
         app.include_router(pages.router)
+    app.include_router(saml_pages.router)
+    app.include_router(saml_console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: even a refused oversized request carries the security headers.

@@ -18,6 +18,7 @@ ALL = {
     "load-postgres": ["--postgres"],
     "handoff": [],
     "sso": [],
+    "sso_saml": [],
 }
 
 

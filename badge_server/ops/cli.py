@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
+from badge_server.ops import saml_commands
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
 from badge_server.printing import PrintRequest
@@ -489,3 +490,7 @@ def enrol_link_revoke(ctx: click.Context, link_id: str) -> None:
 # Single sign-on registration (ops/sso_commands.py).
 main.add_command(oidc_client)
 main.add_command(rotate_signing_key)
+
+# SAML identity provider: saml-sp add|list|disable, saml-certificate (ops/saml_commands.py).
+main.add_command(saml_commands.saml_sp)
+main.add_command(saml_commands.saml_certificate)

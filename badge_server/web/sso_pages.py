@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
 from badge_server.runtime import Runtime
+from badge_server.sso import saml_logout
 from badge_server.sso.oidc_logout import deliver, end_oidc_sign_ins
 from badge_server.sso.pending import PENDING_COOKIE, start_pending
 from badge_server.store.models import StudentSession
@@ -56,6 +57,11 @@ def wait_for_scan(
 def tell_apps_signed_out(
     request: Request, db: Session, runtime: Runtime, student: StudentSession, background: BackgroundTasks
 ) -> None:
-    """OIDC back-channel logout to the session's apps, sent once the sign-out has committed."""
-    notices = end_oidc_sign_ins(db, runtime.keys, runtime.settings, issuer_of(request, runtime), student, utcnow())
+    """OIDC back-channel logout and SAML single logout to the session's apps, sent once the
+    sign-out has committed, so a slow or dead app never holds up the child's sign-out."""
+    issuer = issuer_of(request, runtime)
+    notices = end_oidc_sign_ins(db, runtime.keys, runtime.settings, issuer, student, utcnow())
     background.add_task(deliver, notices)
+    background.add_task(
+        saml_logout.send_single_logout, runtime.factory, runtime.keys, runtime.settings, issuer, student.id
+    )

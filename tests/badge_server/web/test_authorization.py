@@ -144,6 +144,7 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
         "app_id": "starfall",
         "code": launch_code,
         "badge": district.payloads["st-0001"],
+        "sp_id": "no-such-sp",
     }
     anonymous = httpx.Client(base_url=server.url, timeout=30)
     student = httpx.Client(
@@ -233,6 +234,7 @@ def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, 
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
     ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
     ids["link_id"], ids["client_id"] = link_id, register_app(district.runtime).client_id
+    ids["sp_id"] = "no-such-sp"
     forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
     wrong = []
     with (
