@@ -20,12 +20,12 @@ from badge_server.sso.oidc import (
     WAITING_SINCE,
     Answer,
     OidcProvider,
-    ParametersRequest,
     authorize,
     discovery,
     issue_tokens,
     userinfo,
 )
+from badge_server.sso.oidc_authlib import ParametersRequest
 from badge_server.sso.signing_keys import ensure_signing_key, jwks
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SsoProtocol
