@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidRequestError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -22,6 +22,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from badge_server.errors import SsoRefused
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.settings import Settings
 from badge_server.sso.claims import claims_for
@@ -52,7 +53,11 @@ class ParametersRequest(OAuth2Request):  # type: ignore[misc]
     """
 
     def __init__(self, method: str, uri: str, headers: Mapping[str, str], parameters: dict[str, list[str]]) -> None:
-        super().__init__(method, uri, headers=headers)
+        try:
+            super().__init__(method, uri, headers=headers)
+        except InsecureTransportError as error:
+            # Behind a TLS proxy without BADGE_PUBLIC_URL the server sees plain http: say so.
+            raise SsoRefused(f"insecure_transport: {uri} is not https; set BADGE_PUBLIC_URL") from error
         self.parameters = parameters
         first = {name: values[0] for name, values in parameters.items() if values}
         self.payload = _Payload(first, parameters)

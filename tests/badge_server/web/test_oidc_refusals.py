@@ -221,3 +221,14 @@ def test_userinfo_refuses_anything_but_a_live_access_token(server: LoopbackServe
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         answer = httpx.get(f"{server.url}/userinfo", headers=headers)
         assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_server_reached_over_plain_http_refuses_clearly(server: LoopbackServer, district: District) -> None:
+    """Behind a TLS proxy without BADGE_PUBLIC_URL the issuer would be http: refused, with the fix named."""
+    app = register_app(district.runtime)
+    with browser_for(server.url, district) as browser:
+        query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri}
+        answer = browser.get("/authorize?" + urlencode(query), headers={"Host": "school.example"})
+    assert_error_page(answer)
+    ((outcome, reason),) = refusals(district, "oidc.authorize")
+    assert outcome == "sso_refused" and "BADGE_PUBLIC_URL" in reason
