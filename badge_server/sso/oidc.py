@@ -210,7 +210,9 @@ def userinfo(db: Session, access_token: str | None, now: datetime) -> dict[str, 
         return None
     client = db.get(OidcClient, token.client_id)
     student = db.get(StudentSession, token.session_id)
-    if client is None or client.disabled_at is not None or student is None or student.ended_at is not None:
+    if client is None or client.disabled_at is not None or student is None:
+        return None
+    if student.ended_at is not None or student.expires_at <= now:  # signed out, or the session ran out
         return None
     return claims_for(db, student.person, set(token.scope.split()), now)
 
