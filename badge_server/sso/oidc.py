@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error, OAuth2Request
@@ -53,11 +54,10 @@ class OidcProvider(AuthorizationServer):  # type: ignore[misc]
         self.register_grant(CodeGrant, [S256Only(required=True), IdTokens(self)])
         self.register_token_generator("default", self._bearer_token)
 
-    @property
+    @cached_property
     def signing_key(self) -> ActiveKey:
-        if not hasattr(self, "_signing_key"):
-            self._signing_key = active_key(self.db, self.keys, self.settings, self.now)
-        return self._signing_key
+        """Decrypted only when this request signs something (the token endpoint)."""
+        return active_key(self.db, self.keys, self.settings, self.now)
 
     def query_client(self, client_id: str) -> RegisteredClient | None:
         row = self.db.get(OidcClient, client_id)

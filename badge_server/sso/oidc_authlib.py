@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InsecureTransportError, InvalidRequestError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
 from authlib.oauth2.rfc6749.util import scope_to_list
@@ -72,17 +72,19 @@ class ParametersRequest(OAuth2Request):  # type: ignore[misc]
         return self._first
 
 
-class _Payload:
-    def __init__(self, data: dict[str, str], datalist: dict[str, list[str]]) -> None:
-        self.data = data
-        self.datalist = datalist
+class _Payload(OAuth2Payload):  # type: ignore[misc]
+    """The parameters as Authlib reads them: the first value of each, and every value."""
 
-    client_id = property(lambda self: self.data.get("client_id"))
-    response_type = property(lambda self: self.data.get("response_type"))
-    grant_type = property(lambda self: self.data.get("grant_type"))
-    redirect_uri = property(lambda self: self.data.get("redirect_uri"))
-    scope = property(lambda self: self.data.get("scope"))
-    state = property(lambda self: self.data.get("state"))
+    def __init__(self, data: dict[str, str], datalist: dict[str, list[str]]) -> None:
+        self._data, self._datalist = data, datalist
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> dict[str, list[str]]:
+        return self._datalist
 
 
 class RegisteredClient(ClientMixin):  # type: ignore[misc]
