@@ -4,6 +4,7 @@ authorize request leads to; the app verifies the ID token against the published 
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -172,3 +173,20 @@ def test_a_replaced_badge_ends_what_the_app_holds(server: LoopbackServer, distri
         assert browser.get(rp.authorize_url()).headers["location"] == "/scan"
     userinfo = httpx.get(f"{server.url}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     assert userinfo.status_code == 401
+
+
+def test_an_app_that_never_answers_does_not_hold_up_the_sign_out(server: LoopbackServer, district: District) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        hanging = f"http://127.0.0.1:{silent.getsockname()[1]}/logout"
+        app = register_app(district.runtime, backchannel_logout_uri=hanging)
+        rp = RelyingParty(server.url, app)
+        with browser_for(server.url, district) as browser:
+            rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+            started = time.monotonic()
+            signed_out = browser.post("/logout")
+            took = time.monotonic() - started
+        assert signed_out.status_code == 303 and took < 1.0, f"sign-out waited {took:.1f} s for the app"
+        with transaction(district.runtime.factory) as session:
+            assert session.scalars(select(SsoSignIn)).one().logged_out_at is not None

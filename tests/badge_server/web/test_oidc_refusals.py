@@ -191,6 +191,20 @@ def test_a_code_for_another_client_or_a_wrong_secret_issues_nothing(
     assert issued(district)[1] == 0
 
 
+def test_a_client_disabled_after_the_code_gets_no_token(
+    server: LoopbackServer, browser: httpx.Client, district: District
+) -> None:
+    from badge_server.sso.oidc_clients import disable_client
+
+    app = register_app(district.runtime)
+    code = query_of(authorize(browser, app).headers["location"])["code"]
+    with transaction(district.runtime.factory) as session:
+        disable_client(session, app.client_id, "test", clock.utcnow())
+    refused = redeem(server, app, code)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert issued(district) == (1, 0)
+
+
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "none"])
 def test_a_response_type_other_than_code_is_refused(
     browser: httpx.Client, district: District, response_type: str
