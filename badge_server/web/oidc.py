@@ -20,12 +20,12 @@ from badge_server.sso.oidc import (
     WAITING_SINCE,
     Answer,
     OidcProvider,
-    ParametersRequest,
     authorize,
     discovery,
     issue_tokens,
     userinfo,
 )
+from badge_server.sso.oidc_authlib import ParametersRequest
 from badge_server.sso.signing_keys import ensure_signing_key, jwks
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SsoProtocol
@@ -38,6 +38,7 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
     bearer_token,
+    client_ip,
 )
 from badge_server.web.sso_pages import issuer_of, wait_for_scan
 
@@ -99,7 +100,7 @@ def authorize_endpoint(
 def resume_after_scan(
     request: Request, db: Session, runtime: Runtime, student: StudentSession, parameters: dict[str, Any]
 ) -> Response:
-    audit_failures_as(request, "oidc.authorize", request.client.host if request.client else None)
+    audit_failures_as(request, "oidc.authorize", client_ip(request))
     return _answer_authorize(request, db, runtime, student, parameters)
 
 

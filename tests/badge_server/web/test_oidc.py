@@ -4,6 +4,7 @@ authorize request leads to; the app verifies the ID token against the published 
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -12,9 +13,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
-from badge_server import clock
+from badge_server import badges, clock
 from badge_server.store.db import transaction
-from badge_server.store.models import AuditEvent
+from badge_server.store.models import AuditEvent, Person
 from badge_server.store.sso_models import OidcToken, SsoSignIn
 from tests.support.district import District
 from tests.support.oidc_app import (
@@ -157,3 +158,35 @@ def test_a_tile_starts_the_apps_own_sign_in_which_the_session_answers_at_once(
         # The app answers with an authorize request: the session signs José in without a scan.
         answered = browser.get(rp.authorize_url())
     assert rp.redeem(rp.callback(answered.headers["location"])["code"])["id_token"]["given_name"] == "José"
+
+
+def test_a_replaced_badge_ends_what_the_app_holds(server: LoopbackServer, district: District) -> None:
+    """A lost badge replaced by the teacher: its session ends, so does the app's access."""
+    app = register_app(district.runtime)
+    rp = RelyingParty(server.url, app)
+    with browser_for(server.url, district) as browser:
+        tokens = rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+        with transaction(district.runtime.factory) as session:
+            person = session.get(Person, JOSE)
+            assert person is not None
+            badges.replace(session, district.runtime.keys, district.runtime.settings, person, actor="test")
+        assert browser.get(rp.authorize_url()).headers["location"] == "/scan"
+    userinfo = httpx.get(f"{server.url}/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert userinfo.status_code == 401
+
+
+def test_an_app_that_never_answers_does_not_hold_up_the_sign_out(server: LoopbackServer, district: District) -> None:
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        hanging = f"http://127.0.0.1:{silent.getsockname()[1]}/logout"
+        app = register_app(district.runtime, backchannel_logout_uri=hanging)
+        rp = RelyingParty(server.url, app)
+        with browser_for(server.url, district) as browser:
+            rp.redeem(rp.callback(sign_in_through_scan(browser, district, JOSE, rp.authorize_url()))["code"])
+            started = time.monotonic()
+            signed_out = browser.post("/logout")
+            took = time.monotonic() - started
+        assert signed_out.status_code == 303 and took < 1.0, f"sign-out waited {took:.1f} s for the app"
+        with transaction(district.runtime.factory) as session:
+            assert session.scalars(select(SsoSignIn)).one().logged_out_at is not None

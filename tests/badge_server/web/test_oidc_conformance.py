@@ -214,6 +214,13 @@ def test_oidcc_max_age_1(server: LoopbackServer, district: District, browser: ht
     assert abs(int(str(claims["auth_time"])) - clock.utcnow().timestamp()) < 10
 
 
+def test_oidcc_prompt_none_with_a_scan_older_than_max_age(browser: httpx.Client, app: Registered) -> None:
+    """prompt=none cannot show the scanner: a too-old scan is login_required, sent back to the app."""
+    clock.advance(timedelta(seconds=5))
+    returned = query_of(browser.get(authorize_url(app, prompt="none", max_age="1")).headers["location"])
+    assert returned["error"] == "login_required"
+
+
 def test_oidcc_max_age_10000(browser: httpx.Client, app: Registered) -> None:
     code_of(browser.get(authorize_url(app, max_age="10000")))
 

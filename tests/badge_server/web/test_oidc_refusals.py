@@ -191,6 +191,20 @@ def test_a_code_for_another_client_or_a_wrong_secret_issues_nothing(
     assert issued(district)[1] == 0
 
 
+def test_a_client_disabled_after_the_code_gets_no_token(
+    server: LoopbackServer, browser: httpx.Client, district: District
+) -> None:
+    from badge_server.sso.oidc_clients import disable_client
+
+    app = register_app(district.runtime)
+    code = query_of(authorize(browser, app).headers["location"])["code"]
+    with transaction(district.runtime.factory) as session:
+        disable_client(session, app.client_id, "test", clock.utcnow())
+    refused = redeem(server, app, code)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert issued(district) == (1, 0)
+
+
 @pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "none"])
 def test_a_response_type_other_than_code_is_refused(
     browser: httpx.Client, district: District, response_type: str
@@ -221,3 +235,14 @@ def test_userinfo_refuses_anything_but_a_live_access_token(server: LoopbackServe
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         answer = httpx.get(f"{server.url}/userinfo", headers=headers)
         assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_server_reached_over_plain_http_refuses_clearly(server: LoopbackServer, district: District) -> None:
+    """Behind a TLS proxy without BADGE_PUBLIC_URL the issuer would be http: refused, with the fix named."""
+    app = register_app(district.runtime)
+    with browser_for(server.url, district) as browser:
+        query = {"response_type": "code", "client_id": app.client_id, "redirect_uri": app.redirect_uri}
+        answer = browser.get("/authorize?" + urlencode(query), headers={"Host": "school.example"})
+    assert_error_page(answer)
+    ((outcome, reason),) = refusals(district, "oidc.authorize")
+    assert outcome == "sso_refused" and "BADGE_PUBLIC_URL" in reason
