@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,44 +14,15 @@ from sqlalchemy.orm import Session
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
 from badge_server.ops import saml_commands
+from badge_server.ops.command_runs import emit, fail_cleanly, unit_of_work
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
 from badge_server.printing import PrintRequest
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.store.db import transaction
 from badge_server.store.models import Badge, StaffRole
 
 ACTOR = "cli"
-
-
-def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
-
-
-def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our own errors into a one-paragraph message and exit status 2, not a traceback."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BadgeServerError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
-
-
-@contextmanager
-def _unit_of_work(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
-    runtime = Runtime.start(ctx.obj)
-    try:
-        with transaction(runtime.factory) as session:
-            yield runtime, session
-    finally:
-        runtime.engine.dispose()
 
 
 @click.group()
@@ -66,7 +36,7 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def init(ctx: click.Context) -> None:
     """Create or upgrade the database, and make a server key if there is none."""
     for line in initialise(ctx.obj):
@@ -77,12 +47,12 @@ def init(ctx: click.Context) -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def import_roster(ctx: click.Context, directory: Path, as_json: bool) -> None:
     """Import a OneRoster 1.1 bulk CSV folder (all or nothing) and issue missing badges."""
     from badge_server.roster import import_roster as run_import
 
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         report = run_import(session, directory, runtime.keys, runtime.settings, actor=ACTOR)
     lines = [f"imported {directory}"]
     for label, count in report.created.items():
@@ -90,7 +60,7 @@ def import_roster(ctx: click.Context, directory: Path, as_json: bool) -> None:
             f"  {label}: {count} new, {report.updated[label]} updated, {report.deactivated[label]} deactivated"
         )
     lines.append(f"  badges issued: {report.badges_issued}")
-    _emit(as_json, report.as_dict(), "\n".join(lines))
+    emit(as_json, report.as_dict(), "\n".join(lines))
 
 
 @main.command("enroll-code")
@@ -98,14 +68,14 @@ def import_roster(ctx: click.Context, directory: Path, as_json: bool) -> None:
 @click.option("--minutes", type=click.IntRange(1, 7 * 24 * 60), default=None, help="Lifetime (default 30).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def enroll_code(ctx: click.Context, school_id: str, minutes: int | None, as_json: bool) -> None:
     """Make a single-use device enrolment code for a school."""
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         grant = devices.create_enroll_code(
             session, school_id, minutes=minutes or runtime.settings.enroll_code_minutes, actor=ACTOR
         )
-    _emit(as_json, grant.__dict__, f"{grant.code}  (school {school_id}, single use, expires {grant.expires_at})")
+    emit(as_json, grant.__dict__, f"{grant.code}  (school {school_id}, single use, expires {grant.expires_at})")
 
 
 @main.command("create-admin")
@@ -118,12 +88,12 @@ def enroll_code(ctx: click.Context, school_id: str, minutes: int | None, as_json
     help="At least 12 characters (asked for when not given).",
 )
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def create_admin(ctx: click.Context, username: str, password: str) -> None:
     """Make a district admin for the web console (two-step sign-in is set up at first sign-in)."""
     from badge_server.staff import create_staff
 
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         create_staff(session, username, password, StaffRole.DISTRICT_ADMIN, actor=ACTOR)
     click.echo(f"district admin {username!r} created; sign in at /staff/login")
 
@@ -135,14 +105,14 @@ def create_admin(ctx: click.Context, username: str, password: str) -> None:
 @click.option("--school", "school_id", help="For a school admin: the school's sourcedId.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def create_staff_command(
     ctx: click.Context, username: str, role: str, person_id: str | None, school_id: str | None, password: str
 ) -> None:
     """Make a teacher or admin account for the web console."""
     from badge_server.staff import create_staff
 
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         create_staff(session, username, password, role, actor=ACTOR, person_id=person_id, school_id=school_id)
     click.echo(f"{role} {username!r} created")
 
@@ -150,10 +120,10 @@ def create_staff_command(
 @main.command("disable-device")
 @click.argument("device_id")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def disable_device(ctx: click.Context, device_id: str) -> None:
     """Disable an enrolled device at once (a lost or stolen kiosk)."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         devices.disable_device(session, device_id, actor=ACTOR)
     click.echo(f"device {device_id} disabled")
 
@@ -178,13 +148,13 @@ def _person_badge_command(
     @click.option("--person", "person_id", required=True, help="Student sourcedId.")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_context
-    @_fail_cleanly
+    @fail_cleanly
     def command(ctx: click.Context, person_id: str, as_json: bool) -> None:
-        with _unit_of_work(ctx) as (runtime, session):
+        with unit_of_work(ctx) as (runtime, session):
             person = badges.get_person(session, person_id)
             issued = action(runtime, session, person)
             data = _badge_json(issued)
-        _emit(
+        emit(
             as_json,
             data,
             f"{person.display_name}: badge {data['reference']}, expires {data['expires_at']}\n"
@@ -220,10 +190,10 @@ _person_badge_command(
 @main.command("revoke-badge")
 @click.option("--person", "person_id", required=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def revoke_badge(ctx: click.Context, person_id: str) -> None:
     """Revoke a student's badge with no replacement; their sessions end."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         badge = badges.current_badge(session, person_id)
         if badge is None:
             raise BadgeServerError(f"{person_id} has no active badge")
@@ -236,7 +206,7 @@ def revoke_badge(ctx: click.Context, person_id: str) -> None:
 @click.option("--school", "school_id", help="Void every badge of this school.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def void_badges(ctx: click.Context, class_id: str | None, school_id: str | None, yes: bool) -> None:
     """Void all badges of a class or a school (year end)."""
     if (class_id is None) == (school_id is None):
@@ -244,7 +214,7 @@ def void_badges(ctx: click.Context, class_id: str | None, school_id: str | None,
     target = f"class {class_id}" if class_id else f"school {school_id}"
     if not yes:
         click.confirm(f"Every badge of {target} stops working now. Continue?", abort=True)
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         if class_id:
             count = badges.void_class(session, class_id, actor=ACTOR)
         else:
@@ -256,10 +226,10 @@ def void_badges(ctx: click.Context, class_id: str | None, school_id: str | None,
 @click.option("--person", "person_id", required=True)
 @click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def set_pin(ctx: click.Context, person_id: str, pin: str) -> None:
     """Set a student's 6-digit PIN (used where the PIN policy covers their grade)."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         badges.set_pin(session, badges.get_person(session, person_id), pin, actor=ACTOR)
     click.echo(f"PIN set for {person_id}")
 
@@ -267,10 +237,10 @@ def set_pin(ctx: click.Context, person_id: str, pin: str) -> None:
 @main.command("expiring")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def expiring(ctx: click.Context, as_json: bool) -> None:
     """List badges that expire within the warning window."""
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         rows: list[Badge] = badges.expiring_soon(session, runtime.settings)
         data = [
             {
@@ -282,7 +252,7 @@ def expiring(ctx: click.Context, as_json: bool) -> None:
             for b in rows
         ]
     text = "\n".join(f"{d['expires_at']}  {d['reference']}  {d['name']}" for d in data) or "no badges expire soon"
-    _emit(as_json, {"expiring": data}, text)
+    emit(as_json, {"expiring": data}, text)
 
 
 @main.command("print-badges")
@@ -301,7 +271,7 @@ def expiring(ctx: click.Context, as_json: bool) -> None:
 @click.option("--offset-y", type=float, default=0.0, help="Move everything down by this many mm.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def print_badges_command(
     ctx: click.Context,
     class_id: str | None,
@@ -335,7 +305,7 @@ def print_badges_command(
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the API and web pages with uvicorn."""
     from badge_server.ops.serve import run
@@ -348,7 +318,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up the demo district and exit.")
-@_fail_cleanly
+@fail_cleanly
 def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
     """Set up a whole demo district on the embedded database, then serve it."""
     from badge_server.ops.demo import build_demo
@@ -368,7 +338,7 @@ def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Archive to write (.tar.gz).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def backup_command(ctx: click.Context, output: Path, as_json: bool) -> None:
     """Back up the embedded database and the server key into one archive (mode 0600), online."""
     from badge_server.ops.backup import backup
@@ -381,7 +351,7 @@ def backup_command(ctx: click.Context, output: Path, as_json: bool) -> None:
 @click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing database (stop the server first).")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def restore_command(ctx: click.Context, archive: Path, force: bool) -> None:
     """Put a backup's database and server key back in place (the server must be stopped)."""
     from badge_server.ops.backup import restore
@@ -401,7 +371,7 @@ def _keeping_refusal_audit(ctx: click.Context) -> Iterator[tuple[Runtime, Sessio
     from badge_server.errors import EnrolLinkRefused
 
     refused: EnrolLinkRefused | None = None
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         try:
             yield runtime, session
         except EnrolLinkRefused as exc:  # raised before anything but its audit row was written
@@ -427,7 +397,7 @@ def enrol_link() -> None:
 )
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def enrol_link_create(
     ctx: click.Context, school_id: str, uses: int, hours: float, name_prefix: str, sheet: Path | None, as_json: bool
 ) -> None:
@@ -446,7 +416,7 @@ def enrol_link_create(
         if sheet is not None:  # before the commit: a sheet that cannot be written leaves no link
             write_enrol_sheet(grant, schools.school_names(session).get(school_id, school_id), sheet)
     data = grant.as_json()
-    _emit(
+    emit(
         as_json,
         data,
         f"{grant.url}\n  link {grant.link_id}: enrols up to {grant.max_uses} scanners of {school_id} named "
@@ -458,25 +428,25 @@ def enrol_link_create(
 @enrol_link.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def enrol_link_list(ctx: click.Context, as_json: bool) -> None:
     """Every enrolment link, newest first, with uses left and whether it still works."""
     from badge_server import enrol_links
 
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         rows = [enrol_links.summary(link) for link in enrol_links.links_of(session, None)]
     text = "\n".join(
         f"{r['link_id']}  {r['school_id']}  {r['state']:8}  {r['uses']}/{r['max_uses']} used  "
         f"expires {r['expires_at']}  {r['name_prefix']}"
         for r in rows
     )
-    _emit(as_json, {"links": rows}, text or "no enrolment links")
+    emit(as_json, {"links": rows}, text or "no enrolment links")
 
 
 @enrol_link.command("revoke")
 @click.argument("link_id")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def enrol_link_revoke(ctx: click.Context, link_id: str) -> None:
     """Stop a link now (devices it enrolled stay; disable them with disable-device)."""
     from badge_server import enrol_links

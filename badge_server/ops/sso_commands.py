@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import click
-from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
-from badge_server.errors import BadgeServerError
-from badge_server.runtime import Runtime
-from badge_server.settings import Settings
+from badge_server.ops.command_runs import emit, fail_cleanly, unit_of_work
 from badge_server.sso import oidc_clients, signing_keys
 from badge_server.sso.claims import SUPPORTED_SCOPES
-from badge_server.store.db import transaction
 
 ACTOR = "cli"
-
-
-@contextmanager
-def _unit_of_work(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
-    """One transaction; a refused command (our own error) is one line on stderr and status 2."""
-    settings = ctx.find_root().obj or Settings()
-    runtime = Runtime.start(settings)
-    try:
-        with transaction(runtime.factory) as session:
-            yield runtime, session
-    except BadgeServerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    finally:
-        runtime.engine.dispose()
-
-
-def _emit(as_json: bool, data: Any, text: str) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
 
 
 @click.group("oidc-client")
@@ -58,6 +29,7 @@ def oidc_client() -> None:
 @click.option("--app-id", help="The catalog app whose tile signs in through this client.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
+@fail_cleanly
 def add(
     ctx: click.Context,
     name: str,
@@ -70,7 +42,7 @@ def add(
     as_json: bool,
 ) -> None:
     """Register a client; its secret is shown this once (only a digest is kept)."""
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         new = oidc_clients.register_client(
             session,
             runtime.keys,
@@ -89,29 +61,31 @@ def add(
     text = f"client_id:     {client_id}\nclient_secret: {new.secret or '(none: a public client, PKCE S256)'}"
     if new.secret:
         text += "\nThe secret is shown only now; store it in the app's configuration."
-    _emit(as_json, data, text)
+    emit(as_json, data, text)
 
 
 @oidc_client.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
+@fail_cleanly
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """Every registered client, disabled ones included."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         clients = [oidc_clients.client_summary(client) for client in oidc_clients.list_clients(session)]
     lines = [
         f"{c['client_id']}  {c['name']}{'  (disabled)' if c['disabled'] else ''}  {' '.join(c['redirect_uris'])}"  # type: ignore[arg-type]
         for c in clients
     ]
-    _emit(as_json, clients, "\n".join(lines) or "no OIDC clients")
+    emit(as_json, clients, "\n".join(lines) or "no OIDC clients")
 
 
 @oidc_client.command("disable")
 @click.argument("client_id")
 @click.pass_context
+@fail_cleanly
 def disable(ctx: click.Context, client_id: str) -> None:
     """The client signs nobody in any more; its unused codes and tokens stop working."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         oidc_clients.disable_client(session, client_id, ACTOR, utcnow())
     click.echo(f"disabled {client_id}")
 
@@ -119,9 +93,10 @@ def disable(ctx: click.Context, client_id: str) -> None:
 @click.command("rotate-signing-key")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
+@fail_cleanly
 def rotate_signing_key(ctx: click.Context, as_json: bool) -> None:
     """Publish a new signing key now; it signs once relying parties' caches have it."""
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         key = signing_keys.rotate(session, runtime.keys, runtime.settings, utcnow(), actor=ACTOR)
         data = {"kid": key.id, "signs_from": key.signs_from.isoformat()}
-    _emit(as_json, data, f"new signing key {data['kid']} published; it signs from {data['signs_from']}")
+    emit(as_json, data, f"new signing key {data['kid']} published; it signs from {data['signs_from']}")

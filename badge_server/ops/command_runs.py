@@ -1,0 +1,47 @@
+"""How every ``badge-server`` command runs: one unit of work, our errors as one line and exit
+status 2, and output as text or (``--json``) as JSON for IT's scripts."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from badge_server.errors import BadgeServerError
+from badge_server.runtime import Runtime
+from badge_server.store.db import transaction
+
+
+def emit(as_json: bool, data: Any, text: str) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn our own errors into a one-paragraph message and exit status 2, not a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except BadgeServerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+@contextmanager
+def unit_of_work(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
+    """The server's keys and database for one command, in one transaction (rolled back on error)."""
+    runtime = Runtime.start(ctx.obj)
+    try:
+        with transaction(runtime.factory) as session:
+            yield runtime, session
+    finally:
+        runtime.engine.dispose()
