@@ -221,6 +221,18 @@ def test_an_admin_enrols_a_scanner_edits_the_catalog_and_reads_the_audit_log(
         assert tile.locator("img").evaluate("img => img.complete && img.naturalWidth") == 64
         student_context.close()
 
+        # Single sign-on: the URLs a vendor needs, and an OIDC app registered with its secret shown once.
+        page.get_by_role("link", name="Single sign-on").click()
+        expect(page.get_by_text(f"{server.url}/.well-known/openid-configuration")).to_be_visible()
+        page.locator("#client-name").fill("Reading Eggs")
+        page.locator("#redirect-uris").fill("https://readingeggs.com/oidc/callback")
+        page.get_by_label("Its dashboard tile").select_option("reading-eggs")
+        page.get_by_role("button", name="Register").click()
+        expect(page.locator("#client-secret")).to_be_visible()
+        assert look_at(page, "sso") == []
+        page.get_by_role("link", name="SAML", exact=True).click()
+        assert look_at(page, "saml") == []
+
         # Audit log: filter by kind, then export what is shown.
         page.get_by_role("link", name="Audit log").click()
         page.get_by_label("Kind").select_option("device.disable")
