@@ -327,10 +327,12 @@ def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
     click.echo(build_demo(settings, host=host, port=port))
     if not no_serve:
         from badge_server.ops.demo_app import CONFIG_FILE, DemoApp, DemoAppConfig, demo_app_router
+        from badge_server.ops.demo_saml_app import DemoSamlApp, demo_saml_router
         from badge_server.ops.serve import run
 
         config = DemoAppConfig.read(data_dir / CONFIG_FILE)
         routers = [demo_app_router(DemoApp(config))] if config else []
+        routers.append(demo_saml_router(DemoSamlApp(f"http://{host}:{port}")))
         run(settings, host=host, port=port, workers=1, extra_routers=routers)
 
 

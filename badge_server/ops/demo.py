@@ -17,16 +17,17 @@ from badge_server.catalog import add_demo_catalog
 from badge_server.clock import utcnow
 from badge_server.keys import ServerKeys
 from badge_server.ops.demo_app import CONFIG_FILE, PREFIX, DemoAppConfig
+from badge_server.ops.demo_saml_app import SAML_PREFIX, acs_url, sp_entity_id
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.printing import PrintRequest
 from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.sso import oidc_clients
+from badge_server.sso import oidc_clients, saml_providers
 from badge_server.staff import create_staff, set_password
 from badge_server.store.db import transaction
 from badge_server.store.models import App, Device, Person, RosterRole, SchoolClass, StaffRole, StaffUser
-from badge_server.store.sso_models import OidcClient
+from badge_server.store.sso_models import NameIdFormat, OidcClient, SsoProtocol
 
 DEMO_ROSTER = Path(__file__).parent / "demo_data"
 DEMO_SCHOOL = "s-maple"
@@ -34,6 +35,7 @@ DEMO_DEVICE_NAME = "Demo kiosk (Maple Street, Room 4)"
 ACTOR = "demo"
 DEMO_TEACHER = "rivera"
 DEMO_APP_ID = "who-am-i"  # the demo's own SSO app (ops/demo_app.py)
+DEMO_SAML_APP_ID = "who-am-i-saml"  # the same over SAML (ops/demo_saml_app.py)
 BADGE_FILE = "demo-badge.txt"  # read by `badge-kiosk demo-setup` (kiosk_client.demo)
 
 
@@ -91,7 +93,8 @@ Web pages:
   Teacher console: {base}/staff/login  (username {DEMO_TEACHER}, password {teacher_password})
   Browser badge scanner (Chrome, with a camera): {base}/scan  (type the enrolment code above once)
   Single sign-on: the "Who am I?" tile (or {base}/demo-app/) signs in with OpenID Connect and
-  shows the claims it received; discovery at {base}/.well-known/openid-configuration
+  shows the claims it received; "Who am I? (SAML)" does the same as a SAML service provider.
+  Discovery: {base}/.well-known/openid-configuration   SAML metadata: {base}/saml/metadata
 {kiosk_lines}
 API documentation: {base}/docs
 """
@@ -103,6 +106,7 @@ def _demo_app(session: Session, keys: ServerKeys, data_dir: Path, base: str) -> 
     Made once per server address; its credentials are kept beside the database (0600), so the
     app keeps working across restarts of the demo.
     """
+    _demo_saml_app(session, base)
     path = data_dir / CONFIG_FILE
     known = DemoAppConfig.read(path)
     client = session.get(OidcClient, known.client_id) if known else None
@@ -130,6 +134,31 @@ def _demo_app(session: Session, keys: ServerKeys, data_dir: Path, base: str) -> 
     )
     assert made.secret is not None
     _write_private(path, {"issuer": base, "client_id": made.client.id, "client_secret": made.secret})
+
+
+def _demo_saml_app(session: Session, base: str) -> None:
+    """Register "Who am I? (SAML)" (ops/demo_saml_app.py) as a SAML service provider with a tile."""
+    entity_id = sp_entity_id(base)
+    provider = saml_providers.enabled_provider_by_entity_id(session, entity_id)
+    if provider is None:
+        provider = saml_providers.add_provider(
+            session,
+            saml_providers.NewProvider(
+                name="Who am I? (demo app, SAML)",
+                entity_id=entity_id,
+                acs_url=acs_url(base),
+                nameid_format=NameIdFormat.PERSISTENT.value,
+            ),
+            ACTOR,
+        )
+    tile = session.get(App, DEMO_SAML_APP_ID)
+    if tile is None:
+        last = session.scalar(select(func.max(App.position))) or 0
+        tile = App(id=DEMO_SAML_APP_ID, name="Who am I? (SAML)", color="#23857a", position=last + 1)
+        session.add(tile)
+    tile.launch_url = f"{base}{SAML_PREFIX}/"
+    tile.sso_protocol, tile.sso_ref = SsoProtocol.SAML.value, provider.id
+    session.flush()
 
 
 def _demo_kiosk(data_dir: Path, base: str, payload: str) -> str:

@@ -136,7 +136,7 @@ class DemoApp:
         return {"id_token": id_token.claims, "userinfo": userinfo.json()}
 
 
-def _page(title: str, body: str) -> HTMLResponse:
+def page(title: str, body: str) -> HTMLResponse:
     return HTMLResponse(
         f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -146,7 +146,7 @@ def _page(title: str, body: str) -> HTMLResponse:
     )
 
 
-def _claims_table(claims: dict[str, Any]) -> str:
+def claims_table(claims: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><th>{html.escape(str(key))}</th><td>{html.escape(json.dumps(value, ensure_ascii=False))}</td></tr>"
         for key, value in sorted(claims.items())
@@ -161,17 +161,17 @@ def demo_app_router(app: DemoApp) -> APIRouter:
     def home(request: Request) -> Response:
         signed_in = app.signed_in.get(request.cookies.get(COOKIE, ""))
         if signed_in is None:
-            return _page(
+            return page(
                 "Who am I?",
                 "<h1>Who am I?</h1><p>A demo app. It knows you only after the badge server signs you in.</p>"
                 f"<p><a href='{PREFIX}/login'>Sign in with my badge</a></p>",
             )
         userinfo = signed_in["userinfo"]
-        return _page(
+        return page(
             "Who am I?",
             f"<h1>Signed in as {html.escape(str(userinfo.get('name', '?')))}</h1>"
             "<h2>The ID token said</h2>"
-            f"{_claims_table(signed_in['id_token'])}<h2>Userinfo said</h2>{_claims_table(userinfo)}",
+            f"{claims_table(signed_in['id_token'])}<h2>Userinfo said</h2>{claims_table(userinfo)}",
         )
 
     @router.get("/login")
@@ -183,11 +183,11 @@ def demo_app_router(app: DemoApp) -> APIRouter:
     def callback(request: Request) -> Response:
         params = request.query_params
         if "error" in params:
-            return _page("Who am I?", f"<h1>Not signed in</h1><p>{html.escape(params['error'])}</p>")
+            return page("Who am I?", f"<h1>Not signed in</h1><p>{html.escape(params['error'])}</p>")
         try:
             claims = app.finish(params.get("state", ""), params.get("code", ""))
         except (ValueError, KeyError, JoseError, httpx.HTTPError) as exc:
-            return _page("Who am I?", f"<h1>Not signed in</h1><p>{html.escape(str(exc))}</p>")
+            return page("Who am I?", f"<h1>Not signed in</h1><p>{html.escape(str(exc))}</p>")
         browser = secrets.token_urlsafe(24)
         app.signed_in[browser] = claims
         response = RedirectResponse(f"{PREFIX}/", status_code=303)

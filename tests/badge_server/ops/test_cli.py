@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -159,3 +160,26 @@ def test_the_demo_apps_tile_lands_jose_signed_in_with_the_claims_it_received(dem
     assert landed.url.path == "/demo-app/", landed.text[-400:]
     assert "Signed in as José García" in landed.text
     assert "preferred_username" in landed.text and "Maple Street Elementary" in landed.text
+
+
+def test_the_demo_apps_saml_tile_lands_jose_signed_in_through_a_signed_response(
+    demo_server: tuple[str, str],
+) -> None:
+    """The same loop over SAML: the tile's IdP-initiated response is posted (as the page's script
+    would) to the demo app's ACS, where pysaml2 checks its signatures before believing it."""
+    base, output = demo_server
+    token = re.search(r"Authorization: Bearer ([\w-]+)", output)
+    badge = re.search(r'"badge": "(BL1:[A-Z0-9]+)"', output)
+    assert token and badge and "Who am I? (SAML)" in output, output
+    answer = httpx.post(
+        f"{base}/api/v1/exchange", json={"badge": badge[1]}, headers={"Authorization": f"Bearer {token[1]}"}
+    )
+    with httpx.Client(cookies={"badge_device": token[1]}, follow_redirects=True, timeout=20) as browser:
+        browser.get(answer.json()["launch_url"])
+        form = browser.get(f"{base}/apps/who-am-i-saml/open")
+        action = re.search(r'<form[^>]*action="([^"]+)"', form.text)
+        response = re.search(r'name="SAMLResponse" value="([^"]+)"', form.text)
+        assert action and response, form.text[:500]
+        landed = browser.post(html.unescape(action[1]), data={"SAMLResponse": html.unescape(response[1])})
+    assert landed.url.path == "/demo-app/saml/", landed.text[-400:]
+    assert "Signed in as José García" in landed.text and "NameID" in landed.text
