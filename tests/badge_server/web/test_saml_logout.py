@@ -19,6 +19,13 @@ from tests.support.saml_sp import NS, GoogleShapedSp, posted_form, verified
 from tests.support.servers import LoopbackServer
 
 
+class _Server(ThreadingHTTPServer):
+    # A browser may open a connection it never sends on (a preconnect): closing the server
+    # must not wait for that handler thread.
+    daemon_threads = True
+    block_on_close = False
+
+
 class SloEndpoint:
     """An SP's SOAP single-logout endpoint on loopback that keeps what it was sent."""
 
@@ -34,7 +41,7 @@ class SloEndpoint:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slo"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
