@@ -225,7 +225,8 @@ def authenticate_session(session: Session, token: str) -> StudentSession:
     return record
 
 
-def end_session(session: Session, record: StudentSession, *, reason: str) -> None:
+def end_session(session: Session, record: StudentSession, *, reason: str) -> list[StudentSession]:
+    """End the session and the browser sessions a kiosk handed off from it; every one ended."""
     record.ended_at = utcnow()
     record.end_reason = reason
     audit.record(
@@ -236,13 +237,21 @@ def end_session(session: Session, record: StudentSession, *, reason: str) -> Non
         device_id=record.device_id,
         reason=reason,
     )
-    _end_handed_off_sessions(session, record, reason=reason)
+    return [record, *_end_handed_off_sessions(session, record, reason=reason)]
 
 
 def _kiosk_session_live(session: Session, kiosk_session_id: str, now: datetime) -> bool:
     """A browser session a kiosk tile handed off lives only as long as the kiosk's session: the
     kiosk's sign-out, idle time-out or lifetime ends it too, even when the kiosk never says so."""
     return session_live(session.get(StudentSession, kiosk_session_id), now)
+
+
+def identity_live(session: Session, record: StudentSession | None, now: datetime) -> bool:
+    """What apps' tokens and codes rest on: the session is live, and so is the kiosk session a
+    handed-off browser session came from (read-only: it does not refresh the idle timer)."""
+    return session_live(record, now) and (
+        record is None or record.handed_off_from is None or _kiosk_session_live(session, record.handed_off_from, now)
+    )
 
 
 def session_live(record: StudentSession | None, now: datetime) -> bool:
@@ -255,11 +264,13 @@ def session_live(record: StudentSession | None, now: datetime) -> bool:
     )
 
 
-def _end_handed_off_sessions(session: Session, kiosk: StudentSession, *, reason: str) -> None:
+def _end_handed_off_sessions(session: Session, kiosk: StudentSession, *, reason: str) -> list[StudentSession]:
     """Signing out at a kiosk ends the browser sessions its tiles opened: the next child at that
     kiosk finds the browser profile signed out on the server too."""
     handed_off = select(StudentSession).where(
         StudentSession.handed_off_from == kiosk.id, StudentSession.ended_at.is_(None)
     )
+    ended: list[StudentSession] = []
     for browser in list(session.scalars(handed_off)):
-        end_session(session, browser, reason=reason)
+        ended += end_session(session, browser, reason=reason)
+    return ended

@@ -118,7 +118,9 @@ def redeem_handoff(db: Session, code: str, *, source_ip: str) -> RedeemedHandoff
         badge_id=kiosk.badge_id,
         device_id=kiosk.device_id,
         client="browser",
-        created_at=now,
+        # When the badge was scanned, not now: apps asking for a recent sign-in (max_age,
+        # auth_time, AuthnInstant) must see the scan's time, not the tap's.
+        created_at=kiosk.created_at,
         last_seen_at=now,
         # The kiosk's time-outs, not a browser's: this browser stands at a shared kiosk.
         idle_seconds=kiosk.idle_seconds,

@@ -38,6 +38,7 @@ from badge_server.store.sso_models import NameIdFormat, SamlSeenRequest, SamlSer
 # The child proved who they are with a badge: a smartcard-like token, not a password.
 AUTHN_CONTEXT = "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard"
 GOOGLE_ENTITY_IDS = ("google.com", "google.com/a/")
+MAX_REQUEST_BYTES = 64 * 1024  # an AuthnRequest is a few hundred bytes; Google's about 600
 NO_EMAIL_MESSAGE = "This app needs your school email, and you do not have one yet. Please ask your teacher."
 
 
@@ -50,6 +51,13 @@ class SignInRequest:
     request_id: str | None
     relay_state: str | None
     is_passive: bool = False
+    force_authn: bool = False  # the SP wants a fresh sign-in: a scan after the request, not a live session
+    waiting_since: str | None = None  # when it started waiting for that scan (ISO 8601, set by the server)
+
+    def needs_fresh_scan(self, signed_in_at: datetime) -> bool:
+        if not self.force_authn:
+            return False
+        return self.waiting_since is None or signed_in_at < datetime.fromisoformat(self.waiting_since)
 
     def as_parameters(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,8 +79,17 @@ class PostToAcs:
 def _decode(saml_request: str, binding: str) -> samlp.AuthnRequest:
     try:
         raw = base64.b64decode(saml_request, validate=False)
-        xml = zlib.decompress(raw, -15) if binding == BINDING_HTTP_REDIRECT else raw
+        if binding == BINDING_HTTP_REDIRECT:
+            # Inflated with a cap: a few KB of deflated zeros must not become megabytes in memory.
+            inflater = zlib.decompressobj(-15)
+            xml = inflater.decompress(raw, MAX_REQUEST_BYTES)
+            if inflater.unconsumed_tail:
+                raise SsoRefused("request_too_large")
+        else:
+            xml = raw
         request = samlp.authn_request_from_string(xml.decode("utf-8"))
+    except SsoRefused:
+        raise
     except (binascii.Error, zlib.error, UnicodeDecodeError, ValueError, SyntaxError) as exc:
         raise SsoRefused("malformed_request") from exc
     except Exception as exc:  # defusedxml and pysaml2 raise their own kinds for hostile XML
@@ -144,7 +161,13 @@ def check_authn_request(
     if issued_at < now - window - skew or issued_at > now + skew:
         raise SsoRefused("stale_request")
     _remember_request(db, provider, request.id, issued_at + window + 2 * skew, now)
-    return SignInRequest(provider.id, request.id, relay_state, is_passive=request.is_passive == "true")
+    return SignInRequest(
+        provider.id,
+        request.id,
+        relay_state,
+        is_passive=request.is_passive == "true",
+        force_authn=request.force_authn == "true",
+    )
 
 
 def provider_for(db: Session, request: SignInRequest) -> SamlServiceProvider:

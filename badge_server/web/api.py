@@ -10,7 +10,7 @@ from badge_server.catalog import apps_for
 from badge_server.contract.payload import parse_payload
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
-from badge_server.web.sso_pages import tell_apps_signed_out
+from badge_server.web.sso_pages import sign_out
 
 router = APIRouter(prefix="/api/v1")
 
@@ -144,6 +144,5 @@ def my_apps(student: CurrentStudent, db: SessionDep) -> AppsOut:
 def logout(
     request: Request, student: CurrentStudent, db: SessionDep, runtime: RuntimeDep, background: BackgroundTasks
 ) -> dict[str, bool]:
-    exchange.end_session(db, student, reason="logout")
-    tell_apps_signed_out(request, db, runtime, student, background)
+    sign_out(request, db, runtime, student, background, reason="logout")
     return {"signed_out": True}

@@ -129,14 +129,14 @@ BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
 
 
 async def oauth_parameters(request: Request) -> dict[str, list[str]]:
-    """Every value of every query and form parameter (OIDC endpoints take both; Authlib refuses
-    a repeated one), read here so that the routes themselves stay synchronous."""
+    """Every value of every parameter (Authlib refuses a repeated one): the query of a GET, the
+    form body of a POST — never the query of a POST, so a client secret, code or verifier put in
+    a URL (which access logs keep) is not accepted. Read here so the routes stay synchronous."""
     parameters: dict[str, list[str]] = {}
-    for name, value in request.query_params.multi_items():
-        parameters.setdefault(name, []).append(value)
-    if request.method == "POST" and request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
+    if request.method != "POST":
+        for name, value in request.query_params.multi_items():
+            parameters.setdefault(name, []).append(value)
+    elif request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         for name, field in (await request.form()).multi_items():
             if isinstance(field, str):
                 parameters.setdefault(name, []).append(field)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from badge_server import devices, exchange
+from badge_server import devices
 from badge_server.errors import SessionNotValid
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.sso.handoff import issue_handoff, redeem_handoff
@@ -23,6 +23,7 @@ from badge_server.web.deps import (
     bearer_token,
     browser_student,
 )
+from badge_server.web.sso_pages import sign_out
 
 router = APIRouter()
 
@@ -69,6 +70,7 @@ def redeem_in_browser(
     db: SessionDep,
     runtime: RuntimeDep,
     ip: ClientIP,
+    background: BackgroundTasks,
 ) -> RedirectResponse:
     """Sign this browser in as the kiosk's student (HttpOnly cookie) and open the tile."""
     audit_failures_as(request, "handoff.redeem", ip)
@@ -77,7 +79,7 @@ def redeem_in_browser(
     previous = browser_student(request, db)
     redeemed = redeem_handoff(db, code, source_ip=ip)
     if previous is not None:  # one student per browser profile: whoever was signed in here is no longer
-        exchange.end_session(db, previous, reason="handoff")
+        sign_out(request, db, runtime, previous, background, reason="handoff")
     response = RedirectResponse(f"/apps/{quote(redeemed.app_id, safe='')}/open", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server.clock import utcnow
+from badge_server.errors import SsoRefused
+from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
 from badge_server.sso.oidc import (
     WAITING_SINCE,
@@ -31,13 +33,13 @@ from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SsoProtocol
 from badge_server.web.after_scan import RESUME_AFTER_SCAN
 from badge_server.web.deps import (
-    BrowserStudent,
     ClientIP,
     OAuthParameters,
     RuntimeDep,
     SessionDep,
     audit_failures_as,
     bearer_token,
+    browser_student,
     client_ip,
 )
 from badge_server.web.sso_pages import issuer_of, wait_for_scan
@@ -82,19 +84,32 @@ def _answer_authorize(
     return _response(answer)
 
 
+#: The authorization request's parameters (OAuth 2.0, OIDC Core §3.1.2.1, PKCE); others are ignored.
+AUTHORIZE_PARAMETERS = frozenset(
+    (
+        *("response_type", "client_id", "redirect_uri", "scope", "state", "nonce"),
+        *("code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint", "id_token_hint"),
+        *("ui_locales", "claims_locales", "acr_values", "display", "response_mode", "request", "request_uri"),
+    )
+)
+MAX_PARAMETER_CHARS = 4096
+
+
 @router.api_route("/authorize", methods=["GET", "POST"], include_in_schema=False)
 def authorize_endpoint(
-    request: Request,
-    parameters: OAuthParameters,
-    student: BrowserStudent,
-    db: SessionDep,
-    runtime: RuntimeDep,
-    ip: ClientIP,
+    request: Request, parameters: OAuthParameters, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
 ) -> Response:
     """Sign the browser's student in to the app; without a session (or a fresh enough one), scan first."""
     audit_failures_as(request, "oidc.authorize", ip)
-    parameters.pop(WAITING_SINCE, None)  # only the server says when a request started waiting
-    return _answer_authorize(request, db, runtime, student, parameters)
+    # Counted before this request's transaction first touches the database: looking the session up
+    # writes last_seen_at, and SQLite would then make the counter wait on this very request.
+    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    # Only what the protocol defines is kept (and may wait server-side for a scan); only the server
+    # says when a request started waiting.
+    parameters = {name: values for name, values in parameters.items() if name in AUTHORIZE_PARAMETERS}
+    if any(len(value) > MAX_PARAMETER_CHARS for values in parameters.values() for value in values):
+        raise SsoRefused("oidc parameter too long", "This sign-in link is broken. Please ask your teacher.")
+    return _answer_authorize(request, db, runtime, browser_student(request, db), parameters)
 
 
 def resume_after_scan(
@@ -109,15 +124,20 @@ RESUME_AFTER_SCAN[SsoProtocol.OIDC.value] = resume_after_scan
 
 
 @router.post("/token")
-def token_endpoint(request: Request, parameters: OAuthParameters, db: SessionDep, runtime: RuntimeDep) -> Response:
+def token_endpoint(
+    request: Request, parameters: OAuthParameters, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
+) -> Response:
     """A code for tokens (client_secret_basic, client_secret_post, or PKCE alone for a public client)."""
+    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
     provider = _provider(request, db, runtime)
     oauth = ParametersRequest("POST", f"{provider.issuer}/token", request.headers, parameters)
     return _response(issue_tokens(provider, oauth))
 
 
 def _userinfo(request: Request, parameters: dict[str, list[str]], db: Session, ip: str) -> JSONResponse:
-    token = bearer_token(request) or next(iter(parameters.get("access_token", [])), None)
+    # The header, or a POST's form body (RFC 6750 §2.2); never the URL, which logs keep (§2.3).
+    body_token = next(iter(parameters.get("access_token", [])), None) if request.method == "POST" else None
+    token = bearer_token(request) or body_token
     claims = userinfo(db, token, utcnow())
     if claims is None:
         audit.record(db, "oidc.userinfo", "invalid_token", source_ip=ip)

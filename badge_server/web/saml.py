@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
 from badge_server.errors import SsoRefused
+from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
 from badge_server.sso import saml_idp
 from badge_server.sso.saml_config import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, idp_metadata
@@ -24,7 +25,14 @@ from badge_server.sso.saml_idp import PostToAcs, SignInRequest
 from badge_server.store.models import App, StudentSession
 from badge_server.store.sso_models import SsoProtocol
 from badge_server.web.after_scan import RESUME_AFTER_SCAN
-from badge_server.web.deps import BrowserStudent, ClientIP, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.web.deps import (
+    BrowserStudent,
+    ClientIP,
+    RuntimeDep,
+    SessionDep,
+    audit_failures_as,
+    browser_student,
+)
 from badge_server.web.middleware import CONTENT_SECURITY_POLICY
 from badge_server.web.sso_pages import issuer_of, wait_for_scan
 from badge_server.web.templating import student_page
@@ -48,6 +56,10 @@ def _answer(
     request: Request, db: Session, runtime: Runtime, student: StudentSession | None, sign_in: SignInRequest
 ) -> Response:
     issuer = issuer_of(request, runtime)
+    if student is not None and sign_in.needs_fresh_scan(student.created_at):
+        # ForceAuthn on a shared device: the child must scan now, not ride on a live session.
+        waiting = {**sign_in.as_parameters(), "waiting_since": utcnow().isoformat()}
+        return wait_for_scan(request, db, runtime, SsoProtocol.SAML, waiting)
     if student is None:
         if sign_in.is_passive:  # the SP asked us not to show anything: say there is nobody
             return _post_page(
@@ -101,10 +113,19 @@ def _check(
     )
 
 
+def _limited_then_student(request: Request, db: Session, runtime: Runtime, ip: str) -> StudentSession | None:
+    """Count the attempt (its own transaction, before this request's first touches the database:
+    the session look-up writes, and SQLite would make the counter wait on it), then the student."""
+    audit_failures_as(request, AUDIT_KIND, ip)
+    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    student = browser_student(request, db)
+    audit_failures_as(request, AUDIT_KIND, ip, student.device_id if student else None)
+    return student
+
+
 @router.get("/saml/sso")
 def sso_redirect_binding(
     request: Request,
-    student: BrowserStudent,
     db: SessionDep,
     runtime: RuntimeDep,
     ip: ClientIP,
@@ -113,7 +134,7 @@ def sso_redirect_binding(
     sig_alg: Annotated[str | None, Query(alias="SigAlg")] = None,
     signature: Annotated[str | None, Query(alias="Signature")] = None,
 ) -> Response:
-    audit_failures_as(request, AUDIT_KIND, ip, student.device_id if student else None)
+    student = _limited_then_student(request, db, runtime, ip)
     sign_in = _check(request, db, runtime, BINDING_HTTP_REDIRECT, saml_request, relay_state, sig_alg, signature)
     return _answer(request, db, runtime, student, sign_in)
 
@@ -121,14 +142,13 @@ def sso_redirect_binding(
 @router.post("/saml/sso")
 def sso_post_binding(
     request: Request,
-    student: BrowserStudent,
     db: SessionDep,
     runtime: RuntimeDep,
     ip: ClientIP,
     saml_request: Annotated[str | None, Form(alias="SAMLRequest")] = None,
     relay_state: Annotated[str | None, Form(alias="RelayState")] = None,
 ) -> Response:
-    audit_failures_as(request, AUDIT_KIND, ip, student.device_id if student else None)
+    student = _limited_then_student(request, db, runtime, ip)
     sign_in = _check(request, db, runtime, BINDING_HTTP_POST, saml_request, relay_state)
     if student is None and not sign_in.is_passive:
         # A cross-site POST carries no SameSite=Lax session cookie even when the child is signed

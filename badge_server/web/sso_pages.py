@@ -13,6 +13,7 @@ from fastapi import BackgroundTasks, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from badge_server import exchange
 from badge_server.clock import utcnow
 from badge_server.runtime import Runtime
 from badge_server.sso import saml_logout
@@ -65,3 +66,18 @@ def tell_apps_signed_out(
     background.add_task(
         saml_logout.send_single_logout, runtime.factory, runtime.keys, runtime.settings, issuer, student.id
     )
+
+
+def sign_out(
+    request: Request,
+    db: Session,
+    runtime: Runtime,
+    student: StudentSession,
+    background: BackgroundTasks,
+    *,
+    reason: str,
+) -> None:
+    """End the identity session, and the browser sessions a kiosk handed off from it, and tell
+    the apps each of them signed in to: on a shared device the next child must find them closed."""
+    for ended in exchange.end_session(db, student, reason=reason):
+        tell_apps_signed_out(request, db, runtime, ended, background)

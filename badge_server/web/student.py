@@ -23,7 +23,7 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
 )
-from badge_server.web.sso_pages import issuer_of, tell_apps_signed_out
+from badge_server.web.sso_pages import issuer_of, sign_out
 from badge_server.web.templating import student_page
 
 router = APIRouter()
@@ -90,8 +90,7 @@ def logout_in_browser(
     reason: Annotated[Literal["logout", "idle"], Form()] = "logout",
 ) -> RedirectResponse:
     if student is not None:
-        exchange.end_session(db, student, reason=reason)
-        tell_apps_signed_out(request, db, runtime, student, background)
+        sign_out(request, db, runtime, student, background, reason=reason)
     return _after_sign_out(request)
 
 
