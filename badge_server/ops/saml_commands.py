@@ -6,51 +6,20 @@ certificate an admin pastes into Google Admin ("Verification certificate").
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
-from badge_server.errors import BadgeServerError, NotFoundError
-from badge_server.runtime import Runtime
+from badge_server.errors import NotFoundError
+from badge_server.ops.command_runs import emit, fail_cleanly, unit_of_work
 from badge_server.sso.saml_providers import NewProvider, add_provider, disable_provider, list_providers
 from badge_server.sso.signing_keys import active_key, published_keys
-from badge_server.store.db import transaction
 from badge_server.store.models import App
 from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider, SsoProtocol
 
 ACTOR = "cli"
-
-
-def _fail_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Our own errors are one line on stderr and exit status 2; the transaction rolled back."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except BadgeServerError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
-
-
-@contextmanager
-def _unit_of_work(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
-    runtime = Runtime.start(ctx.obj)
-    try:
-        with transaction(runtime.factory) as session:
-            yield runtime, session
-    finally:
-        runtime.engine.dispose()
 
 
 def _as_dict(provider: SamlServiceProvider) -> dict[str, Any]:
@@ -84,7 +53,7 @@ def saml_sp() -> None:
 @click.option("--app-id", help="A catalog app whose tile signs in to this SP (IdP-initiated).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def add(
     ctx: click.Context,
     name: str,
@@ -99,7 +68,7 @@ def add(
 ) -> None:
     """Register a service provider; prints its sp_id."""
     pem = certificate.read_text(encoding="ascii", errors="replace") if certificate else None
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         app = session.get(App, app_id) if app_id else None
         if app_id and app is None:
             raise NotFoundError(f"no catalog app with id {app_id!r}")
@@ -108,32 +77,32 @@ def add(
         if app is not None:
             app.sso_protocol, app.sso_ref = SsoProtocol.SAML.value, provider.id
         sp_id = provider.id
-    click.echo(json.dumps({"sp_id": sp_id}) if as_json else f"registered SAML service provider {sp_id}")
+    emit(as_json, {"sp_id": sp_id}, f"registered SAML service provider {sp_id}")
 
 
 @saml_sp.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def list_command(ctx: click.Context, as_json: bool) -> None:
     """Every registered service provider, disabled ones included."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         rows = [_as_dict(p) for p in list_providers(session)]
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for row in rows:
-        state = "disabled" if row["disabled"] else "enabled"
-        click.echo(f"{row['sp_id']}  {state:8}  {row['nameid']:10}  {row['entity_id']}  {row['name']}")
+    text = "\n".join(
+        f"{row['sp_id']}  {'disabled' if row['disabled'] else 'enabled':8}  {row['nameid']:10}  {row['entity_id']}  "
+        f"{row['name']}"
+        for row in rows
+    )
+    emit(as_json, rows, text or "no SAML service providers")
 
 
 @saml_sp.command("disable")
 @click.argument("sp_id")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def disable(ctx: click.Context, sp_id: str) -> None:
     """No more sign-ins to this service provider."""
-    with _unit_of_work(ctx) as (_runtime, session):
+    with unit_of_work(ctx) as (_runtime, session):
         disable_provider(session, sp_id, actor=ACTOR)
     click.echo(f"disabled SAML service provider {sp_id}")
 
@@ -141,10 +110,10 @@ def disable(ctx: click.Context, sp_id: str) -> None:
 @click.command("saml-certificate")
 @click.option("--all", "every", is_flag=True, help="Every published certificate (after a rotation: the next one too).")
 @click.pass_context
-@_fail_cleanly
+@fail_cleanly
 def saml_certificate(ctx: click.Context, every: bool) -> None:
     """Print the IdP's signing certificate (PEM) for Google Admin's SSO profile."""
-    with _unit_of_work(ctx) as (runtime, session):
+    with unit_of_work(ctx) as (runtime, session):
         now = utcnow()
         signing = active_key(session, runtime.keys, runtime.settings, now)
         pems = [signing.certificate_pem]

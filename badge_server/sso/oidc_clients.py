@@ -31,7 +31,8 @@ class NewClient:
     secret: str | None
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """localhost or a loopback address: where plain http cannot be read on the way (RFC 8252 §7.3)."""
     if host == "localhost":
         return True
     try:
@@ -45,7 +46,7 @@ def check_app_uri(uri: str, what: str) -> str:
     parts = urlsplit(uri)
     if parts.fragment or not parts.hostname:
         raise SsoRegistrationRefused(f"{what} {uri!r} must be an absolute URL without a #fragment")
-    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname)):
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
         return uri
     raise SsoRegistrationRefused(f"{what} {uri!r} must use https (plain http only to loopback)")
 

@@ -6,7 +6,6 @@ stored here, so it is checked hard (absolute https, or http to loopback for deve
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError
+from badge_server.sso.oidc_clients import is_loopback_host
 from badge_server.store.sso_models import NameIdFormat, SamlServiceProvider
 
 
@@ -33,21 +33,12 @@ class NewProvider:
     require_signed_requests: bool = False
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_endpoint_url(url: str, what: str) -> str:
     """An absolute https URL (http only to loopback), without a fragment; else PolicyError."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise PolicyError(f"{what} must be an absolute https:// URL, not {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise PolicyError(f"{what} must use https:// (http:// only to this machine), not {url!r}")
     if parts.fragment:
         raise PolicyError(f"{what} must not have a #fragment: {url!r}")
