@@ -32,6 +32,9 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         super().connection_made(transport)
 
 
+WORKER_STARTUP_SECONDS = 60
+
+
 def app_from_environment() -> FastAPI:
     """uvicorn factory for worker processes: each builds its own app from BADGE_* settings."""
     return create_app(Settings())
@@ -48,4 +51,13 @@ def run(settings: Settings, *, host: str, port: int, workers: int, extra_routers
     if workers == 1:
         uvicorn.run(app, **common)  # type: ignore[arg-type]
     else:
-        uvicorn.run("badge_server.ops.serve:app_from_environment", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        # A worker imports the whole server (pysaml2's schema alone is ~0.6 s) before it answers the
+        # parent's health check; on a busy 2-core machine with several starting at once that took
+        # over uvicorn's default 5 s, and the parent killed and restarted a healthy worker.
+        uvicorn.run(
+            "badge_server.ops.serve:app_from_environment",
+            factory=True,
+            workers=workers,
+            timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+            **common,  # type: ignore[arg-type]
+        )
