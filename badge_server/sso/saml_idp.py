@@ -30,7 +30,9 @@ from badge_server.errors import SsoRefused
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.sso.saml_config import CLOCK_SKEW_SECONDS, NAMEID_FORMATS, identity_provider
+from badge_server.sso.saml_signing import sign_response
 from badge_server.sso.saml_providers import enabled_provider, enabled_provider_by_entity_id
+from badge_server.sso.signing_keys import active_key
 from badge_server.sso.subjects import subject_of
 from badge_server.store.models import Person, StudentSession
 from badge_server.store.sso_models import NameIdFormat, SamlSeenRequest, SamlServiceProvider, SsoProtocol, SsoSignIn
@@ -213,11 +215,11 @@ def issue_response(
             sp_entity_id=provider.entity_id,
             name_id=name_id,
             authn=authn,
-            sign_response=True,
-            sign_assertion=True,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign_response=False,
+            sign_assertion=False,
         )
+    signing = active_key(db, keys, settings, now)
+    signed = sign_response(str(signed), signing.private_key_pem, signing.certificate_pem)
     session_index = _session_index(str(signed))
     db.add(
         SsoSignIn(
@@ -252,10 +254,10 @@ def no_passive_response(
             request.request_id,
             provider.acs_url,
             (STATUS_NO_PASSIVE, "No student is signed in on this device."),
-            sign=True,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign=False,
         )
+    signing = active_key(db, keys, settings, now)
+    response = sign_response(str(response), signing.private_key_pem, signing.certificate_pem)
     audit.record(db, "saml.sign_in", "no_passive", sp_id=provider.id)
     encoded = base64.b64encode(str(response).encode("utf-8")).decode("ascii")
     return PostToAcs(provider.acs_url, encoded, request.relay_state)
