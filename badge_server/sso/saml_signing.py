@@ -8,6 +8,10 @@ KeyInfo with the certificate, and the ``ds:Signature`` right after the element's
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from lxml import etree
 from signxml import methods
 from signxml.signer import XMLSigner
@@ -26,6 +30,15 @@ def _signer() -> XMLSigner:
     )
 
 
+@lru_cache(maxsize=8)
+def _private_key(private_key_pem: bytes) -> RSAPrivateKey:
+    """Parsing checks the RSA key (about 40 ms here), so a parsed key is kept per process: it is
+    derived from the database's key and holds nothing the database does not."""
+    key = load_pem_private_key(private_key_pem, password=None)
+    assert isinstance(key, RSAPrivateKey), "signing keys are RSA (signing_keys.rotate)"
+    return key
+
+
 def _signed(element: etree._Element, private_key_pem: bytes, certificate_pem: str) -> etree._Element:
     """``element`` (a standalone document) signed, its Signature placed right after its Issuer."""
     issuer = element.find(f"{{{SAML}}}Issuer")
@@ -35,7 +48,7 @@ def _signed(element: etree._Element, private_key_pem: bytes, certificate_pem: st
     else:
         issuer.addnext(placeholder)
     return _signer().sign(
-        element, key=private_key_pem, cert=certificate_pem, reference_uri=f"#{element.get('ID')}", id_attribute="ID"
+        element, key=_private_key(private_key_pem), cert=certificate_pem, reference_uri=f"#{element.get('ID')}", id_attribute="ID"
     )
 
 
