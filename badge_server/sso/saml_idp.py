@@ -20,7 +20,6 @@ from typing import Any
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.samlp import STATUS_NO_PASSIVE
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,8 +29,8 @@ from badge_server.errors import SsoRefused
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.sso.saml_config import CLOCK_SKEW_SECONDS, NAMEID_FORMATS, identity_provider
-from badge_server.sso.saml_signing import sign_response
 from badge_server.sso.saml_providers import enabled_provider, enabled_provider_by_entity_id
+from badge_server.sso.saml_signing import sign_response
 from badge_server.sso.signing_keys import active_key
 from badge_server.sso.subjects import subject_of
 from badge_server.store.models import Person, StudentSession

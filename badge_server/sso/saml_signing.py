@@ -48,7 +48,11 @@ def _signed(element: etree._Element, private_key_pem: bytes, certificate_pem: st
     else:
         issuer.addnext(placeholder)
     return _signer().sign(
-        element, key=_private_key(private_key_pem), cert=certificate_pem, reference_uri=f"#{element.get('ID')}", id_attribute="ID"
+        element,
+        key=_private_key(private_key_pem),
+        cert=certificate_pem,
+        reference_uri=f"#{element.get('ID')}",
+        id_attribute="ID",
     )
 
 
