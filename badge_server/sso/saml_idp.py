@@ -30,7 +30,7 @@ from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.sso.saml_config import CLOCK_SKEW_SECONDS, NAMEID_FORMATS, identity_provider
 from badge_server.sso.saml_providers import enabled_provider, enabled_provider_by_entity_id
-from badge_server.sso.saml_signing import sign_response
+from badge_server.sso.saml_signing import signed_message
 from badge_server.sso.signing_keys import active_key
 from badge_server.sso.subjects import subject_of
 from badge_server.store.models import Person, StudentSession
@@ -218,7 +218,7 @@ def issue_response(
             sign_assertion=False,
         )
     signing = active_key(db, keys, settings, now)
-    signed = sign_response(str(signed), signing.private_key_pem, signing.certificate_pem)
+    signed = signed_message(str(signed), signing.private_key_pem, signing.certificate_pem)
     session_index = _session_index(str(signed))
     db.add(
         SsoSignIn(
@@ -256,7 +256,7 @@ def no_passive_response(
             sign=False,
         )
     signing = active_key(db, keys, settings, now)
-    response = sign_response(str(response), signing.private_key_pem, signing.certificate_pem)
+    response = signed_message(str(response), signing.private_key_pem, signing.certificate_pem)
     audit.record(db, "saml.sign_in", "no_passive", sp_id=provider.id)
     encoded = base64.b64encode(str(response).encode("utf-8")).decode("ascii")
     return PostToAcs(provider.acs_url, encoded, request.relay_state)

@@ -56,8 +56,9 @@ def _signed(element: etree._Element, private_key_pem: bytes, certificate_pem: st
     )
 
 
-def sign_response(unsigned_xml: str, private_key_pem: bytes, certificate_pem: str) -> str:
-    """A pysaml2-built, unsigned Response with its Assertion (if any) signed, then itself signed."""
+def signed_message(unsigned_xml: str, private_key_pem: bytes, certificate_pem: str) -> str:
+    """A pysaml2-built, unsigned Response or LogoutRequest signed: its Assertion (if any) first,
+    then the message itself. No XML declaration, so it also fits in a SOAP body (UTF-8 either way)."""
     response = etree.fromstring(unsigned_xml.encode("utf-8"))
     assertion = response.find(f"{{{SAML}}}Assertion")
     if assertion is not None:
@@ -66,4 +67,4 @@ def sign_response(unsigned_xml: str, private_key_pem: bytes, certificate_pem: st
         standalone = etree.fromstring(etree.tostring(assertion))
         response.replace(assertion, _signed(standalone, private_key_pem, certificate_pem))
     signed = _signed(response, private_key_pem, certificate_pem)
-    return str(etree.tostring(signed, xml_declaration=True, encoding="UTF-8").decode("utf-8"))
+    return str(etree.tostring(signed, encoding="unicode"))
