@@ -2,7 +2,7 @@
 
 "server" is the work of ``GET /saml/sso`` in-process, in one transaction as the route does it:
 check the AuthnRequest (decode, SP, ACS, IssueInstant, replay row), sign the Response and the
-Assertion (pysaml2 -> xmlsec1, two signatures), record SsoSignIn and the audit row, commit.
+Assertion (signxml in-process, two signatures), record SsoSignIn and the audit row, commit.
 "set-up" is the part of that spent building pysaml2's IdP (config, key files). "HTTP" is a whole
 request to uvicorn on loopback with the session cookie, client included. Budget (issue 12): at
 most 20 ms of server time.

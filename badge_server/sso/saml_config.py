@@ -1,7 +1,9 @@
 """pysaml2 set up as this server's identity provider.
 
-pysaml2 signs through Debian's ``xmlsec1``, which reads the private key from a file, and
-building its IdP parses that key twice (about 40 ms each on this machine's 2 cores). So each
+Responses and LogoutRequests are signed in-process (``saml_signing``), but pysaml2's security
+context, which checks signed AuthnRequests through Debian's ``xmlsec1``, still wants the key as a
+file (without it those checks fail), and building its IdP parses that key twice (about 40 ms
+each on this machine's 2 cores). So each
 server process keeps a small pool of ready pysaml2 IdPs, keyed by everything they depend on
 (signing key, published certificates, issuer, the SP's registration), and writes each signing
 key once into a private directory of its own (``mkdtemp``: 0700; files 0600, written atomically)

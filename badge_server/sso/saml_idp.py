@@ -20,7 +20,6 @@ from typing import Any
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, samlp
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.samlp import STATUS_NO_PASSIVE
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +30,8 @@ from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.sso.saml_config import CLOCK_SKEW_SECONDS, NAMEID_FORMATS, identity_provider
 from badge_server.sso.saml_providers import enabled_provider, enabled_provider_by_entity_id
+from badge_server.sso.saml_signing import signed_message
+from badge_server.sso.signing_keys import active_key
 from badge_server.sso.subjects import subject_of
 from badge_server.store.models import Person, StudentSession
 from badge_server.store.sso_models import NameIdFormat, SamlSeenRequest, SamlServiceProvider, SsoProtocol, SsoSignIn
@@ -236,11 +237,11 @@ def issue_response(
             sp_entity_id=provider.entity_id,
             name_id=name_id,
             authn=authn,
-            sign_response=True,
-            sign_assertion=True,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign_response=False,
+            sign_assertion=False,
         )
+    signing = active_key(db, keys, settings, now)
+    signed = signed_message(str(signed), signing.private_key_pem, signing.certificate_pem)
     session_index = _session_index(str(signed))
     db.add(
         SsoSignIn(
@@ -275,10 +276,10 @@ def no_passive_response(
             request.request_id,
             provider.acs_url,
             (STATUS_NO_PASSIVE, "No student is signed in on this device."),
-            sign=True,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign=False,
         )
+    signing = active_key(db, keys, settings, now)
+    response = signed_message(str(response), signing.private_key_pem, signing.certificate_pem)
     audit.record(db, "saml.sign_in", "no_passive", sp_id=provider.id)
     encoded = base64.b64encode(str(response).encode("utf-8")).decode("ascii")
     return PostToAcs(provider.acs_url, encoded, request.relay_state)

@@ -13,7 +13,6 @@ from datetime import datetime
 
 import httpx
 from saml2.pack import make_soap_enveloped_saml_thingy
-from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +22,8 @@ from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.sso.saml_config import identity_provider
 from badge_server.sso.saml_idp import name_id_of
+from badge_server.sso.saml_signing import signed_message
+from badge_server.sso.signing_keys import active_key
 from badge_server.store.db import transaction
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SamlServiceProvider, SsoProtocol, SsoSignIn
@@ -58,12 +59,12 @@ def _notices(
                 provider.entity_id,
                 name_id=name_id,
                 reason="urn:oasis:names:tc:SAML:2.0:logout:user",
-                sign=True,
+                sign=False,
                 session_indexes=[sign_in.saml_session_index] if sign_in.saml_session_index else None,
-                sign_alg=SIG_RSA_SHA256,
-                digest_alg=DIGEST_SHA256,
             )
-        notices.append((sign_in, provider.slo_url, make_soap_enveloped_saml_thingy(str(request))))
+        signing = active_key(db, keys, settings, now)
+        signed = signed_message(str(request), signing.private_key_pem, signing.certificate_pem)
+        notices.append((sign_in, provider.slo_url, make_soap_enveloped_saml_thingy(signed)))
     return notices
 
 
