@@ -212,11 +212,7 @@ def authenticate_session(session: Session, token: str) -> StudentSession:
     """The live session for this token; refreshes its idle timer."""
     record = session.scalars(select(StudentSession).where(StudentSession.token_digest == token_digest(token))).first()
     now = utcnow()
-    if record is None or record.ended_at is not None:
-        raise SessionNotValid()
-    if now - record.last_seen_at > timedelta(seconds=record.idle_seconds) or now >= record.expires_at:
-        raise SessionNotValid()
-    if record.handed_off_from is not None and not _kiosk_session_live(session, record.handed_off_from, now):
+    if record is None or not identity_live(session, record, now):
         raise SessionNotValid()
     # A write per request is a write lock per request; the idle timer does not need to be finer
     # than this (it runs for minutes), and the morning rush is mostly reads of the same session.

@@ -2,13 +2,15 @@
 URL gets a signed LogoutRequest (SOAP binding, server to server), naming the NameID and the
 SessionIndex it was given.
 
-It runs after the response (a FastAPI background task, so after the sign-out committed): a slow
-or dead SP never holds up a child's sign-out, and a notice that fails is audited, not retried.
+The requests are made and the sign-ins marked told in the sign-out's own transaction; they are
+sent after the response (a FastAPI background task, so after the sign-out committed): a slow or
+dead SP never holds up a child's sign-out, and a notice that fails is audited, not retried.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
@@ -17,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server import audit
-from badge_server.clock import utcnow
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
 from badge_server.sso.saml_config import identity_provider
@@ -32,14 +33,24 @@ SLO_TIMEOUT_SECONDS = 3.0
 log = logging.getLogger("badge_server")
 
 
-def _notices(
-    db: Session, keys: ServerKeys, settings: Settings, issuer: str, session_id: str, now: datetime
-) -> list[tuple[SsoSignIn, str, str]]:
-    """(sign-in, SLO URL, SOAP body) for each SP of the session that wants to be told."""
-    student = db.get(StudentSession, session_id)
+@dataclass(frozen=True)
+class SloNotice:
+    """One signed LogoutRequest (SOAP body) for one SP's SLO URL."""
+
+    sp_id: str
+    session_id: str
+    url: str
+    body: str
+
+
+def end_saml_sign_ins(
+    db: Session, keys: ServerKeys, settings: Settings, issuer: str, student: StudentSession, now: datetime
+) -> list[SloNotice]:
+    """In the sign-out's transaction: mark the session's SAML sign-ins told, and sign a
+    LogoutRequest for each SP that registered an SLO URL (sent later by :func:`deliver`)."""
     rows = db.scalars(
         select(SsoSignIn).where(
-            SsoSignIn.session_id == session_id,
+            SsoSignIn.session_id == student.id,
             SsoSignIn.protocol == SsoProtocol.SAML.value,
             SsoSignIn.logged_out_at.is_(None),
         )
@@ -48,7 +59,7 @@ def _notices(
     for sign_in in rows:
         provider = db.get(SamlServiceProvider, sign_in.client_ref)
         sign_in.logged_out_at = now
-        if student is None or provider is None or not provider.slo_url:
+        if provider is None or not provider.slo_url:
             continue
         name_id = name_id_of(db, provider, student.person, now)
         if name_id is None:
@@ -64,26 +75,27 @@ def _notices(
             )
         signing = active_key(db, keys, settings, now)
         signed = signed_message(str(request), signing.private_key_pem, signing.certificate_pem)
-        notices.append((sign_in, provider.slo_url, make_soap_enveloped_saml_thingy(signed)))
+        notices.append(SloNotice(provider.id, student.id, provider.slo_url, make_soap_enveloped_saml_thingy(signed)))
     return notices
 
 
-def send_single_logout(
-    factory: sessionmaker[Session], keys: ServerKeys, settings: Settings, issuer: str, session_id: str
-) -> None:
-    """Tell every SP of the ended session; each outcome on the audit trail."""
-    now = utcnow()
-    with transaction(factory) as db:
-        notices = _notices(db, keys, settings, issuer, session_id, now)
-        for sign_in, url, body in notices:
+def deliver(factory: sessionmaker[Session], notices: list[SloNotice]) -> None:
+    """POST each LogoutRequest, then audit every outcome in one short transaction: the database
+    is never held while an SP takes its time to answer (SQLite's write lock would stall sign-ins)."""
+    if not notices:
+        return
+    outcomes: list[tuple[SloNotice, str]] = []
+    with httpx.Client(timeout=SLO_TIMEOUT_SECONDS) as http:
+        for notice in notices:
             outcome = "ok"
             try:
-                answer = httpx.post(
-                    url, content=body, headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=SLO_TIMEOUT_SECONDS
-                )
+                answer = http.post(notice.url, content=notice.body, headers={"Content-Type": "text/xml; charset=utf-8"})
                 if answer.status_code >= 400:
                     outcome = f"http_{answer.status_code}"
             except httpx.HTTPError as exc:
                 outcome = "unreachable"
-                log.warning("SAML single logout to %s failed: %s", url, exc)
-            audit.record(db, "saml.logout", outcome, sp_id=sign_in.client_ref, session_id=session_id)
+                log.warning("SAML single logout to %s failed: %s", notice.url, exc)
+            outcomes.append((notice, outcome))
+    with transaction(factory) as db:
+        for notice, outcome in outcomes:
+            audit.record(db, "saml.logout", outcome, sp_id=notice.sp_id, session_id=notice.session_id)

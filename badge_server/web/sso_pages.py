@@ -60,12 +60,13 @@ def tell_apps_signed_out(
 ) -> None:
     """OIDC back-channel logout and SAML single logout to the session's apps, sent once the
     sign-out has committed, so a slow or dead app never holds up the child's sign-out."""
-    issuer = issuer_of(request, runtime)
-    notices = end_oidc_sign_ins(db, runtime.keys, runtime.settings, issuer, student, utcnow())
-    background.add_task(deliver, notices)
-    background.add_task(
-        saml_logout.send_single_logout, runtime.factory, runtime.keys, runtime.settings, issuer, student.id
-    )
+    issuer, now = issuer_of(request, runtime), utcnow()
+    oidc_notices = end_oidc_sign_ins(db, runtime.keys, runtime.settings, issuer, student, now)
+    saml_notices = saml_logout.end_saml_sign_ins(db, runtime.keys, runtime.settings, issuer, student, now)
+    if oidc_notices:
+        background.add_task(deliver, oidc_notices)
+    if saml_notices:
+        background.add_task(saml_logout.deliver, runtime.factory, saml_notices)
 
 
 def sign_out(
