@@ -92,7 +92,6 @@ def test_a_handed_off_session_answers_max_age_with_the_scans_time(
 ) -> None:
     party = RelyingParty(server.url, register_app(district.runtime))
     kiosk_token = sign_in(http, district.device_token, district.payloads[JOSE])
-    scanned_at = int(clock.utcnow().timestamp())
     clock.advance(timedelta(seconds=200))
     http.get("/api/v1/me", headers={"Authorization": f"Bearer {kiosk_token}"})  # the kiosk is in use
     with browser(server) as kiosk_browser:
@@ -101,7 +100,6 @@ def test_a_handed_off_session_answers_max_age_with_the_scans_time(
     assert (answered.status_code, answered.headers["location"]) == (303, "/scan")  # older than 60 s: scan
     with transaction(district.runtime.factory) as db:
         assert db.scalars(select(OidcCode)).first() is None
-    assert scanned_at > 0
 
 
 def test_saml_force_authn_makes_the_child_scan_even_with_a_session(server: LoopbackServer, district: District) -> None:
