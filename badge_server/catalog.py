@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError, UploadRefused
-from badge_server.store.models import App, AppIcon, Person
+from badge_server.store.models import App, AppIcon, Person, StudentSession
 
 # A few well-known learning apps for the demo district. Schools edit their own catalog.
 DEMO_APPS: tuple[dict[str, object], ...] = (
@@ -56,9 +56,13 @@ DEMO_APPS: tuple[dict[str, object], ...] = (
 )
 
 
-def apps_for(session: Session, person: Person) -> list[App]:
-    """Active apps whose role, grade and school lists include this person (empty list = all)."""
-    apps = session.scalars(select(App).where(App.active.is_(True)).order_by(App.position, App.name)).all()
+def apps_for(session: Session, person: Person, *, at_home: bool = False) -> list[App]:
+    """Active apps whose role, grade and school lists include this person (empty list = all); at
+    home (a session on an unenrolled device), only the apps the district allows there."""
+    shown = select(App).where(App.active.is_(True))
+    if at_home:
+        shown = shown.where(App.home_allowed.is_(True))
+    apps = session.scalars(shown.order_by(App.position, App.name)).all()
     return [
         app
         for app in apps
@@ -66,6 +70,11 @@ def apps_for(session: Session, person: Person) -> list[App]:
         and (not app.grades or (person.grade or "") in app.grades)
         and (not app.school_ids or (person.school_id or "") in app.school_ids)
     ]
+
+
+def dashboard_apps(session: Session, signed_in: StudentSession) -> list[App]:
+    """The tiles of this identity session's dashboard (kiosk, browser, home or staff), in order."""
+    return apps_for(session, signed_in.person, at_home=signed_in.client == "home")
 
 
 def all_apps(session: Session) -> list[App]:

@@ -68,7 +68,7 @@ class ApiError(BadgeServerError):
     def __init__(self, message: str | None = None) -> None:
         self.message = message or type(self).message
         # Ids (badge, person) an audit row of this failure should name; never secrets.
-        self.audit_ids: dict[str, str] = {}
+        self.audit_ids: dict[str, str | None] = {}
         # What else the audit row should say (why an app's sign-in was refused); never secrets.
         self.audit_detail: dict[str, str] = {}
         super().__init__(self.message)

@@ -29,9 +29,18 @@ from badge_server.errors import (
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
-from badge_server.store.models import Badge, BadgeStatus, Device, LaunchCode, Org, Person, StudentSession
+from badge_server.store.models import (
+    Badge,
+    BadgeStatus,
+    Device,
+    LaunchCode,
+    Org,
+    Person,
+    SignInMethod,
+    StudentSession,
+)
 
-Client = Literal["kiosk", "browser"]
+Client = Literal["kiosk", "browser", "home", "staff"]
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,7 @@ def exchange_badge(
     now = utcnow()
     if badge is None:
         raise BadgeNotAccepted()
-    failure_ids = {"badge_id": badge.id, "person_id": badge.person_id}
+    failure_ids: dict[str, str | None] = {"badge_id": badge.id, "person_id": badge.person_id}
     try:
         if badge.status == BadgeStatus.REPLACED:
             raise BadgeReplaced()
@@ -174,35 +183,65 @@ def redeem_launch_code(
     # A replace or revoke that committed after the exchange still wins over the launch.
     if badge is None or badge.status != BadgeStatus.ACTIVE or not badge.person.active:
         raise LaunchCodeNotAccepted()
-    idle, lifetime = (
-        (settings.kiosk_session_idle_seconds, settings.kiosk_session_max_seconds)
-        if client == "kiosk"
-        else (settings.browser_session_idle_seconds, settings.browser_session_max_seconds)
+    return start_session(
+        session, settings, badge.person, client=client, badge=badge, device_id=device_id, source_ip=source_ip
     )
+
+
+def session_timeouts(settings: Settings, client: Client) -> tuple[int, int]:
+    """(idle, lifetime) seconds: a kiosk's are short (the next child is waiting), a home device's
+    shorter than a school browser's (a badge there is a password without the device factor)."""
+    if client == "kiosk":
+        return settings.kiosk_session_idle_seconds, settings.kiosk_session_max_seconds
+    if client == "home":
+        return settings.home_session_idle_seconds, settings.home_session_max_seconds
+    return settings.browser_session_idle_seconds, settings.browser_session_max_seconds
+
+
+def start_session(
+    session: Session,
+    settings: Settings,
+    person: Person,
+    *,
+    client: Client,
+    badge: Badge | None = None,
+    device_id: str | None = None,
+    method: SignInMethod = SignInMethod.BADGE,
+    source_ip: str | None,
+) -> NewSession:
+    """Start an identity session (kiosk, school browser, home, staff) and audit it. A badge's
+    session ends no later than the badge; the caller has checked whatever proved who this is."""
+    now = utcnow()
+    idle, lifetime = session_timeouts(settings, client)
+    expires_at = now + timedelta(seconds=lifetime)
+    if badge is not None:
+        expires_at = min(expires_at, badge.expires_at)
     token = secrets.token_urlsafe(32)
     record = StudentSession(
         token_digest=token_digest(token),
-        person_id=badge.person_id,
-        badge_id=badge.id,
+        person_id=person.id,
+        badge_id=badge.id if badge else None,
         device_id=device_id,
         client=client,
+        method=method,
         created_at=now,
         last_seen_at=now,
         idle_seconds=idle,
-        expires_at=min(now + timedelta(seconds=lifetime), badge.expires_at),
+        expires_at=expires_at,
     )
     session.add(record)
     session.flush()
     audit.record(
         session,
         "session.start",
-        person_id=badge.person_id,
-        badge_id=badge.id,
+        person_id=person.id,
+        badge_id=record.badge_id,
         device_id=device_id,
         source_ip=source_ip,
         client=client,
+        method=method.value,
     )
-    return NewSession(token, int((record.expires_at - now).total_seconds()), record)
+    return NewSession(token, int((expires_at - now).total_seconds()), record)
 
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=10)

@@ -307,6 +307,9 @@ def _person_fields(row: Row, orgs: dict[str, Row]) -> dict[str, Any]:
         "family_name": row.get("familyName"),
         "preferred_name": row.get("preferredFirstName") or None,
         "email": row.get("email") or None,
+        "identifier": row.get("identifier") or None,
+        # Not a OneRoster 1.1 column: an extension (``metadata.language``) some SIS exports add.
+        "language": (row.get("metadata.language") or row.get("preferredLanguage"))[:16] or None,
         "grade": grades[0] if grades else None,
         "school_id": school,
         "active": _active(row) and row.get("enabledUser").lower() == "true",

@@ -59,6 +59,27 @@ class Settings(BaseSettings):
     handoff_code_seconds: int = Field(
         10, ge=2, le=60, description="A kiosk tile's browser hand-off code lives this long."
     )
+    home_sign_in: bool = Field(
+        True, description="District default: badges sign in on never-enrolled family devices (schools may override)."
+    )
+    home_grades: CommaList = Field(DEFAULT_BADGE_GRADES, description="Grades whose badges work at home.")
+    home_pin_grades: CommaList = Field((), description="Grades whose students also type their PIN at home.")
+    home_session_idle_seconds: int = Field(900, ge=60, description="A home sign-in ends after this long idle.")
+    home_session_max_seconds: int = Field(2 * 3600, ge=300, description="A home sign-in lasts at most this long.")
+    rate_home_per_badge_per_minute: int = Field(5, ge=1, description="Home scans of one badge a minute.")
+    rate_home_per_address_per_minute: int = Field(
+        30, ge=1, description="Home scans and password sign-ins from one address a minute (a household, not a school)."
+    )
+    student_chooses_password_grades: CommaList = Field(
+        ("06", "07", "08", "09", "10", "11", "12"),
+        description="Grades whose students replace a teacher's password with their own at the first sign-in.",
+    )
+    rate_password_per_student_per_minute: int = Field(
+        5, ge=1, description="Password attempts at one username a minute (no permanent lock-out)."
+    )
+    password_checks_at_once: int = Field(
+        2, ge=1, description="Per server process: argon2 checks running at once; more wait their turn."
+    )
     teacher_mfa_required: bool = Field(False, description="Teachers must set up TOTP too (admins always must).")
 
     rate_per_badge_per_minute: int = Field(20, ge=1)
@@ -69,7 +90,14 @@ class Settings(BaseSettings):
         32, ge=1, description="Per server process; past it, requests get 503 + Retry-After at once (load shedding)."
     )
 
-    @field_validator("badge_grades", "pin_required_grades", mode="before")
+    @field_validator(
+        "badge_grades",
+        "pin_required_grades",
+        "home_grades",
+        "home_pin_grades",
+        "student_chooses_password_grades",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

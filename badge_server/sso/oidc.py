@@ -132,7 +132,7 @@ def authorize(provider: OidcProvider, request: ParametersRequest, student: Stude
     """Answer an authorization request: a redirect to the app (a code, or an error it may see),
     ``None`` when the student must scan first, or ``SsoRefused`` where redirecting is unsafe."""
     client_id = request.payload.client_id
-    ids = {"person_id": student.person_id, "badge_id": student.badge_id} if student else {}
+    ids: dict[str, str | None] = {"person_id": student.person_id, "badge_id": student.badge_id} if student else {}
     try:
         grant = provider.get_consent_grant(request, end_user=student)
         data = request.payload.data
@@ -159,9 +159,10 @@ def authorize(provider: OidcProvider, request: ParametersRequest, student: Stude
         provider.db,
         "oidc.authorize",
         client_id=client_id,
+        person_id=student.person_id,
+        badge_id=student.badge_id,
         device_id=student.device_id,
         scope=grant.request.scope,
-        **ids,
     )
     return answer
 

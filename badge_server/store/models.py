@@ -152,6 +152,10 @@ class Person(Base):
     school_id: Mapped[str | None] = mapped_column(String(255), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     pin_hash: Mapped[str | None] = mapped_column(String(255))
+    # The student number (OneRoster users.csv ``identifier``): a username for password sign-in.
+    identifier: Mapped[str | None] = mapped_column(String(255), index=True)
+    # The family's language (BCP 47, e.g. "es") where the roster has one: letters home use it.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def first_name(self) -> str:
@@ -264,16 +268,29 @@ class LaunchCode(Base):
     used_at: Mapped[datetime | None]
 
 
+class SignInMethod(StrEnum):
+    """How an identity session began."""
+
+    BADGE = "badge"
+    PASSWORD = "password"  # noqa: S105  (a method name) username + password: no camera, or grade 6+
+    STAFF = "staff"  # a staff member's dashboard, opened from their console session
+
+
 class StudentSession(Base):
-    """A signed-in student, on a kiosk (token) or in a browser (cookie)."""
+    """A signed-in person's identity session: a student on a kiosk (token), in a school browser or at
+    home (cookie), or a staff member's app dashboard. ``client`` is kiosk | browser | home | staff.
+    """
 
     __tablename__ = "student_sessions"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[str] = mapped_column(ForeignKey("people.id"), index=True)
-    badge_id: Mapped[str] = mapped_column(ForeignKey("badges.id"), index=True)
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
-    client: Mapped[str] = mapped_column(String(16))  # kiosk | browser
+    # None for a password or staff sign-in; the badge's replace or revoke ends its sessions.
+    badge_id: Mapped[str | None] = mapped_column(ForeignKey("badges.id"), index=True)
+    # None at home (an unenrolled family device) and for password and staff sign-ins elsewhere.
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
+    client: Mapped[str] = mapped_column(String(16))  # kiosk | browser | home | staff
+    method: Mapped[str] = mapped_column(String(16), default=SignInMethod.BADGE)  # SignInMethod
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
     idle_seconds: Mapped[int] = mapped_column(Integer)
@@ -303,6 +320,9 @@ class App(Base):
     # sso_protocol "oidc" or "saml" (store.sso_models.SsoProtocol), sso_ref the client or SP id.
     sso_protocol: Mapped[str | None] = mapped_column(String(8))
     sso_ref: Mapped[str | None] = mapped_column(String(64))
+    # Shown on a session that began at home (an unenrolled device); a district may keep some apps
+    # for school only.
+    home_allowed: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class AppIcon(Base):

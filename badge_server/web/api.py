@@ -6,7 +6,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import devices, exchange
-from badge_server.catalog import apps_for
+from badge_server.catalog import dashboard_apps
 from badge_server.contract.payload import parse_payload
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
@@ -137,7 +137,7 @@ def me(student: CurrentStudent, db: SessionDep) -> UserOut:
 
 @router.get("/me/apps", response_model=AppsOut)
 def my_apps(student: CurrentStudent, db: SessionDep) -> AppsOut:
-    return AppsOut(apps=[AppOut.model_validate(app, from_attributes=True) for app in apps_for(db, student.person)])
+    return AppsOut(apps=[AppOut.model_validate(app, from_attributes=True) for app in dashboard_apps(db, student)])
 
 
 @router.post("/logout")

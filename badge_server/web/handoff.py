@@ -14,7 +14,6 @@ from badge_server.errors import SessionNotValid
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.sso.handoff import issue_handoff, redeem_handoff
 from badge_server.web.deps import (
-    SESSION_COOKIE,
     ClientIP,
     KioskDeviceToken,
     RuntimeDep,
@@ -23,6 +22,7 @@ from badge_server.web.deps import (
     bearer_token,
     browser_student,
 )
+from badge_server.web.session_cookie import set_session_cookie
 from badge_server.web.sso_pages import sign_out
 
 router = APIRouter()
@@ -81,14 +81,4 @@ def redeem_in_browser(
     if previous is not None:  # one student per browser profile: whoever was signed in here is no longer
         sign_out(request, db, runtime, previous, background, reason="handoff")
     response = RedirectResponse(f"/apps/{quote(redeemed.app_id, safe='')}/open", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        redeemed.session_token,
-        max_age=redeemed.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return set_session_cookie(request, response, redeemed.session_token, redeemed.expires_in)

@@ -8,10 +8,9 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from badge_server import devices, exchange
-from badge_server.catalog import apps_for, find_app
+from badge_server.catalog import dashboard_apps, find_app
 from badge_server.errors import DeviceNotAuthorized, SsoRefused
 from badge_server.ratelimit import Limit, enforce_limits
-from badge_server.sso.pending import PENDING_COOKIE
 from badge_server.sso.tiles import open_tile
 from badge_server.store.models import AppIcon
 from badge_server.web.deps import (
@@ -23,6 +22,7 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
 )
+from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 from badge_server.web.sso_pages import issuer_of, sign_out
 from badge_server.web.templating import student_page
 
@@ -42,19 +42,8 @@ def launch_in_browser(
         raise DeviceNotAuthorized("Open this link on the device that scanned the badge.")
     device = devices.authenticate_device(db, token)
     started = exchange.redeem_launch_code(db, runtime.settings, code, device.id, "browser", source_ip=ip)
-    # An app's sign-in was waiting for this scan (sso.pending): go on with it, else the dashboard.
-    target = "/sso/continue" if request.cookies.get(PENDING_COOKIE) else "/dashboard"
-    response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        started.token,
-        max_age=started.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
-    return response
+    response = RedirectResponse(after_sign_in(request), status_code=303)
+    return set_session_cookie(request, response, started.token, started.expires_in)
 
 
 def _after_sign_out(request: Request) -> RedirectResponse:
@@ -75,7 +64,7 @@ def dashboard(request: Request, student: BrowserStudent, db: SessionDep, runtime
         request,
         "dashboard.html",
         user=exchange.user_summary(db, person),
-        apps=apps_for(db, person),
+        apps=dashboard_apps(db, student),
         idle_seconds=min(runtime.settings.dashboard_idle_seconds, student.idle_seconds),
     )
 
@@ -100,7 +89,7 @@ def open_app(app_id: str, request: Request, student: BrowserStudent, db: Session
     if student is None:
         return _after_sign_out(request)
     app = find_app(db, app_id)
-    if app is None or app not in apps_for(db, student.person):
+    if app is None or app not in dashboard_apps(db, student):
         raise SsoRefused("app_not_for_student", "This app is not on your dashboard.")
     return RedirectResponse(open_tile(db, student, app, issuer_of(request, runtime)), status_code=303)
 
