@@ -16,18 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.cli import COMMAND, Ran, badge_server, badge_server_process
 from tests.support.database import DEMO_ROSTER
 from tests.support.servers import free_port, wait_until_serving
 
-CLI = [sys.executable, "-m", "badge_server"]
 
-
-def run(args: list[str], data_dir: Path, *, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
-    environment.update({"BADGE_DATA_DIR": str(data_dir), **env})
-    done = subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, env=environment, cwd=data_dir.parent, timeout=120, check=False
-    )
+def run(args: list[str], data_dir: Path, *, check: bool = True, real_process: bool = False, **env: str) -> Ran:
+    command = badge_server_process if real_process else badge_server
+    done = command(args, {"BADGE_DATA_DIR": str(data_dir), **env}, cwd=data_dir.parent)
     if check:
         assert done.returncode == 0, done.stderr
     return done
@@ -39,11 +35,11 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def test_serve_refuses_without_a_key_then_init_makes_one(data_dir: Path) -> None:
-    refused = run(["serve", "--port", str(free_port())], data_dir, check=False)
+    refused = run(["serve", "--port", str(free_port())], data_dir, check=False, real_process=True)
     assert refused.returncode == 2
     assert "no server key" in refused.stderr and "badge-server init" in refused.stderr
     assert "Traceback" not in refused.stderr
-    made = run(["init"], data_dir)
+    made = run(["init"], data_dir, real_process=True)
     assert "created server key" in made.stdout
     assert (data_dir / "secret.key").stat().st_mode & 0o077 == 0
     assert "created server key" not in run(["init"], data_dir).stdout  # idempotent: never replaces a key
@@ -72,14 +68,20 @@ def test_a_bad_roster_is_refused_with_every_problem_and_exit_status_2(data_dir: 
     assert "nothing was changed" in refused.stderr
 
 
-@pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """`badge-server demo` exactly as the README runs it, in its own process."""
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_folder: Path) -> Iterator[tuple[str, str]]:
+    """`badge-server demo` exactly as the README runs it, in its own process: one for the module,
+    as a newcomer runs it once and tries everything it prints (a demo takes seconds to start)."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
     with subprocess.Popen(
-        [*CLI, "demo", "--port", str(port)],
-        cwd=tmp_path,
+        [*COMMAND, "demo", "--port", str(port)],
+        cwd=demo_folder,
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -125,13 +127,13 @@ def test_the_demo_prints_a_teacher_account_that_signs_in_to_the_console(demo_ser
         assert classes.url.path == "/staff/classes" and "Kindergarten – Ms. Rivera" in classes.text
 
 
-def test_the_demo_sets_up_a_kiosk_that_reads_the_demo_badge(demo_server: tuple[str, str], tmp_path: Path) -> None:
+def test_the_demo_sets_up_a_kiosk_that_reads_the_demo_badge(demo_server: tuple[str, str], demo_folder: Path) -> None:
     """The server's demo asks the kiosk to set itself up (`badge-kiosk demo-setup`, a command, not
     an import): the printed config scans a video of José's badge and the demo server accepts it."""
     _, output = demo_server
-    config = tmp_path / "badge-demo" / "kiosk.toml"
+    config = demo_folder / "badge-demo" / "kiosk.toml"
     assert "badge-kiosk --config badge-demo/kiosk.toml" in output, output  # relative to where demo ran
-    assert (tmp_path / "badge-demo" / "demo-badge.txt").stat().st_mode & 0o077 == 0, "a badge secret, private"
+    assert (demo_folder / "badge-demo" / "demo-badge.txt").stat().st_mode & 0o077 == 0, "a badge secret, private"
     checked = subprocess.run(
         [sys.executable, "-m", "kiosk_client", "--config", str(config), "check", "--json", "--expect-badge"],
         capture_output=True,

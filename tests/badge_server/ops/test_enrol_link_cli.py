@@ -1,10 +1,8 @@
-"""``badge-server enrol-link`` as IT scripts it: real processes, on SQLite and PostgreSQL."""
+"""``badge-server enrol-link`` as IT scripts it, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -13,20 +11,16 @@ from sqlalchemy import select
 from badge_server.settings import Settings
 from badge_server.store.db import make_engine, make_session_factory, transaction
 from badge_server.store.models import AuditEvent
-from tests.badge_server.ops.test_cli import CLI
+from tests.support.cli import Ran, badge_server
 from tests.support.database import DEMO_ROSTER
 from tests.support.servers import LoopbackServer
 
 PUBLIC_URL = "https://badges.example.org"
 
 
-def run(
-    args: list[str], data_dir: Path, env: dict[str, str], *, check: bool = True
-) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], data_dir: Path, env: dict[str, str], *, check: bool = True) -> Ran:
     """``badge-server ARGS`` with only these BADGE_* settings (and the data directory)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
-    environment.update({"BADGE_DATA_DIR": str(data_dir), **env})
-    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
+    done = badge_server(args, {"BADGE_DATA_DIR": str(data_dir), **env})
     if check:
         assert done.returncode == 0, done.stderr
     return done

@@ -1,4 +1,4 @@
-"""``badge-server saml-sp`` and ``saml-certificate`` as an admin runs them: real processes, real files."""
+"""``badge-server saml-sp`` and ``saml-certificate`` as an admin runs them, with real files."""
 
 from __future__ import annotations
 

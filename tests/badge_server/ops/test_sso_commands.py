@@ -1,12 +1,9 @@
-"""``badge-server oidc-client add|list|disable`` and ``rotate-signing-key``, run as IT runs them:
-real processes against this test's database (SQLite and PostgreSQL)."""
+"""``badge-server oidc-client add|list|disable`` and ``rotate-signing-key``, run as IT runs them
+against this test's database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 from sqlalchemy import func, select
 
@@ -14,21 +11,19 @@ from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
 from badge_server.store.models import App, AuditEvent
 from badge_server.store.sso_models import OidcClient, SigningKey
+from tests.support.cli import Ran, badge_server
 from tests.support.district import District
 
-CLI = [sys.executable, "-m", "badge_server"]
 
-
-def run(runtime: Runtime, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+def run(runtime: Runtime, *args: str, ok: bool = True) -> Ran:
     settings = runtime.settings
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")}
-    environment.update(
-        BADGE_ENV="production",
-        BADGE_DATA_DIR=str(settings.data_dir),
-        BADGE_DATABASE_URL=settings.database_url or "",
-        BADGE_SECRET_KEY=settings.secret_key.get_secret_value() if settings.secret_key else "",
-    )
-    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, timeout=120, check=False)
+    environment = {
+        "BADGE_ENV": "production",
+        "BADGE_DATA_DIR": str(settings.data_dir),
+        "BADGE_DATABASE_URL": settings.database_url or "",
+        "BADGE_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
+    }
+    done = badge_server(args, environment)
     assert (done.returncode == 0) == ok, done.stderr
     return done
 
