@@ -22,6 +22,18 @@ from tests.support.district import District, build_district
 from tests.support.servers import LoopbackServer
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Start the longest test files first. With ``--dist loadfile`` each worker takes whole files in
+    collection order, so a long file (building the kiosk package, lintian) collected last kept one
+    worker busy for minutes while the other sat idle: longest first keeps both busy to the end."""
+
+    def seconds(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("runs_long")
+        return float(marker.args[0]) if marker else 0.0
+
+    items.sort(key=seconds, reverse=True)  # stable: files, and tests within a file, keep their order
+
+
 @pytest.fixture(autouse=True)
 def _reset_clock() -> Iterator[None]:
     clock.reset()

@@ -22,6 +22,8 @@ from tests.support.api import audit_count, error_code, exchange
 from tests.support.district import District
 from tests.support.servers import free_port, wait_until_serving
 
+pytestmark = pytest.mark.runs_long(50)
+
 STUDENTS = [f"st-{n:04d}" for n in range(1, 21)]  # Maple Street: the test kiosk's school
 
 

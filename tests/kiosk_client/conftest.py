@@ -27,6 +27,13 @@ from tests.support.pdf import printed_badge
 from tests.support.servers import LoopbackServer
 
 
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    """The kiosk is a client of the HTTP API, which is the same whatever database serves it: its
+    tests run against a server on SQLite (the server's tests cover both databases)."""
+    return sqlite_database_url
+
+
 @pytest.fixture(autouse=True)
 def _no_window_left_open(request: pytest.FixtureRequest) -> Iterator[None]:
     yield

@@ -7,12 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from badge_server import devices
 from badge_server.store.db import transaction
 from kiosk_client.credentials import FileKeyring, load_token
 from kiosk_client.frames import write_badge_video
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
+
+pytestmark = pytest.mark.runs_long(14)
 
 CLI = [sys.executable, "-c", "from kiosk_client.cli import main; main()"]
 

@@ -21,6 +21,8 @@ from kiosk_client.controller import State
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 
+pytestmark = pytest.mark.runs_long(55)
+
 JOSE = "st-0001"
 WAIT = 15_000
 

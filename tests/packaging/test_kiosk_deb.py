@@ -18,6 +18,8 @@ from tests.support.packaging import ROOT, as_root, need, run
 from tests.support.pdf import printed_badge
 from tests.support.servers import LoopbackServer
 
+pytestmark = pytest.mark.runs_long(170)
+
 UNIT = Path("/lib/systemd/system/badge-kiosk.service")
 TOKEN = Path("/etc/badge-kiosk/device-token")
 CONFIG = Path("/etc/badge-kiosk/kiosk.toml")
@@ -38,7 +40,12 @@ def kiosk_deb() -> Path:
 
 def test_the_package_passes_lintian_without_errors(kiosk_deb: Path) -> None:
     lintian = need("lintian", "lintian")
-    checked = run([lintian, "--fail-on", "error", "--no-tag-display-limit", str(kiosk_deb)], check=False, timeout=600)
+    # binaries/spelling only reports typos in the strings of the wheels' shared libraries (Qt's,
+    # OpenCV's) as info tags, which cannot fail this test, and was half of lintian's time here.
+    skip = ["--dont-check-part", "binaries/spelling"]
+    checked = run(
+        [lintian, "--fail-on", "error", "--tag-display-limit", "0", *skip, str(kiosk_deb)], check=False, timeout=600
+    )
     errors = [line for line in checked.stdout.splitlines() if line.startswith("E:")]
     assert checked.returncode == 0 and errors == [], checked.stdout[-3000:]
 

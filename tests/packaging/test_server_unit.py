@@ -14,10 +14,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.database import DEMO_ROSTER
 from tests.support.packaging import ROOT, as_root, need, run
 from tests.support.servers import free_port, wait_until_serving
+
+pytestmark = pytest.mark.runs_long(100)
 
 SERVER = ROOT / "packaging" / "server"
 VENV_BIN = Path(sys.executable).parent

@@ -31,6 +31,8 @@ from tests.support.district import District
 from tests.support.pdf import payloads_by_label
 from tests.support.servers import LoopbackServer
 
+pytestmark = pytest.mark.runs_long(36)
+
 PASSWORD = "correct horse battery staple"
 JOSE = "st-0001"
 KINDERGARTEN = [f"st-{n:04d}" for n in range(1, 11)]  # Ms. Rivera's class
