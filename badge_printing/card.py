@@ -12,9 +12,14 @@ from reportlab.pdfgen.canvas import Canvas
 
 from badge_printing import fonts
 from badge_printing.errors import LayoutError
-from badge_printing.qr import QUIET_ZONE, draw_matrix, make_matrix
+from badge_printing.qr import draw_matrix, make_matrix
 
 MIN_MODULE_MM = 0.5  # below this a classroom webcam at arm's length cannot resolve the modules
+# The clear border kept around a badge's code, in modules; the label's own blank edge counts. The
+# QR standard asks for 4, which on a 2 in label costs a third of the code's size. Measured with the
+# reach simulation (benchmarks/reach.py's camera, text printed right up to the border): zxing-cpp
+# and the kiosk pipeline read as well with 1 module as with 4, and fail with 0.5; 1.5 leaves room.
+CLEAR_MODULES = 1.5
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "hexagon")
 COLORS = ("#d1495b", "#a86b00", "#00798c", "#30638e", "#6a4c93", "#23857a", "#c4502f", "#3d405b")
 
@@ -155,39 +160,88 @@ def _wrappings(words: list[str], max_lines: int) -> list[list[str]]:
 def draw_card(canvas: Canvas, card: BadgeCard, label: Box, safe_margin: float, template_name: str) -> None:
     """Draw one badge inside ``label`` (PDF coordinates), keeping ``safe_margin`` clear.
 
-    Square and tall labels stack the code over a band with the symbol and name; wide labels put
-    the code on the left. Either way the text is sized first and the code gets the rest, as large
-    as the label allows, because bigger modules read from farther away.
+    The code comes first and gets as much of the label as the name leaves, because module size is
+    what decides how far away a camera still reads it (benchmarks/reach.py). Its clear border is
+    :data:`CLEAR_MODULES` wide and may be the blank edge of the label itself. Square and tall labels
+    stack the code over a band with the symbol and the name, and print the small details (class,
+    school, reference, expiry) turned on their side in the strips beside the code; wide labels put
+    the code on the left and everything else on the right.
     """
-    inner = Box(
-        label.x + safe_margin, label.y + safe_margin, label.width - 2 * safe_margin, label.height - 2 * safe_margin
-    )
     matrix = make_matrix(card.payload)
     details = _details(card)
-    wide = inner.width > inner.height * 1.25
-    small = max(5.0, min(9.0, inner.height * (0.05 if wide else 0.042)))
+    small = max(4.5, min(9.0, label.height * 0.04))
+    wide = label.width > label.height * 1.25
     if wide:
-        side = min(inner.height, inner.width * 0.55)
-        qr_x, qr_top = inner.x, inner.top - (inner.height - side) / 2
-        text = Box(inner.x + side, inner.y, inner.width - side, inner.height)
+        module = min(label.height, label.width * 0.62) / (matrix.size + 2 * CLEAR_MODULES)
+        clear = max(CLEAR_MODULES * module, safe_margin)
+        qr_x, qr_top = label.x + clear, label.top - (label.height - matrix.size * module) / 2
     else:
-        band = max(14.0, min(40.0, inner.height * 0.16))
-        side = min(inner.width, inner.height - band - len(details) * small * 1.2 - 2)
-        qr_x, qr_top = inner.x + (inner.width - side) / 2, inner.top
-        text = Box(inner.x, inner.y, inner.width, inner.height - side)
-    module = max(side, 0.0) / matrix.size_with_quiet_zone
+        band = max(16.0, min(44.0, label.height * 0.16))
+        by_height = (label.height - safe_margin - band) / (matrix.size + 2 * CLEAR_MODULES)
+        module = min(by_height, (label.width - 2 * safe_margin) / matrix.size)
+        clear = max(CLEAR_MODULES * module, safe_margin)
+        qr_x, qr_top = label.x + (label.width - matrix.size * module) / 2, label.top - clear
+    _refuse_unreadable(module, template_name)
+    canvas.setFillColorRGB(0, 0, 0)
+    draw_matrix(canvas, matrix, qr_x, qr_top, module)
+    # Everything else starts where the code's clear border ends: nothing enters it.
+    side = matrix.size * module
+    if wide:
+        text = Box(qr_x + side + clear, label.y + safe_margin, 0, label.height - 2 * safe_margin)
+        text = Box(text.x, text.y, label.x + label.width - safe_margin - text.x, text.height)
+        _draw_wide_text(canvas, card, text, details, small)
+        return
+    band_box = Box(label.x + safe_margin, label.y + safe_margin, label.width - 2 * safe_margin, 0)
+    band_box = Box(band_box.x, band_box.y, band_box.width, qr_top - side - clear - band_box.y)
+    strip = qr_x - clear - (label.x + safe_margin)
+    if details and strip >= small * 1.15:
+        _draw_side_details(canvas, details, qr_x - clear, qr_x + side + clear, strip, qr_top - side, side, small)
+        details = []
+    _draw_stacked_text(canvas, card, band_box, details, small)
+
+
+def _refuse_unreadable(module: float, template_name: str) -> None:
     if module < MIN_MODULE_MM * 72 / 25.4:
         raise LayoutError(
             f"template {template_name!r}: QR modules would be {module * 25.4 / 72:.2f} mm, smaller than the "
             f"{MIN_MODULE_MM} mm a camera can read at arm's length; use a larger label"
         )
-    canvas.setFillColorRGB(0, 0, 0)
-    draw_matrix(canvas, matrix, qr_x + QUIET_ZONE * module, qr_top - QUIET_ZONE * module, module)
-    # The text boxes start where the code's white border ends: nothing enters the quiet zone.
-    if wide:
-        _draw_wide_text(canvas, card, text, details, small)
-    else:
-        _draw_stacked_text(canvas, card, text, details, small)
+
+
+def _draw_side_details(
+    canvas: Canvas,
+    details: list[str],
+    left_edge: float,
+    right_edge: float,
+    strip: float,
+    bottom: float,
+    length: float,
+    small: float,
+) -> None:
+    """The details turned on their side, read from bottom to top: the first beside the code's
+    left, the rest beside its right, each line shrunk to the code's height rather than cut."""
+    columns = [details[:1], details[1:]] if len(details) > 1 else [details, []]
+    canvas.saveState()
+    canvas.setFillColorRGB(0.2, 0.2, 0.2)
+    for lines, edge, toward in ((columns[0], left_edge, -1), (columns[1], right_edge, 1)):
+        if not lines:
+            continue
+        size = min(small, strip / (len(lines) * 1.15))
+        for n, line in enumerate(lines):
+            # Turned a quarter left, a line's letters rise toward -x from its baseline: put the
+            # baselines so that the nearest line's letters (or descenders) stop at the edge.
+            step = n * size * 1.15
+            x = edge - size * 0.25 - step if toward < 0 else edge + size * 0.8 + step
+            runs = fonts.runs(fonts.visual_order(line))
+            fitted = size
+            while fonts.width(runs, fitted) > length and fitted > 3:
+                fitted -= 0.25
+            canvas.saveState()
+            canvas.translate(x, bottom + (length - fonts.width(runs, fitted)) / 2)
+            canvas.rotate(90)
+            _draw_runs(canvas, runs, 0, 0, fitted)
+            canvas.restoreState()
+    canvas.restoreState()
 
 
 def _details(card: BadgeCard) -> list[str]:
