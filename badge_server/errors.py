@@ -203,6 +203,14 @@ class SsoRefused(ApiError):
         self.audit_detail["reason"] = reason
 
 
+class PasswordNotAccepted(ApiError):
+    """Raised when a username and password do not match an active student (never says which)."""
+
+    status = 401
+    code = "password_not_accepted"
+    message = "That's not right. Try again."
+
+
 class RateLimited(ApiError):
     """Raised when a badge, address or device makes too many attempts; carries Retry-After."""
 

@@ -52,6 +52,14 @@ class ServerKeys:
     def encrypt(self, text: str) -> bytes:
         return self.fernet.encrypt(text.encode("utf-8"))
 
+    def open_sealed(self, token: bytes) -> str | None:
+        """Text this server sealed with :meth:`encrypt`, or ``None`` for anything else (a token a
+        browser sent back may be forged, cut short or from before a key change)."""
+        try:
+            return self.fernet.decrypt(token).decode("utf-8")
+        except (InvalidToken, UnicodeDecodeError):
+            return None
+
     def decrypt(self, token: bytes) -> str:
         try:
             return self.fernet.decrypt(token).decode("utf-8")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,14 @@ class Runtime:
     keys: ServerKeys
     engine: Engine
     factory: sessionmaker[Session]
+    password_checks: threading.BoundedSemaphore = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # argon2 spends ~50-170 ms of CPU on purpose: at most this many checks at once in this
+        # process, so a flood of password sign-ins waits its turn instead of starving the badge
+        # exchanges of CPU (the flood is also throttled per student and per address).
+        checks = threading.BoundedSemaphore(self.settings.password_checks_at_once)
+        object.__setattr__(self, "password_checks", checks)
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:

@@ -152,13 +152,19 @@ def check_chosen_password(person: Person, password: str) -> None:
             raise PolicyError("Don't put your name or username in your password.")
 
 
-def choose_password(session: Session, person: Person, password: str) -> None:
-    """The student's own password replaces a given one; nobody can read it back."""
+def hash_password(password: str) -> str:
+    """argon2 hash of a password: as costly as :func:`verify`, so also outside any transaction."""
+    return _hasher.hash(password)
+
+
+def choose_password(session: Session, person: Person, password: str, hashed: str) -> None:
+    """The student's own password (``hashed`` from :func:`hash_password`, made before the
+    transaction) replaces the one they had; nobody can read it back."""
     check_chosen_password(person, password)
     record = session.get(StudentPassword, person.id)
     if record is None:
         raise PolicyError(f"{person.display_name} has no password to replace")
-    record.password_hash = _hasher.hash(password)
+    record.password_hash = hashed
     record.given_encrypted = None
     record.must_choose = False
     record.set_at = utcnow()
