@@ -34,6 +34,7 @@ from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
+from badge_server.web.console import passwords as password_pages
 from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         password_sign_in,
         sign_in,
         classes,
+        password_pages,
         admin,
         device_pages,
         catalog_pages,

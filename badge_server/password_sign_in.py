@@ -185,3 +185,12 @@ def end_password_sessions(db: Session, person_id: str, *, reason: str) -> list[S
     for record in open_sessions:
         ended.extend(end_session(db, record, reason=reason))
     return ended
+
+
+def reset_password(
+    db: Session, keys: ServerKeys, settings: Settings, person: Person, *, actor: str
+) -> tuple[str, list[StudentSession]]:
+    """A teacher's new password for a student, and the password sessions it ended (the caller
+    tells their apps): whoever learnt the old one is signed out now, not at its idle time-out."""
+    given = student_passwords.give_password(db, keys, settings, person, actor=actor)
+    return given, end_password_sessions(db, person.id, reason="password_reset")

@@ -170,3 +170,15 @@ def choose_password(session: Session, person: Person, password: str, hashed: str
     record.set_at = utcnow()
     record.set_by = "student"
     audit.record(session, "password.set", actor="student", person_id=person.id, given=False)
+
+
+def password_state(session: Session, person_id: str) -> str:
+    """How a student signs in without a badge, in a teacher's words."""
+    record = session.get(StudentPassword, person_id)
+    if record is None:
+        return "No password yet"
+    when = f"{record.set_at:%b} {record.set_at.day}, {record.set_at.year}"
+    if record.given_encrypted is None:
+        return f"Chose their own password ({when})"
+    waiting = " — must choose their own at the next sign-in" if record.must_choose else ""
+    return f"Password given by {record.set_by} ({when}){waiting}"

@@ -201,6 +201,34 @@ def revoke_badge(ctx: click.Context, person_id: str) -> None:
     click.echo(f"badge of {person_id} revoked")
 
 
+@main.command("set-password")
+@click.option("--person", "person_id", required=True, help="Student sourcedId.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@fail_cleanly
+def set_password(ctx: click.Context, person_id: str, as_json: bool) -> None:
+    """Give a student a new password (two words and a number) for a computer without a camera.
+    The old one, and the sign-ins made with it, stop now; grades 6 and up choose their own at the
+    next sign-in."""
+    from badge_server.password_sign_in import reset_password
+    from badge_server.student_passwords import chooses_own_password
+
+    with unit_of_work(ctx) as (runtime, session):
+        person = badges.get_person(session, person_id)
+        given, ended = reset_password(session, runtime.keys, runtime.settings, person, actor=ACTOR)
+        data = {
+            "person_id": person.id,
+            "username": person.username or person.identifier or person.id,
+            "password": given,
+            "must_choose_own": chooses_own_password(person, runtime.settings),
+            "sessions_ended": len(ended),
+        }
+    text = f"{person.display_name}: username {data['username']}, password {given}"
+    if data["must_choose_own"]:
+        text += " (they choose their own at the next sign-in)"
+    emit(as_json, data, text)
+
+
 @main.command("void-badges")
 @click.option("--class", "class_id", help="Void every badge of this class.")
 @click.option("--school", "school_id", help="Void every badge of this school.")

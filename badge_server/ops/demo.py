@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from badge_server import badges, devices
+from badge_server import badges, devices, student_passwords
 from badge_server.catalog import add_demo_catalog
 from badge_server.clock import utcnow
 from badge_server.keys import ServerKeys
@@ -25,6 +25,7 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.sso import oidc_clients, saml_providers
 from badge_server.staff import create_staff, set_password
+from badge_server.store.account_models import StudentPassword
 from badge_server.store.db import transaction
 from badge_server.store.models import App, Device, Person, RosterRole, SchoolClass, StaffRole, StaffUser
 from badge_server.store.sso_models import NameIdFormat, OidcClient, SsoProtocol
@@ -61,6 +62,7 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
             assert badge is not None
             payload = str(badges.reprint(session, runtime.keys, badge, actor=ACTOR).payload)
             teacher_password = _demo_teacher(session, data_dir)
+            sample_password = _demo_passwords(session, runtime, sample)
             _demo_app(session, runtime.keys, data_dir, f"http://{host}:{port}")
             students = session.query(Person).filter(Person.role == RosterRole.STUDENT).count()
             class_ids = sorted(session.scalars(select(SchoolClass.id)))
@@ -92,6 +94,7 @@ Sign in as {sample.display_name} with their badge, from another terminal:
 Web pages:
   Teacher console: {base}/staff/login  (username {DEMO_TEACHER}, password {teacher_password})
   Browser badge scanner (Chrome, with a camera): {base}/scan  (type the enrolment code above once)
+  No camera? {base}/sign-in/password  (username {sample.username}, password {sample_password})
   Single sign-on: the "Who am I?" tile (or {base}/demo-app/) signs in with OpenID Connect and
   shows the claims it received; "Who am I? (SAML)" does the same as a SAML service provider.
   Discovery: {base}/.well-known/openid-configuration   SAML metadata: {base}/saml/metadata
@@ -183,6 +186,17 @@ Kiosk (scans a video of that badge as if it were a webcam):
   badge-kiosk --config {config}                 # needs a display
   badge-kiosk --config {config} check --expect-badge   # works anywhere
 """
+
+
+def _demo_passwords(session: Session, runtime: Runtime, sample: Person) -> str:
+    """Every demo student gets a password once (a re-run keeps them); the sample's is returned."""
+    stored = {r.person_id: r for r in session.scalars(select(StudentPassword))}
+    for person in session.scalars(select(Person).where(Person.role == RosterRole.STUDENT)):
+        if person.id not in stored:
+            student_passwords.give_password(session, runtime.keys, runtime.settings, person, actor=ACTOR)
+    session.flush()
+    given = student_passwords.given_password(runtime.keys, session.get(StudentPassword, sample.id))
+    return given or "(chosen by the student)"
 
 
 def _demo_teacher(session: Session, data_dir: Path) -> str:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_printing import BUILT_IN
-from badge_server import badges, classrooms
+from badge_server import badges, classrooms, student_passwords
 from badge_server.clock import utcnow
 from badge_server.errors import PolicyError, PrintingError
 from badge_server.printing import PrintRequest, print_badges
@@ -130,6 +130,7 @@ def _student_page(
         reference=badge.reference,
         message=message,
         has_badge=badge.has_badge,
+        password_state=student_passwords.password_state(db, seen.student.id),
         templates=BUILT_IN.values(),
     )
 

@@ -185,3 +185,39 @@ def test_the_demo_apps_saml_tile_lands_jose_signed_in_through_a_signed_response(
         landed = browser.post(html.unescape(action[1]), data={"SAMLResponse": html.unescape(response[1])})
     assert landed.url.path == "/demo-app/saml/", landed.text[-400:]
     assert "Signed in as José García" in landed.text and "NameID" in landed.text
+
+
+def test_set_password_gives_a_student_a_password_that_signs_in(data_dir: Path) -> None:
+    from badge_server import student_passwords
+    from badge_server.runtime import Runtime
+    from badge_server.settings import Settings
+    from badge_server.store.db import transaction
+
+    run(["init"], data_dir)
+    run(["import-roster", str(DEMO_ROSTER)], data_dir)
+    given = json.loads(run(["set-password", "--person", "st-0001", "--json"], data_dir).stdout)
+    assert given["username"] == "s00002" and re.fullmatch(r"[a-z]+[2-9]{2}", given["password"])
+    assert given["must_choose_own"] is False and given["sessions_ended"] == 0
+    runtime = Runtime.start(Settings(data_dir=data_dir, _env_file=None))  # type: ignore[call-arg]
+    try:
+        with transaction(runtime.factory) as session:
+            sign_in = student_passwords.load_sign_in(session, "s00002")
+        assert student_passwords.verify(sign_in, given["password"])
+    finally:
+        runtime.engine.dispose()
+    teacher = run(["set-password", "--person", "t-rivera"], data_dir, check=False)
+    assert teacher.returncode == 2 and "is not a student" in teacher.stderr
+    unknown = run(["set-password", "--person", "nobody"], data_dir, check=False)
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr
+
+
+def test_the_demo_prints_a_student_password_that_signs_in_without_a_camera(demo_server: tuple[str, str]) -> None:
+    from tests.support.passwords import sign_in
+
+    base, output = demo_server
+    printed = re.search(r"/sign-in/password\s+\(username (\w+), password ([a-z]+[2-9]{2})\)", output)
+    assert printed, output
+    with httpx.Client(base_url=base, timeout=20) as browser:
+        signed_in = sign_in(browser, printed[1], printed[2])
+        assert signed_in.status_code == 303, signed_in.text[-400:]
+        assert "José" in browser.get("/dashboard").text
