@@ -27,7 +27,7 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
-from badge_server.web import after_scan, api, handoff, password_sign_in, scanner, student
+from badge_server.web import after_scan, api, handoff, home_scan, password_sign_in, scanner, student
 from badge_server.web import oidc as oidc_pages
 from badge_server.web import saml as saml_pages
 from badge_server.web.console import admin, classes, sign_in
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for pages in (
         student,
         scanner,
+        home_scan,
         after_scan,
         password_sign_in,
         sign_in,

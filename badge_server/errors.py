@@ -203,6 +203,22 @@ class SsoRefused(ApiError):
         self.audit_detail["reason"] = reason
 
 
+class HomeSignInOff(ApiError):
+    """Raised when a badge is scanned at home where its district or school does not allow it."""
+
+    status = 403
+    code = "home_sign_in_off"
+    message = "Badges don't work at home here. Use your password, or ask your teacher."
+
+
+class PinNotSet(ApiError):
+    """Raised when the home policy asks for a PIN and the student has none set yet."""
+
+    status = 403
+    code = "pin_not_set"
+    message = "Ask your teacher for your secret number."
+
+
 class PasswordNotAccepted(ApiError):
     """Raised when a username and password do not match an active student (never says which)."""
 

@@ -107,6 +107,33 @@ def find_badge(session: Session, keys: ServerKeys, payload: BadgePayload) -> Bad
     return badge
 
 
+def check_badge(
+    session: Session, keys: ServerKeys, settings: Settings, payload: BadgePayload, pin: str | None
+) -> Badge:
+    """The badge a scan proves, wherever it was scanned: known, active, not expired, its student
+    active, and the PIN where the policy asks for one. Raises the error the child is shown."""
+    badge = find_badge(session, keys, payload)
+    if badge is None:
+        raise BadgeNotAccepted()
+    try:
+        if badge.status == BadgeStatus.REPLACED:
+            raise BadgeReplaced()
+        # Revoked, voided, a student who left: the same answer as an unknown badge.
+        if badge.status != BadgeStatus.ACTIVE or not badge.person.active:
+            raise BadgeNotAccepted()
+        if badge.expires_at <= utcnow():
+            raise BadgeExpired()
+        if pin_required(badge.person, settings):
+            if not pin:
+                raise PinRequired()
+            if not pin_matches(badge.person, pin):
+                raise PinIncorrect()
+    except ApiError as exc:
+        exc.audit_ids = {"badge_id": badge.id, "person_id": badge.person_id}
+        raise
+    return badge
+
+
 def exchange_badge(
     session: Session,
     keys: ServerKeys,
@@ -118,27 +145,8 @@ def exchange_badge(
     source_ip: str | None,
 ) -> ExchangeResult:
     """Check a scanned badge and hand the device a one-time launch code bound to it."""
-    badge = find_badge(session, keys, payload)
+    badge = check_badge(session, keys, settings, payload, pin)
     now = utcnow()
-    if badge is None:
-        raise BadgeNotAccepted()
-    failure_ids: dict[str, str | None] = {"badge_id": badge.id, "person_id": badge.person_id}
-    try:
-        if badge.status == BadgeStatus.REPLACED:
-            raise BadgeReplaced()
-        # Revoked, voided, a student who left: the same answer as an unknown badge.
-        if badge.status != BadgeStatus.ACTIVE or not badge.person.active:
-            raise BadgeNotAccepted()
-        if badge.expires_at <= now:
-            raise BadgeExpired()
-        if pin_required(badge.person, settings):
-            if not pin:
-                raise PinRequired()
-            if not pin_matches(badge.person, pin):
-                raise PinIncorrect()
-    except ApiError as exc:
-        exc.audit_ids = failure_ids
-        raise
     code = secrets.token_urlsafe(24)
     session.add(
         LaunchCode(

@@ -26,6 +26,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "signed_out": "Bye!",
         "not_enrolled": "This kiosk is not set up. Ask IT",
         "no_permission": "The camera is turned off. Ask a grown-up",
+        "home_off": "Badges don't work at home here. Use your password",
+        "pin_not_set": "Ask your teacher for your secret number",
     },
     "es": {
         "ready": "Muestra tu tarjeta",
@@ -46,6 +48,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "signed_out": "¡Adiós!",
         "not_enrolled": "Este quiosco no está configurado. Pide ayuda a TI",
         "no_permission": "La cámara está apagada. Pide ayuda a un adulto",
+        "home_off": "Aquí la tarjeta no funciona en casa. Usa tu contraseña",
+        "pin_not_set": "Pide tu número secreto en la escuela",
     },
 }
 
@@ -67,6 +71,8 @@ STATE_LOOKS: dict[str, tuple[str, str, str]] = {
     "pin": ("#", "circle", "#30638e"),
     "not_enrolled": ("⚙", "diamond", "#5c6770"),
     "dashboard": ("✓", "circle", "#23857a"),
+    "home_off": ("⌂", "octagon", "#5c6770"),
+    "pin_not_set": ("#", "octagon", "#d1495b"),
 }
 
 
@@ -79,6 +85,9 @@ ERROR_STATES: dict[str, str] = {
     "not_a_badge": "not_a_badge",
     "device_not_authorized": "not_enrolled",
 }
+
+# The browser scanner also signs in at home (never the kiosk: it is always enrolled).
+BROWSER_ERROR_STATES: dict[str, str] = {**ERROR_STATES, "home_sign_in_off": "home_off", "pin_not_set": "pin_not_set"}
 
 
 def text(language: str, key: str, **values: object) -> str:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import devices, enrol_links
 from badge_server.contract.payload import BROWSER_PATTERN
-from badge_server.contract.words import ERROR_STATES, STATE_LOOKS, STRINGS
+from badge_server.contract.words import BROWSER_ERROR_STATES, STATE_LOOKS, STRINGS
 from badge_server.errors import DeviceNotAuthorized
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.store.models import Org
@@ -38,7 +38,7 @@ def scanner_page(request: Request) -> HTMLResponse:
         "scan.html",
         strings=STRINGS,
         looks=STATE_LOOKS,
-        error_states=ERROR_STATES,
+        error_states=BROWSER_ERROR_STATES,
         badge_pattern=BROWSER_PATTERN,
     )
 

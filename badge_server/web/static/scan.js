@@ -2,6 +2,8 @@
 // Frames never leave the browser; only the text of a QR code that looks like one of our badges
 // is sent. Decoding uses the browser's BarcodeDetector where it exists (ChromeOS, macOS,
 // Android) and the vendored jsQR elsewhere (Chrome on Windows/Linux, Firefox).
+// On a device no admin enrolled (a family's laptop, tablet or phone) it signs in at home
+// (POST /scan/home) where the district allows it, and says so kindly where it does not.
 (function () {
   "use strict";
   var root = document.getElementById("scanner");
@@ -22,6 +24,7 @@
   var detector = null;
   var busy = false;           // an exchange is in flight, or a welcome is showing
   var enrolling = false;      // not a scanner yet: only a set-up link's QR code is looked for
+  var home = false;           // a family's device: badges sign in here directly, no enrolment
   var pausedUntil = 0;        // after a message, let the child move the badge away
   var lastText = "";
   var lastTextAt = 0;
@@ -36,6 +39,9 @@
     linkToken = decodeURIComponent(window.location.hash.slice(1));
     window.history.replaceState(null, "", "/scan");
   }
+  // IT opens /scan/enrol (no link) to set a school scanner up by typing a code; plain /scan on a
+  // device that is not a scanner is a family's device, signing in at home.
+  var wantSetup = window.location.pathname === "/scan/enrol" && !linkToken;
 
   function token() { return window.localStorage.getItem(TOKEN_KEY); }
   function say(key, values) {
@@ -117,14 +123,33 @@
         showEnroll("This computer is no longer set up as a scanner (it may have been disabled). Enrol it again.");
       } else if (reply.status === 401 && linkToken) {
         enrolWithLink();
-      } else if (reply.status === 401) {
+      } else if (reply.status === 401 && wantSetup) {
         showEnroll("");
+      } else if (reply.status === 401) {
+        checkHome();
       } else {
         show("unreachable");
         setTimeout(proveDevice, 5000);
       }
     }, function () { show("unreachable"); setTimeout(proveDevice, 5000); });
   }
+
+  // ---- at home: never enrolled, and no set-up link ----
+  function checkHome() {
+    fetch("/scan/home/available", { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        home = true;
+        document.getElementById("setup-link").hidden = false;
+        if (data.available) { startCamera(); } else { busy = true; show("home_off"); }
+      }, function () { show("unreachable"); setTimeout(proveDevice, 5000); });
+  }
+
+  document.getElementById("setup-link").addEventListener("click", function () {
+    home = false;
+    document.getElementById("setup-link").hidden = true;
+    showEnroll("");
+  });
 
   function enrolWithLink() {
     show("reading");
@@ -183,6 +208,8 @@
     api("/api/v1/devices/enroll", { code: code, name: name }, false).then(function (reply) {
       if (reply.status === 200) {
         window.localStorage.setItem(TOKEN_KEY, reply.data.device_token);
+        wantSetup = false;
+        window.history.replaceState(null, "", "/scan");  // a scanner now: its address is /scan
         form.reset();
         panel(null);
         proveDevice();
@@ -200,9 +227,14 @@
       return Promise.reject({ name: "NoMediaDevices" });
     }
     if (!cameraOpening) {
-      cameraOpening = navigator.mediaDevices.getUserMedia({ video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+      // At home, a phone or tablet is held up to the badge: its rear camera, where it has one.
+      var facing = home ? { ideal: "environment" } : "user";
+      cameraOpening = navigator.mediaDevices.getUserMedia({ video: { facingMode: facing, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
         .then(function (stream) {
           video.srcObject = stream;
+          var track = stream.getVideoTracks()[0];
+          var settings = track && track.getSettings ? track.getSettings() : {};
+          video.classList.toggle("rear", settings.facingMode === "environment");  // no mirror
           return video.play();
         })
         .then(chooseDecoder)
@@ -290,6 +322,9 @@
 
   function onText(text) {
     if (enrolling) { onSetupText(text); return; }
+    // A family's device is also where a Chromebook's sign-in screen starts: the QR code of a
+    // cart's set-up sheet held up to it still makes it a school scanner.
+    if (home && setupPattern.test(text)) { home = false; document.getElementById("setup-link").hidden = true; onSetupText(text); return; }
     // The same code held still in front of the camera is one scan, not thirty.
     var now = Date.now();
     if (text === lastText && now - lastTextAt < MESSAGE_MS) return;
@@ -308,7 +343,7 @@
     show("reading");
     var body = { badge: badge };
     if (pinValue) body.pin = pinValue;
-    api("/api/v1/exchange", body, true).then(function (reply) {
+    api(home ? "/scan/home" : "/api/v1/exchange", body, !home).then(function (reply) {
       busy = false;
       var code = reply.data.error ? reply.data.error.code : "";
       if (reply.status === 200) { welcome(reply.data); return; }
@@ -335,8 +370,9 @@
     document.getElementById("welcome-text").textContent = say("welcome", { name: data.user.first_name });
     show("welcome", { name: data.user.first_name });
     beep("welcome");
-    // Long enough to see your own face and name; the launch code lives 60 seconds.
-    setTimeout(function () { window.location.assign(data.launch_url); }, 1200);
+    // Long enough to see your own face and name; the launch code lives 60 seconds. At home
+    // the session cookie is already set: on to the dashboard, or the app that was waiting.
+    setTimeout(function () { window.location.assign(home ? data.next : data.launch_url); }, 1200);
   }
 
   function countdown(seconds) {

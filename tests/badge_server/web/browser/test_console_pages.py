@@ -176,7 +176,7 @@ def test_an_admin_enrols_a_scanner_edits_the_catalog_and_reads_the_audit_log(
         code = page.locator("#enroll-code").text_content() or ""
         assert look_at(page, "devices") == []
         scanner_context, scanner = new_page(chromium, server)
-        scanner.goto("/scan")
+        scanner.goto("/scan/enrol")
         scanner.fill("#enroll-code", code)
         scanner.fill("#enroll-name", "Library Chromebook")
         scanner.get_by_role("button", name="Set up").click()

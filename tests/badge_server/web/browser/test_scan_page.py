@@ -52,7 +52,7 @@ def camera_page(
 
 
 def enrol(page: Page, code: str, name: str = "Room 4 Chromebook") -> None:
-    page.goto("/scan")
+    page.goto("/scan/enrol")  # where IT sets a scanner up (plain /scan is a family's device)
     expect(page.locator("#enroll-panel")).to_be_visible()
     page.fill("#enroll-code", code)
     page.fill("#enroll-name", name)
@@ -65,7 +65,7 @@ def test_a_chromebook_is_enrolled_then_reads_a_printed_badge_and_lands_on_the_da
     camera_page: Callable[..., tuple[Page, list[Request]]], district: District, look_at: Callable[..., Any]
 ) -> None:
     page, sent = camera_page(district.payloads[JOSE])
-    page.goto("/scan")
+    page.goto("/scan/enrol")
     expect(page.locator("#enroll-panel")).to_be_visible()
     assert look_at(page, "enrol") == []
     enrol(page, enroll_code(district))
@@ -124,7 +124,7 @@ def test_a_wrong_enrolment_code_says_so_and_a_computer_without_a_camera_says_ask
 ) -> None:
     context, page = new_page(chromium, server)  # this Chromium has no camera at all
     try:
-        page.goto("/scan")
+        page.goto("/scan/enrol")
         page.fill("#enroll-code", "AAAAA-BBBBB")
         page.fill("#enroll-name", "Library PC")
         page.get_by_role("button", name="Set up").click()

@@ -1,0 +1,60 @@
+"""The scanner page at home: a family's laptop, tablet or phone that no admin enrolled.
+
+``POST /scan/home`` takes the badge the page read (and a PIN where the home policy asks for one)
+and signs this browser in directly: no launch code round trip, because the browser that scanned
+is the one that signs in. It is a JSON request from the page's own script, never a form: a page on
+another site cannot send one without the browser asking this server first (CORS), and the request
+is also refused when the browser says it came from another site (``Sec-Fetch-Site``, ``Origin``).
+That stops login CSRF: another site signing a child in to an account of its choosing.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from badge_server import exchange, home_sign_in
+from badge_server.contract.payload import parse_payload
+from badge_server.errors import CsrfRejected
+from badge_server.ratelimit import enforce_limits
+from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.web.session_cookie import after_sign_in, set_session_cookie
+
+router = APIRouter(include_in_schema=False)
+
+
+class HomeScanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    badge: str = Field(min_length=1, max_length=4096, description="The QR text as read")
+    pin: str | None = Field(None, pattern=r"^[0-9]{6}$")
+
+
+def _same_site(request: Request) -> bool:
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or origin.rstrip("/") == str(request.base_url).rstrip("/")
+
+
+@router.get("/scan/home/available")
+def home_available(db: SessionDep, runtime: RuntimeDep) -> JSONResponse:
+    """Whether badges work at home for any school here (the page says so up front if not)."""
+    return JSONResponse({"available": home_sign_in.available_anywhere(db, runtime.settings)})
+
+
+@router.post("/scan/home")
+def scan_at_home(body: HomeScanIn, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> JSONResponse:
+    settings, keys = runtime.settings, runtime.keys
+    audit_failures_as(request, home_sign_in.HOME_AUDIT_KIND, ip)
+    if not request.headers.get("content-type", "").startswith("application/json") or not _same_site(request):
+        raise CsrfRejected("This sign-in must come from this site's own scanner page.")
+    payload = parse_payload(body.badge)
+    enforce_limits(runtime.factory, home_sign_in.home_limits(settings, keys, ip, payload))
+    if payload is None:
+        raise exchange.not_a_badge(body.badge, settings)
+    started = home_sign_in.sign_in_at_home(db, keys, settings, payload, body.pin, source_ip=ip)
+    user = exchange.user_summary(db, started.record.person)
+    response = JSONResponse({"user": user, "next": after_sign_in(request), "expires_in": started.expires_in})
+    return set_session_cookie(request, response, started.token, started.expires_in)
