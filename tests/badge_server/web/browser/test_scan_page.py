@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, Playwright, Request, expect
 
 from badge_server import badges, devices
 from badge_server.store.db import transaction
-from badge_server.store.models import Device, Person
+from badge_server.store.models import Device, Person, StudentSession
 from kiosk_client.frames import write_badge_y4m
 from tests.support.browser import js_errors, launch_chromium, new_page
 from tests.support.district import District
@@ -176,3 +176,42 @@ def test_a_dark_room_is_told_to_turn_on_a_light(
     enrol(page, enroll_code(district))
     expect(page.locator("#scanner")).to_have_attribute("data-state", "too_dark", timeout=10_000)
     expect(page.locator("#status-text")).to_have_text("Too dark. Turn on a light")
+
+
+def test_a_family_laptop_signs_in_at_home_and_lands_on_the_dashboard(
+    camera_page: Callable[..., tuple[Page, list[Request]]], district: District, look_at: Callable[..., Any]
+) -> None:
+    """Never enrolled, no set-up: the page reads the printed badge and signs in at home."""
+    page, sent = camera_page(district.payloads[JOSE])
+    page.goto("/scan")
+    expect(page.get_by_role("button", name="Setting up a school scanner?")).to_be_visible()
+    expect(page.locator("#enroll-panel")).to_be_hidden()
+    expect(page.locator("#welcome-text")).to_have_text("Hi, José!", timeout=20_000)
+    assert look_at(page, "home-welcome") == []
+    page.wait_for_url("**/dashboard", timeout=10_000)
+    expect(page.locator("h1")).to_have_text("Hi, José!")
+    homes = [r for r in sent if r.url.endswith("/scan/home")]
+    assert len(homes) == 1 and json.loads(homes[0].post_data or "") == {"badge": district.payloads[JOSE]}
+    assert not [r for r in sent if "/api/v1/exchange" in r.url]
+    assert js_errors(page) == []
+    with transaction(district.runtime.factory) as session:
+        assert [s.client for s in session.query(StudentSession)] == ["home"]
+
+
+def test_where_the_district_keeps_badges_at_school_the_page_says_so_kindly(
+    camera_page: Callable[..., tuple[Page, list[Request]]], district: District, look_at: Callable[..., Any]
+) -> None:
+    from badge_server import home_sign_in
+
+    with transaction(district.runtime.factory) as session:
+        home_sign_in.set_policy(
+            session, "d-riverside", home_sign_in=False, home_grades=None, home_pin_grades=None, actor="test"
+        )
+    page, sent = camera_page(district.payloads[JOSE])
+    page.goto("/scan")
+    expect(page.locator("#status-text")).to_have_text("Badges don't work at home here. Use your password")
+    expect(page.get_by_role("link", name="No camera? Use my username and password")).to_be_visible()
+    assert look_at(page, "home-off") == []
+    # The camera is not even opened: nothing a badge shows could be sent.
+    assert page.evaluate("() => document.getElementById('camera').srcObject === null")
+    assert not [r for r in sent if r.url.endswith("/scan/home") or "/api/v1/exchange" in r.url]
