@@ -104,6 +104,7 @@ class AppEntry:
     grades: tuple[str, ...] = ()
     school_ids: tuple[str, ...] = ()
     active: bool = True
+    home_allowed: bool = True  # shown to a student signed in at home (a district may keep some at school)
 
 
 def _checked(entry: AppEntry) -> AppEntry:
@@ -139,8 +140,11 @@ def save_app(session: Session, app_id: str | None, entry: AppEntry, *, actor: st
         app = found
     app.name, app.launch_url, app.color, app.active = entry.name, entry.launch_url, entry.color, entry.active
     app.roles, app.grades, app.school_ids = list(entry.roles), list(entry.grades), list(entry.school_ids)
+    app.home_allowed = entry.home_allowed
     session.flush()
-    audit.record(session, "catalog.save", actor=actor, app_id=app.id, name=app.name, active=app.active)
+    audit.record(
+        session, "catalog.save", actor=actor, app_id=app.id, name=app.name, active=app.active, home=app.home_allowed
+    )
     return app
 
 

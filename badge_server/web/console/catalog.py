@@ -65,6 +65,7 @@ async def save_app(
     color: Annotated[str, Form()] = "#3566c8",
     app_id: Annotated[str, Form()] = "",
     active: Annotated[bool, Form()] = False,
+    home_allowed: Annotated[bool, Form()] = False,
     roles: Annotated[list[str] | None, Form()] = None,
     grades: Annotated[list[str] | None, Form()] = None,
     school_ids: Annotated[list[str] | None, Form()] = None,
@@ -78,6 +79,7 @@ async def save_app(
         grades=tuple(grades or ()),
         school_ids=tuple(school_ids or ()),
         active=active,
+        home_allowed=home_allowed,
     )
     icon_bytes = await icon.read() if icon is not None and icon.filename else b""
     existing = catalog.find_app(db, app_id) if app_id else None

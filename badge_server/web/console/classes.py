@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_printing import BUILT_IN
-from badge_server import badges, classrooms, student_passwords
+from badge_server import badges, classrooms, home_sign_in, student_passwords
 from badge_server.clock import utcnow
 from badge_server.errors import PolicyError, PrintingError
 from badge_server.printing import PrintRequest, print_badges
@@ -41,12 +41,14 @@ def my_classes(request: Request, db: SessionDep, record: CurrentStaff) -> HTMLRe
 def _roster_page(
     request: Request, db: Session, runtime: Runtime, record: StaffSession, school_class: SchoolClass, message: str = ""
 ) -> HTMLResponse:
+    rows = classrooms.class_roster(db, school_class.id, runtime.settings)
     return render_page(
         request,
         "class.html",
         record,
         school_class=school_class,
-        rows=classrooms.class_roster(db, school_class.id, runtime.settings),
+        rows=rows,
+        home_sign_ins=home_sign_in.recent_home_sign_ins(db, [row.id for row in rows]),
         templates=BUILT_IN.values(),
         message=message,
     )
