@@ -35,6 +35,7 @@ from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
 from badge_server.web.console import home_policy as home_policy_pages
+from badge_server.web.console import letters as letter_pages
 from badge_server.web.console import passwords as password_pages
 from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         classes,
         password_pages,
         home_policy_pages,
+        letter_pages,
         admin,
         device_pages,
         catalog_pages,

@@ -86,12 +86,13 @@ def _badges(session: Session, request: PrintRequest) -> tuple[str, list[tuple[Ba
         raise PolicyError("say what to print: a class, a school or a person")
     badges = list(session.scalars(query))
     if not labels and badges:
-        labels = _class_labels(session, [b.person_id for b in badges])
+        labels = class_labels(session, [b.person_id for b in badges])
     badges.sort(key=lambda b: (labels.get(b.person_id, ""), name_sort_key(b.person.display_name)))
     return title, [(badge, labels.get(badge.person_id, "")) for badge in badges]
 
 
-def _class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
+def class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
+    """Each student's class, as a badge names it ("Kindergarten – Ms. Rivera")."""
     labels: dict[str, str] = {}
     rows = session.execute(
         select(Enrollment.person_id, SchoolClass)
@@ -103,7 +104,8 @@ def _class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
     return labels
 
 
-def _cards(session: Session, keys: ServerKeys, rows: list[tuple[Badge, str]], actor: str) -> Iterator[BadgeCard]:
+def badge_cards(session: Session, keys: ServerKeys, rows: list[tuple[Badge, str]], actor: str) -> Iterator[BadgeCard]:
+    """The cards of these badges (each a reprint of its current secret, audited as a print)."""
     schools: dict[str, str] = {}
     for badge, class_label in rows:
         person = badge.person
@@ -160,12 +162,12 @@ def _print_badges(
         # A whole school: a ZIP of one PDF per class, made one class at a time (bounded memory,
         # and each teacher gets their own class's sheets with its cover page).
         groups = (
-            (label or "Students without a class", list(_cards(session, keys, list(group), actor)))
+            (label or "Students without a class", list(badge_cards(session, keys, list(group), actor)))
             for label, group in groupby(rows, key=lambda row: row[1])
         )
         count = write_groups_zip(groups, template, output, options)
     else:
-        cards = list(_cards(session, keys, rows, actor))
+        cards = list(badge_cards(session, keys, rows, actor))
         count = write_sheets(cards, template, output, dataclasses.replace(options, title=f"Badges: {title}"))
     audit.record(
         session,

@@ -328,6 +328,46 @@ def print_badges_command(
     click.echo(f"{count} badges written to {output}")
 
 
+@main.command("print-letters")
+@click.option("--class", "class_id", help="A letter for every student of this class.")
+@click.option("--person", "person_id", help="One student's letter.")
+@click.option("--page-size", type=click.Choice(["letter", "a4"]), default="letter", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@fail_cleanly
+def print_letters_command(
+    ctx: click.Context, class_id: str | None, person_id: str | None, page_size: str, output: Path, as_json: bool
+) -> None:
+    """Letters home (one page per student, in the family's language where the roster has it):
+    the badge, how to sign in at home, the username and password (given now to a student who has
+    none), and what to do when it does not work. Needs BADGE_PUBLIC_URL (the address printed)."""
+    from badge_printing.letters import render_letters
+    from badge_server.letters import LetterRequest, build_letters
+
+    if (class_id is None) == (person_id is None):
+        raise click.UsageError("give exactly one of --class or --person")
+    settings: Settings = ctx.obj
+    if not settings.public_url:
+        raise BadgeServerError("set BADGE_PUBLIC_URL: the letter prints the address families open")
+    partial = output.with_name(output.name + ".partial")
+    try:
+        with unit_of_work(ctx) as (runtime, session):
+            request = LetterRequest(class_id=class_id, person_id=person_id)
+            letters = build_letters(
+                session, runtime.keys, runtime.settings, request, sign_in_url=settings.public_url, actor=ACTOR
+            )
+            try:  # inside the transaction: a letter that cannot be written gives no password
+                partial.write_bytes(render_letters(letters, page_size))
+                partial.replace(output)
+            except OSError as exc:
+                raise BadgeServerError(f"cannot write {output}: {exc.strerror}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    data = {"letters": len(letters), "output": str(output), "languages": sorted({x.language for x in letters})}
+    emit(as_json, data, f"{len(letters)} letters written to {output}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

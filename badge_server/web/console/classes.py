@@ -93,12 +93,17 @@ def _badge_pdf(
         count = print_badges(db, runtime.keys, what, template, buffer, actor=actor(record))
     except (PrintingError, PolicyError) as exc:
         return render_page(request, "error.html", record, status=409, message=str(exc))
+    return pdf_download(buffer.getvalue(), title, count)
+
+
+def pdf_download(pdf: bytes, title: str, count: int) -> Response:
+    """A PDF to save, named after ``title``; ``X-Badge-Count`` says how many it holds."""
     name = "".join(ch if ch.isalnum() else "-" for ch in title).strip("-") or "badges"
     # HTTP headers are Latin-1: an ASCII fallback name, and the real one (Аня, 王小明) per RFC 6266.
     fallback = name.encode("ascii", "replace").decode().replace("?", "-")
     disposition = f"attachment; filename=\"{fallback}.pdf\"; filename*=UTF-8''{quote(name)}.pdf"
     return Response(
-        buffer.getvalue(),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": disposition, "X-Badge-Count": str(count)},
     )
