@@ -14,14 +14,14 @@ from pathlib import Path
 import httpx
 import pypdfium2 as pdfium
 from PIL import Image
-from playwright.sync_api import Route, sync_playwright
+from playwright.sync_api import Route, ViewportSize, sync_playwright
 
 from badge_printing import BUILT_IN, BadgeCard, render_sheets
 from badge_printing.letters import PICTURES
 from kiosk_client.frames import write_badge_y4m
 
 LANGUAGES = {"en": "en-US", "es": "es-ES"}
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 PICTURE_WIDTH = 800  # pixels kept: sharp at the ~2.5 in the letter prints them
 
 
@@ -52,22 +52,45 @@ def save(png: bytes, target: Path) -> None:
     raw = target.with_suffix(".raw.png")
     raw.write_bytes(png)
     with Image.open(raw) as image:
-        small = image.convert("RGB").resize((PICTURE_WIDTH, PICTURE_WIDTH * image.height // image.width), Image.LANCZOS)
+        small = image.convert("RGB").resize(
+            (PICTURE_WIDTH, PICTURE_WIDTH * image.height // image.width), Image.Resampling.LANCZOS
+        )
         small.save(target, optimize=True)
     raw.unlink()
     print(f"wrote {target}")
+
+
+HELD: list[Route] = []
+
+
+def hold(route: Route) -> None:
+    HELD.append(route)  # never answered: the page stays on "Reading…"
 
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="letter-pictures-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")} | {"BADGE_DATA_DIR": str(work / "data")}
     command = [sys.executable, "-m", "badge_server"]
-    subprocess.run([*command, "demo", "--no-serve", "--data-dir", str(work / "data")], env=env, check=True, cwd=work, capture_output=True)
+    subprocess.run(
+        [*command, "demo", "--no-serve", "--data-dir", str(work / "data")],
+        env=env,
+        check=True,
+        cwd=work,
+        capture_output=True,
+    )
     payload = (work / "data" / "demo-badge.txt").read_text().strip()
     video = work / "camera.y4m"
-    write_badge_y4m(str(video), width=1280, height=720, card=badge_image(payload, "José García"), empty_seconds=0.3, held_seconds=30)
+    write_badge_y4m(
+        str(video), width=1280, height=720, card=badge_image(payload, "José García"), empty_seconds=0.3, held_seconds=30
+    )
     port = free_port()
-    server = subprocess.Popen([*command, "serve", "--port", str(port)], env=env, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -79,21 +102,22 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=shutil.which("chromium"),
-                args=["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}", "--use-fake-ui-for-media-stream", "--no-sandbox"],
+                args=[
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video}",
+                    "--use-fake-ui-for-media-stream",
+                    "--no-sandbox",
+                ],
             )
             for language, locale in LANGUAGES.items():
                 # 1: the scanner with the badge held up. The sign-in is held back, so the
                 # picture shows the camera and the badge in the box, not the welcome after it.
                 context = browser.new_context(base_url=base, viewport=VIEWPORT, locale=locale)
                 page = context.new_page()
-                held: list[Route] = []
-
-                def hold(route: Route) -> None:
-                    held.append(route)  # never answered: the page stays on "Reading…"
-
                 page.route("**/scan/home", hold)
                 page.goto("/scan")
-                page.wait_for_function("() => document.getElementById('scanner').dataset.state === 'reading'", timeout=30_000)
+                reading = "() => document.getElementById('scanner').dataset.state === 'reading'"
+                page.wait_for_function(reading, timeout=30_000)
                 save(page.screenshot(), PICTURES / language / "scan.png")
                 context.close()
                 # 2: the dashboard the badge opens.
