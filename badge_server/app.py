@@ -37,6 +37,7 @@ from badge_server.web.console import devices as device_pages
 from badge_server.web.console import home_policy as home_policy_pages
 from badge_server.web.console import letters as letter_pages
 from badge_server.web.console import passwords as password_pages
+from badge_server.web.console import pins as pin_pages
 from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         password_pages,
         home_policy_pages,
         letter_pages,
+        pin_pages,
         admin,
         device_pages,
         catalog_pages,

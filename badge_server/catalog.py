@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from badge_server import audit
+from badge_server import audit, tiles
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError, UploadRefused
 from badge_server.store.models import App, AppIcon, Person, StudentSession
@@ -72,9 +72,17 @@ def apps_for(session: Session, person: Person, *, at_home: bool = False) -> list
     ]
 
 
-def dashboard_apps(session: Session, signed_in: StudentSession) -> list[App]:
-    """The tiles of this identity session's dashboard (kiosk, browser, home or staff), in order."""
+def visible_apps(session: Session, signed_in: StudentSession) -> list[App]:
+    """Every app this identity session may see (kiosk, browser, home or staff), hidden ones too."""
     return apps_for(session, signed_in.person, at_home=signed_in.client == "home")
+
+
+def dashboard_apps(session: Session, signed_in: StudentSession) -> list[App]:
+    """The tiles of this identity session's dashboard, in the person's order with their class's
+    pinned apps first and the apps they hid left out (badge_server.tiles)."""
+    person_id = signed_in.person_id
+    apps = visible_apps(session, signed_in)
+    return tiles.arrange(apps, tiles.arrangement_of(session, person_id), tiles.pinned_app_ids(session, person_id))
 
 
 def all_apps(session: Session) -> list[App]:

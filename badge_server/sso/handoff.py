@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
-from badge_server.catalog import dashboard_apps, find_app
+from badge_server.catalog import find_app, visible_apps
 from badge_server.clock import utcnow
 from badge_server.errors import ApiError, SessionNotValid, SsoRefused
 from badge_server.exchange import authenticate_session, session_live
@@ -56,7 +56,7 @@ def issue_handoff(
         if kiosk.client != "kiosk" or kiosk.device_id != device.id:
             raise SessionNotValid("This session was not started on this kiosk. Please scan your badge again.")
         app = find_app(db, app_id)
-        if app is None or app not in dashboard_apps(db, kiosk):
+        if app is None or app not in visible_apps(db, kiosk):
             raise SsoRefused("app_not_for_student", "This app is not on your dashboard.")
     except ApiError as exc:
         exc.audit_ids = {"person_id": kiosk.person_id, "badge_id": kiosk.badge_id}

@@ -5,11 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from badge_server import devices, exchange
-from badge_server.catalog import dashboard_apps
+from badge_server import devices, exchange, tiles
+from badge_server.catalog import dashboard_apps, visible_apps
 from badge_server.contract.payload import parse_payload
+from badge_server.errors import MalformedRequest, PolicyError
 from badge_server.ratelimit import Limit, enforce_limits
-from badge_server.web.deps import ClientIP, CurrentStudent, DeviceToken, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.web.deps import (
+    ClientIP,
+    CurrentStudent,
+    DeviceToken,
+    RuntimeDep,
+    SameSiteJson,
+    SessionDep,
+    audit_failures_as,
+)
 from badge_server.web.sso_pages import sign_out
 
 router = APIRouter(prefix="/api/v1")
@@ -138,6 +147,55 @@ def me(student: CurrentStudent, db: SessionDep) -> UserOut:
 @router.get("/me/apps", response_model=AppsOut)
 def my_apps(student: CurrentStudent, db: SessionDep) -> AppsOut:
     return AppsOut(apps=[AppOut.model_validate(app, from_attributes=True) for app in dashboard_apps(db, student)])
+
+
+class TileOut(BaseModel):
+    id: str
+    name: str
+    icon: str | None
+    color: str
+    pinned: bool
+    hidden: bool
+
+
+class TilesOut(BaseModel):
+    """Every app the person may see, in dashboard order; hidden ones last, marked."""
+
+    tiles: list[TileOut]
+
+
+class TilesIn(Strict):
+    order: list[str] = Field(default_factory=list, max_length=200, description="App ids, first tile first")
+    hidden: list[str] = Field(default_factory=list, max_length=200, description="App ids not to show")
+
+
+def _tiles(db: SessionDep, student: CurrentStudent) -> TilesOut:
+    shown = dashboard_apps(db, student)
+    pinned = set(tiles.pinned_app_ids(db, student.person_id))
+    rest = [app for app in visible_apps(db, student) if app not in shown]
+    return TilesOut(
+        tiles=[
+            TileOut(id=a.id, name=a.name, icon=a.icon, color=a.color, pinned=a.id in pinned, hidden=a in rest)
+            for a in [*shown, *rest]
+        ]
+    )
+
+
+@router.get("/me/tiles", response_model=TilesOut)
+def my_tiles(student: CurrentStudent, db: SessionDep) -> TilesOut:
+    """The person's tiles as they arranged them (the kiosk's and the web dashboard's order)."""
+    return _tiles(db, student)
+
+
+@router.put("/me/tiles", response_model=TilesOut, dependencies=[SameSiteJson])
+def arrange_tiles(body: TilesIn, student: CurrentStudent, db: SessionDep) -> TilesOut:
+    """Keep the person's order and hidden apps, on the server: the same on every device."""
+    try:
+        tiles.save_arrangement(db, student.person_id, body.order, body.hidden, visible_apps(db, student))
+    except PolicyError as exc:
+        raise MalformedRequest(str(exc)) from exc
+    db.flush()
+    return _tiles(db, student)
 
 
 @router.post("/logout")

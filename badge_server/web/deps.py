@@ -144,3 +144,24 @@ async def oauth_parameters(request: Request) -> dict[str, list[str]]:
 
 
 OAuthParameters = Annotated[dict[str, list[str]], Depends(oauth_parameters)]
+
+
+def same_site_json(request: Request) -> None:
+    """A JSON request from this site's own page script, or refused (login and session CSRF).
+
+    Another site's page cannot send ``application/json`` without the browser asking this server
+    first (CORS), and browsers mark where a request came from (``Sec-Fetch-Site``, ``Origin``).
+    Clients that are not browsers (a kiosk) send neither header and pass.
+    """
+    from badge_server.errors import CsrfRejected
+
+    fetch_site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    cross_site = (fetch_site is not None and fetch_site not in ("same-origin", "none")) or (
+        origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/")
+    )
+    if cross_site or not request.headers.get("content-type", "").startswith("application/json"):
+        raise CsrfRejected("This must come from this site's own page.")
+
+
+SameSiteJson = Depends(same_site_json)

@@ -16,9 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import exchange, home_sign_in
 from badge_server.contract.payload import parse_payload
-from badge_server.errors import CsrfRejected
 from badge_server.ratelimit import enforce_limits
-from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as
+from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as, same_site_json
 from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -28,14 +27,6 @@ class HomeScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     badge: str = Field(min_length=1, max_length=4096, description="The QR text as read")
     pin: str | None = Field(None, pattern=r"^[0-9]{6}$")
-
-
-def _same_site(request: Request) -> bool:
-    fetch_site = request.headers.get("sec-fetch-site")
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("origin")
-    return origin is None or origin.rstrip("/") == str(request.base_url).rstrip("/")
 
 
 @router.get("/scan/home/available")
@@ -48,8 +39,7 @@ def home_available(db: SessionDep, runtime: RuntimeDep) -> JSONResponse:
 def scan_at_home(body: HomeScanIn, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> JSONResponse:
     settings, keys = runtime.settings, runtime.keys
     audit_failures_as(request, home_sign_in.HOME_AUDIT_KIND, ip)
-    if not request.headers.get("content-type", "").startswith("application/json") or not _same_site(request):
-        raise CsrfRejected("This sign-in must come from this site's own scanner page.")
+    same_site_json(request)
     payload = parse_payload(body.badge)
     enforce_limits(runtime.factory, home_sign_in.home_limits(settings, keys, ip, payload))
     if payload is None:

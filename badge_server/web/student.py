@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from badge_server import devices, exchange
-from badge_server.catalog import dashboard_apps, find_app
+from badge_server import devices, exchange, tiles
+from badge_server.catalog import dashboard_apps, find_app, visible_apps
 from badge_server.errors import DeviceNotAuthorized, SsoRefused
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.sso.tiles import open_tile
@@ -64,7 +64,9 @@ def dashboard(request: Request, student: BrowserStudent, db: SessionDep, runtime
         request,
         "dashboard.html",
         user=exchange.user_summary(db, person),
-        apps=dashboard_apps(db, student),
+        apps=(shown := dashboard_apps(db, student)),
+        hidden_apps=[app for app in visible_apps(db, student) if app not in shown],
+        pinned=set(tiles.pinned_app_ids(db, student.person_id)),
         idle_seconds=min(runtime.settings.dashboard_idle_seconds, student.idle_seconds),
     )
 
@@ -89,7 +91,7 @@ def open_app(app_id: str, request: Request, student: BrowserStudent, db: Session
     if student is None:
         return _after_sign_out(request)
     app = find_app(db, app_id)
-    if app is None or app not in dashboard_apps(db, student):
+    if app is None or app not in visible_apps(db, student):
         raise SsoRefused("app_not_for_student", "This app is not on your dashboard.")
     return RedirectResponse(open_tile(db, student, app, issuer_of(request, runtime)), status_code=303)
 

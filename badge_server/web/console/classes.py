@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_printing import BUILT_IN
-from badge_server import badges, classrooms, home_sign_in, student_passwords
+from badge_server import badges, classrooms, home_sign_in, student_passwords, tiles
 from badge_server.clock import utcnow
 from badge_server.errors import PolicyError, PrintingError
 from badge_server.printing import PrintRequest, print_badges
@@ -27,6 +27,7 @@ from badge_server.web.console.access import (
     actor,
     qr_svg,
 )
+from badge_server.web.console.pins import class_apps
 from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
 
@@ -49,6 +50,8 @@ def _roster_page(
         school_class=school_class,
         rows=rows,
         home_sign_ins=home_sign_in.recent_home_sign_ins(db, [row.id for row in rows]),
+        pins=tiles.class_pins(db, school_class.id),
+        pinnable=class_apps(db, runtime, school_class),
         templates=BUILT_IN.values(),
         message=message,
     )

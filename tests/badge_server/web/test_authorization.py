@@ -46,7 +46,13 @@ STUDENT_PAGES = {("GET", "/apps/{app_id}/open")}
 # app's own credentials (a client secret, an access token), never a session, device or staff cookie.
 OIDC_PUBLIC = {("GET", "/.well-known/openid-configuration"), ("GET", "/oidc/jwks")}
 OIDC_APP_CREDENTIALS = {("POST", "/token"), ("GET", "/userinfo"), ("POST", "/userinfo")}
-STUDENT_API = {("GET", "/api/v1/me"), ("GET", "/api/v1/me/apps"), ("POST", "/api/v1/logout")}
+STUDENT_API = {
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/me/apps"),
+    ("GET", "/api/v1/me/tiles"),
+    ("PUT", "/api/v1/me/tiles"),
+    ("POST", "/api/v1/logout"),
+}
 DEVICE_API = {
     ("GET", "/api/v1/devices/me"),
     ("POST", "/api/v1/exchange"),
