@@ -36,6 +36,7 @@ from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
 from badge_server.web.console import home_policy as home_policy_pages
 from badge_server.web.console import letters as letter_pages
+from badge_server.web.console import my_apps as my_apps_pages
 from badge_server.web.console import passwords as password_pages
 from badge_server.web.console import pins as pin_pages
 from badge_server.web.console import saml as saml_console
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         home_policy_pages,
         letter_pages,
         pin_pages,
+        my_apps_pages,
         admin,
         device_pages,
         catalog_pages,

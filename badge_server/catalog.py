@@ -47,6 +47,20 @@ DEMO_APPS: tuple[dict[str, object], ...] = (
         "grades": ["02", "03", "04", "05"],
     },
     {
+        "id": "gradebook",
+        "name": "Gradebook",
+        "launch_url": "https://gradebook.example.org/",
+        "color": "#3d405b",
+        "roles": ["teacher", "administrator"],
+    },
+    {
+        "id": "district-mail",
+        "name": "District email",
+        "launch_url": "https://mail.example.org/",
+        "color": "#c4502f",
+        "roles": ["teacher", "administrator"],
+    },
+    {
         "id": "scratch",
         "name": "Scratch",
         "launch_url": "https://scratch.mit.edu/projects/editor/",

@@ -29,6 +29,7 @@ from badge_server.errors import (
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
+from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
 from badge_server.store.models import (
     Badge,
     BadgeStatus,
@@ -203,6 +204,9 @@ def session_timeouts(settings: Settings, client: Client) -> tuple[int, int]:
         return settings.kiosk_session_idle_seconds, settings.kiosk_session_max_seconds
     if client == "home":
         return settings.home_session_idle_seconds, settings.home_session_max_seconds
+    if client == "staff":
+        # A staff member's dashboard lives no longer than their console session (web/console/my_apps).
+        return settings.browser_session_idle_seconds, STAFF_SESSION_HOURS * 3600
     return settings.browser_session_idle_seconds, settings.browser_session_max_seconds
 
 

@@ -67,6 +67,7 @@ def dashboard(request: Request, student: BrowserStudent, db: SessionDep, runtime
         apps=(shown := dashboard_apps(db, student)),
         hidden_apps=[app for app in visible_apps(db, student) if app not in shown],
         pinned=set(tiles.pinned_app_ids(db, student.person_id)),
+        console=student.client == "staff",  # a staff member's dashboard: the console one click away
         idle_seconds=min(runtime.settings.dashboard_idle_seconds, student.idle_seconds),
     )
 

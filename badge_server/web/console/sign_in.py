@@ -22,6 +22,8 @@ from badge_server.web.console.access import (
     find_staff_session,
     qr_svg,
 )
+from badge_server.web.console.my_apps import end_staff_dashboard
+from badge_server.web.deps import SESSION_COOKIE as STUDENT_SESSION_COOKIE
 from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
 
@@ -154,8 +156,10 @@ def mfa_setup(
 
 
 @router.post("/logout")
-def logout(db: SessionDep, record: StaffForm) -> Response:
+def logout(request: Request, db: SessionDep, record: StaffForm) -> Response:
     staff_accounts.end_session(db, record)
+    end_staff_dashboard(request, db, record)
     response = RedirectResponse("/staff/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/staff")
+    response.delete_cookie(STUDENT_SESSION_COOKIE, path="/")
     return response
