@@ -198,7 +198,7 @@ def test_set_password_gives_a_student_a_password_that_signs_in(data_dir: Path) -
     given = json.loads(run(["set-password", "--person", "st-0001", "--json"], data_dir).stdout)
     assert given["username"] == "s00002" and re.fullmatch(r"[a-z]+[2-9]{2}", given["password"])
     assert given["must_choose_own"] is False and given["sessions_ended"] == 0
-    runtime = Runtime.start(Settings(data_dir=data_dir, _env_file=None))  # type: ignore[call-arg]
+    runtime = Runtime.start(Settings(data_dir=data_dir, _env_file=None))
     try:
         with transaction(runtime.factory) as session:
             sign_in = student_passwords.load_sign_in(session, "s00002")
