@@ -24,8 +24,9 @@ from tests.support.servers import LoopbackServer
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Start the longest test files first. With ``--dist loadfile`` each worker takes whole files in
-    collection order, so a long file (building the kiosk package, lintian) collected last kept one
-    worker busy for minutes while the other sat idle: longest first keeps both busy to the end."""
+    collection order (with ``--no-loadscope-reorder``, as scripts/test runs it), so a long file
+    (building the kiosk package, lintian) collected last kept one worker busy for minutes while
+    the other sat idle: longest first keeps both busy to the end."""
 
     def seconds(item: pytest.Item) -> float:
         marker = item.get_closest_marker("runs_long")
