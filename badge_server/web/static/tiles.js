@@ -51,6 +51,7 @@
 
   function move(item, list, before) {
     list.insertBefore(item, before);
+    document.getElementById("no-hidden").hidden = hiddenList.children.length > 0;
     var old = item.querySelector(".controls");
     if (old) old.remove();
     addControls(item);
