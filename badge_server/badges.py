@@ -227,7 +227,7 @@ def expiring_soon(session: Session, settings: Settings) -> list[Badge]:
 
 def check_pin_strength(pin: str) -> None:
     """Refuse anything but 6 digits, and PINs a classmate would guess first."""
-    if not re.fullmatch(r"\d{6}", pin):
+    if not re.fullmatch(r"[0-9]{6}", pin):
         raise PolicyError("a PIN is exactly 6 digits")
     digits = [int(c) for c in pin]
     steps = {b - a for a, b in pairwise(digits)}

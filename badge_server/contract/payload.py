@@ -25,7 +25,7 @@ SECRET_BYTES = 17  # 136 bits drawn; base32 of 17 bytes is 28 chars, we keep 26 
 MAX_GENERATION = 999
 PAYLOAD_LENGTH = len(PREFIX) + 1 + 3 + SECRET_CHARS
 
-_PAYLOAD_RE = re.compile(r"BL1:(?P<kind>[BT])(?P<gen>(?!000)\d{3})(?P<secret>[A-Z2-7]{26})")
+_PAYLOAD_RE = re.compile(r"BL1:(?P<kind>[BT])(?P<gen>(?!000)[0-9]{3})(?P<secret>[A-Z2-7]{26})")
 # The same check for the browser scanner's JavaScript (no named groups there; lookahead is fine).
 BROWSER_PATTERN = "^" + re.sub(r"\?P<\w+>", "", _PAYLOAD_RE.pattern) + "$"
 

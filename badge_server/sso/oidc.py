@@ -125,7 +125,8 @@ def needs_fresh_scan(request: ParametersRequest, student: StudentSession, now: d
     if "login" in (data.get("prompt") or "").split():
         return True
     max_age = data.get("max_age", "")
-    return max_age.isdigit() and (now - student.created_at).total_seconds() > int(max_age)
+    # isdigit() alone takes "²" and Arabic-Indic digits, which int() then refuses (a 500).
+    return max_age.isascii() and max_age.isdigit() and (now - student.created_at).total_seconds() > int(max_age)
 
 
 def authorize(provider: OidcProvider, request: ParametersRequest, student: StudentSession | None) -> Answer | None:

@@ -40,7 +40,7 @@ class EnrollOut(BaseModel):
 
 class ExchangeIn(Strict):
     badge: str = Field(min_length=1, max_length=4096, description="The QR text as read")
-    pin: str | None = Field(None, pattern=r"^\d{6}$")
+    pin: str | None = Field(None, pattern=r"^[0-9]{6}$")
 
 
 class UserOut(BaseModel):

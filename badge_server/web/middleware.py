@@ -68,7 +68,7 @@ class BodySizeLimit:
             return
         allowed = UPLOAD_LIMITS.get(scope["path"], MAX_BODY_BYTES)
         length = Headers(scope=scope).get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > allowed):
+        if length is not None and (not (length.isascii() and length.isdigit()) or int(length) > allowed):
             await _refuse(send, allowed)
             return
         received = 0

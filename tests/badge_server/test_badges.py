@@ -129,7 +129,9 @@ def test_a_new_temporary_code_cancels_the_previous_one_and_twelve_hours_is_the_l
         act(district, lambda s, rt, p: badges.temporary_code(s, rt.keys, rt.settings, p, actor="t", hours=13))
 
 
-@pytest.mark.parametrize("pin", ["123456", "111111", "654321", "121212", "123123", "12345", "abcdef"])
+@pytest.mark.parametrize(
+    "pin", ["123456", "111111", "654321", "121212", "123123", "12345", "abcdef", "\u0663\u0668\u0661\u0669\u0662\u0667"]
+)
 def test_trivial_or_malformed_pins_are_refused(district: District, pin: str) -> None:
     with pytest.raises(PolicyError):
         act(district, lambda s, rt, p: badges.set_pin(s, p, pin, actor="t"), NOAH)

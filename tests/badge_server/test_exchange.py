@@ -141,6 +141,10 @@ def test_unknown_and_revoked_badges_get_the_same_answer(http: httpx.Client, dist
         ("https://pbskids.org", "That is not a sign-in badge."),
         ("BL1:B001" + "A" * 25 + "\u0000", "control or binary"),
         ("Z" * 3000, "3000 characters"),
+        # Arabic-Indic digits: `\d` and int() accept them, so they once reached the generation's
+        # int() and the server answered 500 before any device check.
+        ("BL1:B\u0661\u0662\u0663" + "A" * 26, "That is not a sign-in badge."),
+        ("BL1:B\uff10\uff10\uff11" + "A" * 26, "That is not a sign-in badge."),
     ],
 )
 def test_text_that_is_not_a_badge_gets_a_clear_400(
@@ -159,6 +163,7 @@ def test_text_that_is_not_a_badge_gets_a_clear_400(
         (b"BL1:B001", {"Content-Type": "text/plain"}),
         (b'{"badge": "' + b"A" * 5000 + b'"}', {"Content-Type": "application/json"}),
         (b'{"badge": "x", "pin": "12"}', {"Content-Type": "application/json"}),
+        ('{"badge": "x", "pin": "\u0661\u0662\u0663\u0664\u0665\u0666"}'.encode(), {"Content-Type": "application/json"}),
     ],
 )
 def test_malformed_requests_get_400_naming_the_problem(

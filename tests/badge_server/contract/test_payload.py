@@ -68,6 +68,8 @@ def test_no_personal_data_and_the_secret_never_reaches_repr() -> None:
         "BL1:B001" + "A" * 25 + "\x00",
         "BL1:B001" + "A" * 25 + "Ä",
         "X" * 100_000,
+        "BL1:B\u0661\u0662\u0663" + "A" * 26,  # Arabic-Indic digits: \d and int() take them
+        "BL1:B\uff10\uff10\uff11" + "A" * 26,  # full-width digits
     ],
 )
 def test_anything_else_is_not_a_badge(text: str) -> None:

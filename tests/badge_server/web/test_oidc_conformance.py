@@ -225,6 +225,13 @@ def test_oidcc_max_age_10000(browser: httpx.Client, app: Registered) -> None:
     code_of(browser.get(authorize_url(app, max_age="10000")))
 
 
+@pytest.mark.parametrize("max_age", ["\u00b2", "\u0661\u0662", "ten"])
+def test_a_max_age_that_is_not_ascii_digits_is_ignored_not_a_500(
+    browser: httpx.Client, app: Registered, max_age: str
+) -> None:
+    code_of(browser.get(authorize_url(app, max_age=max_age)))
+
+
 def test_oidcc_id_token_hint(server: LoopbackServer, browser: httpx.Client, app: Registered) -> None:
     """oidcc-id-token-hint: prompt=none with the ID token it had: signed in at once."""
     hint = redeem(server, app, code_of(browser.get(authorize_url(app)))).json()["id_token"]
