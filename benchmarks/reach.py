@@ -2,7 +2,7 @@
 
 Badges are rendered from real PDFs (badge_printing; each template named on the command line,
 by default the 2 in square label and the Avery 5395 name badge) and placed into a
-simulated 1280x720 webcam view (70 degree field of view) at a distance, with a random tilt of
+simulated 1280x720 and 1920x1080 webcam view (70 degree field of view) at a distance, with a random tilt of
 up to 35 degrees, focus and motion blur, sensor noise, dim light and, sometimes, a glare spot
 from a ceiling light on the laminate. Each cell is the share of trials read with the exact text.
 
@@ -32,9 +32,10 @@ from kiosk_client.decoder import BadgeScanner, Decoded, PyzbarDecoder, ZxingDeco
 from kiosk_client.frames import classroom_frame
 
 WIDTH, HEIGHT = 1280, 720
-FOCAL_PX = (WIDTH / 2) / math.tan(math.radians(35))  # 70 degree horizontal field of view
+FIELD_OF_VIEW_DEGREES = 70  # horizontal, a typical laptop or USB webcam
 DISTANCES_CM = (20, 30, 40, 50, 60, 70, 80)
 TEMPLATES = ("square-2in-letter", "avery-5395")
+SIZES = ((1280, 720), (1920, 1080))  # what a kiosk asked for before issue 14, and what it asks for now
 
 
 def label_image(payload: str, template_name: str = "square-2in-letter", dpi: int = 400) -> np.ndarray:
@@ -60,10 +61,19 @@ def qr_version(payload: str) -> int:
     return (modules - 17) // 4
 
 
-def camera_view(label: np.ndarray, distance_cm: float, rng: np.random.Generator, dpi: int = 400) -> np.ndarray:
-    """``label`` (rendered at ``dpi``) held ``distance_cm`` from the camera, as one webcam frame."""
+def camera_view(
+    label: np.ndarray,
+    distance_cm: float,
+    rng: np.random.Generator,
+    dpi: int = 400,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> np.ndarray:
+    """``label`` (rendered at ``dpi``) held ``distance_cm`` from the camera, as one webcam frame
+    of ``size`` (width, height): the same lens at 1080p sees the badge 1.5 times as many pixels wide."""
+    width, height = size
+    focal_px = (width / 2) / math.tan(math.radians(FIELD_OF_VIEW_DEGREES / 2))
     width_mm = label.shape[1] / dpi * 25.4
-    across = max(8, int(FOCAL_PX * width_mm / (distance_cm * 10)))
+    across = max(8, int(focal_px * width_mm / (distance_cm * 10)))
     down = max(8, round(across * label.shape[0] / label.shape[1]))
     card = cv2.resize(label, (across, down), interpolation=cv2.INTER_AREA)
     # Tilt: the card turned about its vertical axis, one edge nearer the camera (a homography).
@@ -77,13 +87,13 @@ def camera_view(label: np.ndarray, distance_cm: float, rng: np.random.Generator,
     warped = cv2.warpPerspective(card, warp, (across, down), borderValue=0)
     mask = cv2.warpPerspective(np.full_like(card, 255), warp, (across, down))
     brightness = rng.uniform(0.45, 1.0)
-    frame: np.ndarray = classroom_frame(WIDTH, HEIGHT, seed=int(rng.integers(0, 1000)), noise=0).astype(np.float32)
-    top = (HEIGHT - down) // 2 + int(rng.integers(-40, 40))
-    left = (WIDTH - across) // 2 + int(rng.integers(-120, 120))
+    frame: np.ndarray = classroom_frame(width, height, seed=int(rng.integers(0, 1000)), noise=0).astype(np.float32)
+    top = (height - down) // 2 + int(rng.integers(-40, 40))
+    left = (width - across) // 2 + int(rng.integers(-120, 120))
     region = frame[top : top + down, left : left + across]
     region[mask > 0] = warped[mask > 0]
     if rng.random() < 0.3:  # glare: a soft bright spot on the laminate
-        yy, xx = np.mgrid[0:HEIGHT, 0:WIDTH]
+        yy, xx = np.mgrid[0:height, 0:width]
         cy, cx = top + rng.uniform(0.2, 0.8) * down, left + rng.uniform(0.2, 0.8) * across
         radius = min(across, down) * rng.uniform(0.08, 0.2)
         frame += 140 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2))
@@ -108,11 +118,11 @@ def main() -> None:
         "pyzbar": PyzbarDecoder().decode,
         "kiosk pipeline": lambda g: BadgeScanner(PyzbarDecoder()).scan(g, thorough=True),
     }
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {trials} trials per cell, 1280x720, 70 deg FOV")
-    header = "| template | payload (QR version, module) | decoder | " + " | ".join(f"{d} cm" for d in DISTANCES_CM)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {trials} trials per cell, 70 deg FOV")
+    header = "| frame | template | payload (QR version, module) | decoder | " + " | ".join(f"{d} cm" for d in DISTANCES_CM)
     print(header + " |")
-    print("|" + "---|" * (3 + len(DISTANCES_CM)))
-    for template in templates:
+    print("|" + "---|" * (4 + len(DISTANCES_CM)))
+    for size, template in ((size, template) for size in SIZES for template in templates):
         for name, payload in ((f"ours, {len(ours)} chars", ours), (f"URL-style, {len(url_style)} chars", url_style)):
             label = label_image(payload, template)
             version = qr_version(payload)
@@ -120,13 +130,13 @@ def main() -> None:
             rates: dict[str, list[str]] = {decoder: [] for decoder in decoders}
             for distance in DISTANCES_CM:
                 rng = np.random.default_rng(distance)
-                views = [camera_view(label, distance, rng) for _ in range(trials)]
+                views = [camera_view(label, distance, rng, size=size) for _ in range(trials)]
                 for decoder, decode in decoders.items():
                     read = sum(1 for view in views if any(code.text == payload for code in decode(view)))
                     rates[decoder].append(f"{100 * read / trials:.0f}%")
             for decoder, row in rates.items():
                 cells = " | ".join(row)
-                print(f"| {template} | {name} (v{version}, {module:.2f} mm) | {decoder} | {cells} |", flush=True)
+                print(f"| {size[0]}x{size[1]} | {template} | {name} (v{version}, {module:.2f} mm) | {decoder} | {cells} |", flush=True)
 
 
 def module_mm(label: np.ndarray, payload: str, dpi: int = 400) -> float:

@@ -71,7 +71,7 @@ class KioskApp(QObject):
         self.window = KioskWindow(config.language)
         self.sound = SoundPlayer(config.chime)
         self.capture = CaptureWorker(
-            FrameSource(config.camera, config.camera_width, config.camera_height), self.display, self.decode_box
+            FrameSource(config.camera, config.camera_width, config.camera_height, config.camera_format), self.display, self.decode_box
         )
         self.decoder = DecodeWorker(self.decode_box, default_scanner())
         self.network = NetworkWorker(client)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -15,6 +17,29 @@ from PySide6.QtCore import Signal, Slot
 from kiosk_client.background import Worker
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
+# Below this many frames a second a badge waved past is missed; a camera that gives the asked size
+# only slower (uncompressed 1080p over USB 2 is 5 fps) is asked for 1280x720 instead.
+MIN_FPS = 10.0
+FALLBACK_SIZE = (1280, 720)
+
+
+@dataclass(frozen=True)
+class CameraMode:
+    """What the camera actually delivers (asked for and given can differ): `badge-kiosk check` says it."""
+
+    width: int
+    height: int
+    fps: float
+    pixel_format: str  # the camera's four-character code (MJPG, YUYV), or "video file" / "image file"
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height} {self.pixel_format} at {self.fps:g} fps"
+
+
+def fourcc_text(value: float) -> str:
+    """OpenCV reports a pixel format as a number holding four ASCII characters."""
+    code = int(value).to_bytes(4, "little")
+    return code.decode("ascii", "replace").strip("\x00 ") if code.isascii() and any(code) else "unknown"
 
 
 @dataclass(frozen=True)
@@ -56,14 +81,30 @@ class LatestFrame:
 
 
 class FrameSource:
-    """A camera index, a device path, a video file (looped) or an image file (repeated)."""
+    """A camera index, a device path, a video file (looped) or an image file (repeated).
 
-    def __init__(self, spec: str, width: int, height: int) -> None:
+    A camera is asked for ``width`` x ``height`` (1920x1080 by default) in MJPG: over USB most
+    webcams give 1080p at 30 fps only compressed. A camera without MJPG keeps its own format;
+    one that gives the size only below ``MIN_FPS`` is asked for 1280x720. A larger frame reads a
+    badge from further away (benchmarks/reach.py) and zxing-cpp still takes a few ms for it.
+    ``open_capture`` is where a test puts a stand-in for a webcam this machine does not have.
+    """
+
+    def __init__(
+        self,
+        spec: str,
+        width: int,
+        height: int,
+        pixel_format: str = "MJPG",
+        open_capture: Callable[[int | str], Any] = cv2.VideoCapture,
+    ) -> None:
         self.spec = spec
         self.width, self.height = width, height
+        self.pixel_format = pixel_format
+        self.open_capture = open_capture
         self.is_file = not spec.isdigit() and not spec.startswith("/dev/")
         self._image: np.ndarray | None = None
-        self._capture: cv2.VideoCapture | None = None
+        self._capture: Any = None
         self.fps = 30.0
 
     def open(self) -> bool:
@@ -71,19 +112,31 @@ class FrameSource:
             image = cv2.imread(self.spec, cv2.IMREAD_GRAYSCALE)
             self._image = image
             return image is not None
-        capture = cv2.VideoCapture(int(self.spec) if self.spec.isdigit() else self.spec)
+        capture = self.open_capture(int(self.spec) if self.spec.isdigit() else self.spec)
         if not capture.isOpened():
             capture.release()
             return False
         if not self.is_file:
-            # Ask for 1280x720; cameras give what they can, and we report what we got.
-            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
-            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
-            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # no backlog of old frames in the driver
+            self._negotiate(capture)
         reported = capture.get(cv2.CAP_PROP_FPS)
         self.fps = reported if 1 <= reported <= 240 else 30.0
         self._capture = capture
         return True
+
+    def _negotiate(self, capture: Any) -> None:
+        # The format first: a driver offers sizes per format (V4L2 sets them together).
+        if self.pixel_format:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*self.pixel_format))
+        sizes = [(self.width, self.height)]
+        if self.width * self.height > FALLBACK_SIZE[0] * FALLBACK_SIZE[1]:
+            sizes.append(FALLBACK_SIZE)
+        for width, height in sizes:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            capture.set(cv2.CAP_PROP_FPS, 30)
+            if capture.get(cv2.CAP_PROP_FPS) >= MIN_FPS:
+                break
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # no backlog of old frames in the driver
 
     def read(self) -> np.ndarray | None:
         if self._image is not None:
@@ -104,6 +157,16 @@ class FrameSource:
         if self._capture is None:
             return 0, 0
         return int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+
+    def mode(self) -> CameraMode:
+        """The mode in use (after ``open``)."""
+        width, height = self.size()
+        if self._image is not None:
+            return CameraMode(width, height, self.fps, "image file")
+        if self.is_file:
+            return CameraMode(width, height, self.fps, "video file")
+        fourcc = fourcc_text(self._capture.get(cv2.CAP_PROP_FOURCC)) if self._capture is not None else "unknown"
+        return CameraMode(width, height, self.fps, fourcc)
 
     def close(self) -> None:
         if self._capture is not None:

@@ -101,12 +101,14 @@ def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[
 
     report: dict[str, Any] = {"version": __version__, "camera": config.camera, "server": config.server_url}
     problems: list[str] = []
-    source = FrameSource(config.camera, config.camera_width, config.camera_height)
+    notes: list[str] = []
+    source = FrameSource(config.camera, config.camera_width, config.camera_height, config.camera_format)
     if not source.open():
         problems.append(f"cannot open camera {config.camera!r} (is it plugged in? may this user use /dev/video*?)")
     else:
         scanner = default_scanner()
-        width, height = source.size()
+        mode = source.mode()
+        width, height = mode.width, mode.height
         frames = badge_frames = 0
         decode_seconds = 0.0
         brightness = 0.0
@@ -129,6 +131,7 @@ def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[
         report.update(
             width=width,
             height=height,
+            mode=str(mode),
             frames=frames,
             fps=round(frames / elapsed, 1) if elapsed else 0,
             decode_ms=round(decode_seconds / frames * 1000, 2) if frames else None,
@@ -138,7 +141,15 @@ def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[
         if frames and brightness / frames < config.too_dark_level:
             problems.append(f"the picture is too dark (brightness {brightness / frames:.0f}); add light")
         if (width, height) != (config.camera_width, config.camera_height) and not source.is_file:
-            report["note"] = f"asked for {config.camera_width}x{config.camera_height}, camera gives {width}x{height}"
+            notes.append(f"asked for {config.camera_width}x{config.camera_height}, camera gives {mode}")
+        if frames and decode_seconds / frames > 1 / max(mode.fps, 1):
+            # The newest frame still wins (no lag builds up); fewer frames are read, that is all.
+            notes.append(
+                f"decoding ({decode_seconds / frames * 1000:.1f} ms a frame) is slower than the camera's "
+                f"{mode.fps:g} fps; a smaller camera_width/camera_height reads more often but less far"
+            )
+        if notes:
+            report["notes"] = notes
         if expect_badge and badge_frames == 0:
             problems.append(f"no badge was read in {seconds:g} s; hold one up to the camera, in the box")
     client = BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle)

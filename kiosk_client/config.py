@@ -24,8 +24,15 @@ class KioskConfig(BaseModel):
     )
     ca_bundle: str | None = Field(None, description="PEM file of extra CAs (e.g. a district's TLS-inspecting proxy).")
     camera: str = Field("0", description="Device index, device path (/dev/video0), or a video/image file (looped).")
-    camera_width: int = Field(1280, ge=160, description="Resolution asked of the camera; the real one is reported.")
-    camera_height: int = Field(720, ge=120)
+    camera_width: int = Field(
+        1920, ge=160, description="Largest resolution asked of the camera; `badge-kiosk check` reports the one given."
+    )
+    camera_height: int = Field(1080, ge=120)
+    camera_format: str = Field(
+        "MJPG",
+        pattern=r"^([A-Z0-9]{4})?$",
+        description="Pixel format asked of the camera (MJPG: 1080p at 30 fps over USB); empty: the camera's own.",
+    )
     language: Literal["en", "es"] = Field("en", description="Words on screen: en or es.")
     token_store: Literal["file", "systemd", "keyring"] = Field("file", description="Where the device token lives.")
     token_file: Path = Field(Path("/var/lib/badge-kiosk/device-token.json"), description="For token_store = file.")

@@ -18,9 +18,10 @@ MAX_BODY_BYTES = 64 * 1024
 UPLOAD_LIMITS = {"/staff/admin/roster": 100 * 1024 * 1024, "/staff/admin/apps/save": 512 * 1024}
 # Every script and style is served by this package (no CDN), so the pages can forbid all
 # others: an injected <script> or a framing page gets nowhere. Inline style attributes carry
-# per-student colours, hence 'unsafe-inline' for styles only.
+# per-student colours, hence 'unsafe-inline' for styles only. 'wasm-unsafe-eval' lets the
+# scanner's decoder (zxing-cpp as WebAssembly, served from here) compile; it allows no eval().
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {

@@ -55,6 +55,7 @@ def test_enroll_then_check_reads_the_badge_video(tmp_path: Path, server: Loopbac
     data = json.loads(report.stdout)
     assert data["ok"] and data["enrolled"] and data["server_reachable"]
     assert (data["width"], data["height"]) == (1280, 720)
+    assert data["mode"] == "1280x720 video file at 15 fps"  # write_badge_video's rate
     assert data["badge_frames"] > 0 and data["frames"] > data["badge_frames"]
     assert data["device"]["name"] == "Library kiosk" and data["decode_ms"] > 0
 

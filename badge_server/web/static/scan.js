@@ -1,7 +1,7 @@
 // The browser badge scanner: camera -> decode in this page -> exchange -> welcome -> dashboard.
 // Frames never leave the browser; only the text of a QR code that looks like one of our badges
-// is sent. Decoding uses the browser's BarcodeDetector where it exists (ChromeOS, macOS,
-// Android) and the vendored jsQR elsewhere (Chrome on Windows/Linux, Firefox).
+// is sent. Decoding runs zxing-cpp compiled to WebAssembly (vendored zxing-wasm) in a Web
+// Worker; the browser's BarcodeDetector only where WebAssembly cannot run.
 // On a device no admin enrolled (a family's laptop, tablet or phone) it signs in at home
 // (POST /scan/home) where the district allows it, and says so kindly where it does not.
 (function () {
@@ -229,7 +229,7 @@
     if (!cameraOpening) {
       // At home, a phone or tablet is held up to the badge: its rear camera, where it has one.
       var facing = home ? { ideal: "environment" } : "user";
-      cameraOpening = navigator.mediaDevices.getUserMedia({ video: { facingMode: facing, width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false })
+      cameraOpening = navigator.mediaDevices.getUserMedia({ video: { facingMode: facing, width: { ideal: 1920 }, height: { ideal: 1080 } }, audio: false })
         .then(function (stream) {
           video.srcObject = stream;
           var track = stream.getVideoTracks()[0];
@@ -270,28 +270,83 @@
 
   document.getElementById("permission-retry").addEventListener("click", function () { window.location.reload(); });
 
+  // The decoder: zxing-wasm in a Web Worker (static/scan-worker.js) wherever WebAssembly runs,
+  // which is every current browser. The browser's own BarcodeDetector (ChromeOS, macOS, Android)
+  // is only the fallback: it has not been measured to read as far as zxing-cpp, and zxing-wasm
+  // has (benchmarks/browser_decode.py).
+  var decoder = null;         // { name, decode() -> Promise of the text or null }
+  var WORKER_START_MS = 20000;
   function chooseDecoder() {
-    if (!("BarcodeDetector" in window)) return Promise.resolve();
+    if (decoder) return Promise.resolve();
+    return startWorker().catch(function (why) {
+      root.dataset.decoderProblem = String(why);
+      return barcodeDetector();
+    }).then(function (chosen) {
+      decoder = chosen;
+      root.dataset.decoder = chosen ? chosen.name : "none";
+      if (!chosen) show("no_camera", null, "This browser cannot read badges. Use a current Chrome, Edge, Firefox or Safari.");
+    });
+  }
+
+  function startWorker() {
+    return new Promise(function (resolve, reject) {
+      if (!window.Worker || !window.WebAssembly) { reject("no Web Worker or WebAssembly"); return; }
+      var worker = new Worker("/static/scan-worker.js");
+      var answer = null;      // the decode waiting for the worker's reply
+      var give = function (text) { var resolveDecode = answer; answer = null; if (resolveDecode) resolveDecode(text); };
+      var late = setTimeout(function () { worker.terminate(); reject("the decoder did not start"); }, WORKER_START_MS);
+      worker.onerror = function (event) {
+        clearTimeout(late);
+        give(null);
+        reject(event.message || "the decoder failed");
+      };
+      worker.onmessage = function (event) {
+        var reply = event.data;
+        if (reply.failed) { clearTimeout(late); worker.terminate(); reject(reply.failed); return; }
+        if (reply.ready) { clearTimeout(late); resolve(workerDecoder(worker, reply.offscreen, function (resolveDecode) { answer = resolveDecode; })); return; }
+        give(reply.text || null);
+      };
+    });
+  }
+
+  // One frame at a time goes to the worker: an ImageBitmap (copied off the page's thread) where
+  // the worker can draw it, else the pixels from this page's canvas, handed over without a copy.
+  function workerDecoder(worker, offscreen, awaitAnswer) {
+    function frame() {
+      if (offscreen && window.createImageBitmap) {
+        return window.createImageBitmap(video).then(function (bitmap) { return [{ bitmap: bitmap }, [bitmap]]; });
+      }
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      context.drawImage(video, 0, 0);
+      var image = context.getImageData(0, 0, canvas.width, canvas.height);
+      return Promise.resolve([{ pixels: image.data.buffer, width: image.width, height: image.height }, [image.data.buffer]]);
+    }
+    return {
+      name: "zxing-wasm",
+      decode: function () {
+        return frame().then(function (message) {
+          return new Promise(function (resolve) { awaitAnswer(resolve); worker.postMessage(message[0], message[1]); });
+        });
+      },
+    };
+  }
+
+  function barcodeDetector() {
+    if (!("BarcodeDetector" in window)) return Promise.resolve(null);
     return window.BarcodeDetector.getSupportedFormats().then(function (formats) {
-      if (formats.indexOf("qr_code") >= 0) detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-    }, function () { /* fall back to jsQR */ });
+      if (formats.indexOf("qr_code") < 0) return null;
+      var detector = new window.BarcodeDetector({ formats: ["qr_code"] });
+      return {
+        name: "BarcodeDetector",
+        decode: function () { return detector.detect(video).then(function (codes) { return codes.length ? codes[0].rawValue : null; }); },
+      };
+    }, function () { return null; });
   }
   root.dataset.decoder = "pending";
 
   function decodeFrame() {
-    if (detector) {
-      root.dataset.decoder = "BarcodeDetector";
-      return detector.detect(video).then(function (codes) { return codes.length ? codes[0].rawValue : null; });
-    }
-    root.dataset.decoder = "jsQR";
-    // Badges are dark on light, so the inverted pass (twice the work) is skipped.
-    var scale = Math.min(1, 960 / video.videoWidth);
-    canvas.width = Math.round(video.videoWidth * scale);
-    canvas.height = Math.round(video.videoHeight * scale);
-    context.drawImage(video, 0, 0, canvas.width, canvas.height);
-    var image = context.getImageData(0, 0, canvas.width, canvas.height);
-    var found = window.jsQR(image.data, image.width, image.height, { inversionAttempts: "dontInvert" });
-    return Promise.resolve(found ? found.data : null);
+    return decoder ? decoder.decode() : Promise.resolve(null);
   }
 
   // Once a second, on a thumbnail: is the room too dark to read a badge? (Says so; still scans.)
