@@ -84,7 +84,7 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -117,7 +117,11 @@ def main() -> None:
             for template in templates:
                 label = label_image(payload, template)
                 for size in SIZES:
-                    rates: dict[str, list[str]] = {"jsQR (960 px)": [], "zxing-wasm": [], "zxing-wasm + second looks": []}
+                    rates: dict[str, list[str]] = {
+                        "jsQR (960 px)": [],
+                        "zxing-wasm": [],
+                        "zxing-wasm + second looks": [],
+                    }
                     rates["kiosk pipeline (Python)"] = []
                     times: dict[str, list[float]] = {name: [] for name in rates}
                     for distance in DISTANCES_CM:
@@ -133,14 +137,21 @@ def main() -> None:
                             read["kiosk pipeline (Python)"] += any(code.text == payload for code in found)
                         results = page.evaluate("(urls) => decodeAll(urls)", names)
                         for result in results:
-                            for name, key in (("jsQR (960 px)", "jsqr"), ("zxing-wasm", "plain"), ("zxing-wasm + second looks", "thorough")):
+                            for name, key in (
+                                ("jsQR (960 px)", "jsqr"),
+                                ("zxing-wasm", "plain"),
+                                ("zxing-wasm + second looks", "thorough"),
+                            ):
                                 read[name] += result[key]["text"] == payload
                                 times[name].append(result[key]["ms"])
                         for name in rates:
                             rates[name].append(f"{100 * read[name] / trials:.0f}%")
                     for name, row in rates.items():
                         median = f"{statistics.median(times[name]):.1f} ms" if times[name] else "n/a"
-                        print(f"| {template} | {size[0]}x{size[1]} | {name} | " + " | ".join(row) + f" | {median} |", flush=True)
+                        print(
+                            f"| {template} | {size[0]}x{size[1]} | {name} | " + " | ".join(row) + f" | {median} |",
+                            flush=True,
+                        )
         finally:
             browser.close()
             server.shutdown()

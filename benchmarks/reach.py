@@ -119,7 +119,9 @@ def main() -> None:
         "kiosk pipeline": lambda g: BadgeScanner(PyzbarDecoder()).scan(g, thorough=True),
     }
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {trials} trials per cell, 70 deg FOV")
-    header = "| frame | template | payload (QR version, module) | decoder | " + " | ".join(f"{d} cm" for d in DISTANCES_CM)
+    header = "| frame | template | payload (QR version, module) | decoder | " + " | ".join(
+        f"{d} cm" for d in DISTANCES_CM
+    )
     print(header + " |")
     print("|" + "---|" * (4 + len(DISTANCES_CM)))
     for size, template in ((size, template) for size in SIZES for template in templates):
@@ -136,7 +138,11 @@ def main() -> None:
                     rates[decoder].append(f"{100 * read / trials:.0f}%")
             for decoder, row in rates.items():
                 cells = " | ".join(row)
-                print(f"| {size[0]}x{size[1]} | {template} | {name} (v{version}, {module:.2f} mm) | {decoder} | {cells} |", flush=True)
+                frame = f"{size[0]}x{size[1]}"
+                print(
+                    f"| {frame} | {template} | {name} (v{version}, {module:.2f} mm) | {decoder} | {cells} |",
+                    flush=True,
+                )
 
 
 def module_mm(label: np.ndarray, payload: str, dpi: int = 400) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,8 +72,12 @@ class App:
     id: str
     name: str
     launch_url: str
-    icon: str | None
+    icon: str | None  # the icon's path on the server (it changes when the icon does)
     color: str
+    icon_image: bytes | None = None  # the icon's bytes, once fetched (BadgeServerClient.with_icons)
+
+
+MAX_ICON_BYTES = 256 * 1024  # the server's own limit on an uploaded icon
 
 
 class BadgeServerClient:
@@ -90,6 +94,7 @@ class BadgeServerClient:
         self.server_url = check_server_url(server_url)
         self.session = session or make_session(ca_bundle)
         self.device_token = device_token
+        self._icons: dict[str, bytes | None] = {}
 
     def _call(self, method: str, path: str, *, token: str | None = None, json: Any = None, device: bool = False) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -147,6 +152,33 @@ class BadgeServerClient:
         return [
             App(a["id"], a["name"], a["launch_url"], a.get("icon"), a.get("color", "#3566c8")) for a in body["apps"]
         ]
+
+    def with_icons(self, apps: list[App]) -> list[App]:
+        """The apps with their icons' bytes. An icon's path changes with its content, so each is
+        fetched once per kiosk run; an icon that cannot be had leaves the tile its first letter."""
+        found = []
+        for app in apps:
+            if app.icon and app.icon.startswith("/") and app.icon not in self._icons:
+                self._icons[app.icon] = self._fetch_icon(app.icon)
+            image = self._icons.get(app.icon) if app.icon else None
+            found.append(replace(app, icon_image=image) if image else app)
+        return found
+
+    def _fetch_icon(self, path: str) -> bytes | None:
+        data = b""
+        try:
+            with self.session.get(
+                self.server_url + path, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), stream=True
+            ) as response:
+                if not response.ok:
+                    return None
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > MAX_ICON_BYTES:  # not what the server serves: not read to the end
+                        return None
+        except requests.RequestException:
+            return None
+        return data or None
 
     def handoff(self, session_token: str, app_id: str) -> str:
         """A single-use URL (seconds) that signs the browser this kiosk opens in as the student and

@@ -71,7 +71,9 @@ class KioskApp(QObject):
         self.window = KioskWindow(config.language)
         self.sound = SoundPlayer(config.chime)
         self.capture = CaptureWorker(
-            FrameSource(config.camera, config.camera_width, config.camera_height, config.camera_format), self.display, self.decode_box
+            FrameSource(config.camera, config.camera_width, config.camera_height, config.camera_format),
+            self.display,
+            self.decode_box,
         )
         self.decoder = DecodeWorker(self.decode_box, default_scanner())
         self.network = NetworkWorker(client)
@@ -95,6 +97,7 @@ class KioskApp(QObject):
         self.network.handed_off.connect(c.handed_off)
         self.network.handoff_failed.connect(c.handoff_failed)
         self.network.signed_in.connect(c.signed_in)
+        self.network.icons_ready.connect(c.icons_ready)
         self.network.refused.connect(c.refused)
         self.network.unreachable.connect(c.unreachable)
         self.network.reachable.connect(c.reachable)

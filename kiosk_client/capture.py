@@ -80,6 +80,13 @@ class LatestFrame:
             return self._frame
 
 
+def _opencv_capture(spec: int | str) -> cv2.VideoCapture:
+    # Two calls because OpenCV's typing has one signature for a device index, one for a path.
+    if isinstance(spec, int):
+        return cv2.VideoCapture(spec)
+    return cv2.VideoCapture(spec)
+
+
 class FrameSource:
     """A camera index, a device path, a video file (looped) or an image file (repeated).
 
@@ -96,12 +103,12 @@ class FrameSource:
         width: int,
         height: int,
         pixel_format: str = "MJPG",
-        open_capture: Callable[[int | str], Any] = cv2.VideoCapture,
+        open_capture: Callable[[int | str], Any] | None = None,
     ) -> None:
         self.spec = spec
         self.width, self.height = width, height
         self.pixel_format = pixel_format
-        self.open_capture = open_capture
+        self.open_capture: Callable[[int | str], Any] = open_capture or _opencv_capture
         self.is_file = not spec.isdigit() and not spec.startswith("/dev/")
         self._image: np.ndarray | None = None
         self._capture: Any = None
@@ -149,7 +156,8 @@ class FrameSource:
             ok, frame = self._capture.read()
         if not ok or frame is None:
             return None
-        return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        picture: np.ndarray = frame
+        return picture if picture.ndim == 2 else cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY)
 
     def size(self) -> tuple[int, int]:
         if self._image is not None:

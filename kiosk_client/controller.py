@@ -191,6 +191,14 @@ class KioskController(QObject):
         self.sound.emit("welcome")
         QTimer.singleShot(int(self.config.welcome_seconds * 1000), self._welcome_over)
 
+    @Slot(str, object)
+    def icons_ready(self, session_token: str, apps: list[App]) -> None:
+        if session_token != self.session_token:
+            return  # that child has signed out already
+        self.apps = list(apps)
+        if self.state == State.DASHBOARD:
+            self.changed.emit(self.view())
+
     @Slot()
     def _welcome_over(self) -> None:
         if self.state == State.WELCOME:

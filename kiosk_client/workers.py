@@ -66,6 +66,7 @@ class NetworkWorker(Worker):
     refused = Signal(str, str, int)  # code, message, retry-after seconds (0 if none)
     unreachable = Signal(str)
     reachable = Signal()
+    icons_ready = Signal(str, object)  # the session token, its apps with their icons
     handed_off = Signal(str, str)  # the session token it was asked for, the URL to open
     handoff_failed = Signal(str, str)  # the session token it was asked for, the error code
 
@@ -94,6 +95,10 @@ class NetworkWorker(Worker):
                 self.refused.emit("device_not_authorized", str(exc), 0)
             else:
                 self.signed_in.emit(exchanged.user, apps, token)
+                # Icons after the welcome is on screen: they must not slow a sign-in down.
+                with_icons = self.client.with_icons(apps)
+                if with_icons != apps:
+                    self.icons_ready.emit(token, with_icons)
 
     @Slot(str, str, str)
     def hand_off(self, session_token: str, app_id: str, launch_url: str) -> None:

@@ -1,12 +1,12 @@
 """The browser badge scanner (``/scan``): a page a Chromebook opens in kiosk mode.
 
-The page decodes badges in the browser (zxing-cpp as WebAssembly, vendored zxing-wasm, in a
-Web Worker; ``BarcodeDetector`` only where WebAssembly cannot run), never uploads a frame, and uses the same exchange API as the Qt
-kiosk. It is enrolled like a kiosk: an admin's enrolment code, typed once, becomes a device
-token that the page keeps in the browser's storage and, as an HttpOnly cookie, proves the
-device when the launch link is opened. A cart of Chromebooks is enrolled with one link instead
-(``/scan/enrol#<token>``, badge_server/enrol_links.py): each Chromebook that opens it becomes the
-link's next numbered scanner.
+The page decodes badges in the browser (zxing-cpp as WebAssembly, vendored zxing-wasm, in a Web
+Worker; ``BarcodeDetector`` only where WebAssembly cannot run), never uploads a frame, and uses
+the same exchange API as the Qt kiosk. It is enrolled like a kiosk: an admin's enrolment code,
+typed once, becomes a device token that the page keeps in the browser's storage and, as an
+HttpOnly cookie, proves the device when the launch link is opened. A cart of Chromebooks is
+enrolled with one link instead (``/scan/enrol#<token>``, badge_server/enrol_links.py): each
+Chromebook that opens it becomes the link's next numbered scanner.
 """
 
 from __future__ import annotations

@@ -163,7 +163,10 @@ def test_text_that_is_not_a_badge_gets_a_clear_400(
         (b"BL1:B001", {"Content-Type": "text/plain"}),
         (b'{"badge": "' + b"A" * 5000 + b'"}', {"Content-Type": "application/json"}),
         (b'{"badge": "x", "pin": "12"}', {"Content-Type": "application/json"}),
-        ('{"badge": "x", "pin": "\u0661\u0662\u0663\u0664\u0665\u0666"}'.encode(), {"Content-Type": "application/json"}),
+        (
+            '{"badge": "x", "pin": "\u0661\u0662\u0663\u0664\u0665\u0666"}'.encode(),
+            {"Content-Type": "application/json"},
+        ),
     ],
 )
 def test_malformed_requests_get_400_naming_the_problem(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk_client.api import BadgeServerClient, check_server_url, make_session
+from kiosk_client.api import App, BadgeServerClient, check_server_url, make_session
 from kiosk_client.errors import ConfigError, ServerRefused, ServerUnreachable
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
@@ -135,3 +135,35 @@ def test_the_transport_is_a_seam_tls_is_verified_and_a_ca_bundle_can_be_given(tm
     assert BadgeServerClient("https://badges.example", session=session).apps("session-token") == []
     assert recorder.sent[0].headers["Authorization"] == "Bearer session-token"
     assert recorder.sent[0].url == "https://badges.example/api/v1/me/apps"
+
+
+def test_icons_are_fetched_once_and_a_missing_or_oversized_one_leaves_the_letter() -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"x" * 100
+    served = {"/apps/a/icon?v=1": (200, png), "/apps/b/icon?v=1": (200, b"x" * 300_000), "/apps/c/icon?v=1": (404, b"")}
+
+    class Icons(requests.adapters.BaseAdapter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked: list[str] = []
+
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            path = (request.path_url or "").split("badges.example", 1)[-1]
+            self.asked.append(path)
+            response = requests.Response()
+            response.status_code, response._content = served[path]
+            response._content_consumed = True
+            return response
+
+        def close(self) -> None:
+            pass
+
+    session = requests.Session()
+    icons = Icons()
+    session.mount("https://", icons)
+    client = BadgeServerClient("https://badges.example", session=session)
+    apps = [App(x, x.upper(), "https://app", f"/apps/{x}/icon?v=1", "#123456") for x in "abc"]
+    apps.append(App("d", "D", "https://app", None, "#123456"))
+    shown = client.with_icons(apps)
+    assert [app.icon_image for app in shown] == [png, None, None, None]
+    client.with_icons(apps)
+    assert sorted(icons.asked) == sorted(served), "each icon asked for once per kiosk run"

@@ -84,7 +84,7 @@ class V4l2Camera:
         self.width, self.height = 640, 480
         self.asked: list[tuple[str, float]] = []
 
-    def isOpened(self) -> bool:  # noqa: N802 (OpenCV's name)
+    def isOpened(self) -> bool:
         return True
 
     def set(self, prop: int, value: float) -> bool:
@@ -122,7 +122,9 @@ def opened_on(camera: V4l2Camera, pixel_format: str = "MJPG") -> FrameSource:
 
 
 def test_a_webcam_with_mjpg_is_read_at_1080p_and_30_fps() -> None:
-    camera = V4l2Camera({("YUYV", 640, 480): 30, ("YUYV", 1920, 1080): 5, ("MJPG", 1280, 720): 30, ("MJPG", 1920, 1080): 30})
+    camera = V4l2Camera(
+        {("YUYV", 640, 480): 30, ("YUYV", 1920, 1080): 5, ("MJPG", 1280, 720): 30, ("MJPG", 1920, 1080): 30}
+    )
     source = opened_on(camera)
     assert str(source.mode()) == "1920x1080 MJPG at 30 fps"
     assert camera.asked[0][0] == "fourcc", "the format is set before the size (V4L2 sizes are per format)"

@@ -8,13 +8,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 from sqlalchemy import func, select
 
-from badge_server import badges
+from badge_server import badges, catalog
 from badge_server.store.db import transaction
+from badge_server.store.models import App as CatalogApp
 from badge_server.store.models import AuditEvent, Person, StudentSession
 from kiosk_client.app import KioskApp
 from kiosk_client.controller import State
@@ -329,3 +332,23 @@ def test_the_kiosk_tells_systemd_it_is_ready_and_alive(
         assert received[0] == b"READY=1"
         kiosk.stop()
         assert messages()[-1] == b"STOPPING=1"
+
+
+def test_tiles_show_the_apps_icons_from_the_server(
+    qtbot: QtBot, make_kiosk: Callable[..., KioskApp], badge_video: Callable[..., str], district: District
+) -> None:
+    blue = np.zeros((64, 64, 3), np.uint8)
+    blue[:] = (180, 119, 31)  # BGR of #1f77b4
+    with transaction(district.runtime.factory) as session:
+        starfall = session.get(CatalogApp, "starfall")
+        assert starfall is not None
+        catalog.set_icon(session, starfall, cv2.imencode(".png", blue)[1].tobytes(), actor="test")
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
+    qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    qtbot.waitUntil(lambda: any(t.icon_pixmap is not None for t in kiosk.window.dashboard.tiles), timeout=WAIT)
+    tiles = {tile.text(): tile for tile in kiosk.window.dashboard.tiles}
+    assert tiles["Starfall"].icon_pixmap is not None
+    assert all(tile.icon_pixmap is None for name, tile in tiles.items() if name != "Starfall"), "no icon: a letter"
+    picture = tiles["Starfall"].grab().toImage()
+    centre = picture.pixelColor(picture.width() // 2, picture.height() // 3)
+    assert (centre.red(), centre.green(), centre.blue()) == (31, 119, 180), "the icon itself is drawn"
