@@ -12,6 +12,7 @@ import sys
 ALL = {
     "decode": [],
     "reach": [],
+    "browser_decode": [],
     "latency": [],
     "printing": [],
     "load": [],

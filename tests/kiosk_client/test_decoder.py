@@ -62,3 +62,19 @@ def test_empty_frames_stay_empty_through_every_second_look() -> None:
     scanner = default_scanner()
     frame = classroom_frame(1280, 720, noise=5)
     assert all(scanner.scan(frame) == [] for _ in range(30))
+
+
+def test_a_far_badge_in_the_framing_guide_is_read_by_the_centre_third_look() -> None:
+    """A badge about 50 px wide (arm's length and beyond on a 720p camera): every other look
+    misses it; the middle third of the frame upscaled three times reads it (issue 14, goal 4)."""
+    payload = "BL1:B001AAAAAAAAAAAAAMZMZMZMZMZMZQ"
+    frame = classroom_frame(1280, 720, payload, code_fraction=0.07, blur=0.6, noise=4, seed=8)
+    scanner = default_scanner()
+    assert scanner.primary.decode(frame) == []
+    assert scanner._blurred_global(frame) == [] and scanner._centre_upscaled(frame) == []
+    assert scanner._fallback_look(frame) == []
+    found = scanner._centre_third_upscaled(frame)
+    assert [d.text for d in found] == [payload]
+    xs = [x for x, _ in found[0].corners]  # corners are in the frame's coordinates, not the crop's
+    assert 1280 / 3 < min(xs) < max(xs) < 2 * 1280 / 3
+    assert payload in [d.text for _ in range(25) for d in scanner.scan(frame)], "it takes its turn"

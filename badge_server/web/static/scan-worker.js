@@ -21,8 +21,8 @@ ZXingWASM.prepareZXingModule({
 var EVERY_FRAME = { formats: ["QRCode"], textMode: "Plain", binarizer: "LocalAverage", tryInvert: false, maxNumberOfSymbols: 1 };
 // Second looks, one every SECOND_LOOK_EVERY empty frames, taking turns, so an idle scanner
 // costs little more than the every-frame look: another binarizer (reads noisy, over-sharpened
-// and inverted prints), then the centre of the frame upscaled (a far badge, held where the
-// framing guide asks).
+// and inverted prints), then the centre of the frame upscaled twice and three times (a far
+// badge, held where the framing guide asks).
 var GLOBAL = { formats: ["QRCode"], textMode: "Plain", binarizer: "GlobalHistogram", tryInvert: true, maxNumberOfSymbols: 1 };
 var SECOND_LOOK_EVERY = 5;
 var emptyFrames = 0;
@@ -38,16 +38,17 @@ function pixelsOf(message) {
   return context.getImageData(0, 0, surface.width, surface.height);
 }
 
-function centreUpscaled(image) {
+// The middle 1/share of the frame each way, upscaled share times (as kiosk_client/decoder.py).
+function centreUpscaled(image, share) {
   if (!context || image.width < 64 || image.height < 64) return null;
   var source = new OffscreenCanvas(image.width, image.height);
   source.getContext("2d").putImageData(image, 0, 0);
-  var w = image.width >> 1, h = image.height >> 1;
-  surface.width = w * 2;
-  surface.height = h * 2;
+  var w = Math.floor(image.width / share), h = Math.floor(image.height / share);
+  surface.width = w * share;
+  surface.height = h * share;
   context.imageSmoothingQuality = "high";
-  context.drawImage(source, image.width >> 2, image.height >> 2, w, h, 0, 0, w * 2, h * 2);
-  return context.getImageData(0, 0, w * 2, h * 2);
+  context.drawImage(source, (image.width - w) >> 1, (image.height - h) >> 1, w, h, 0, 0, w * share, h * share);
+  return context.getImageData(0, 0, w * share, h * share);
 }
 
 function read(image, options) {
@@ -57,15 +58,21 @@ function read(image, options) {
   });
 }
 
+var LOOKS = 3;
 function secondLook(image, turn) {
   if (turn === 0) return read(image, GLOBAL);
-  var centre = centreUpscaled(image);
+  var centre = centreUpscaled(image, turn + 1);  // the middle half twice, the middle third three times
   return centre ? read(centre, EVERY_FRAME) : Promise.resolve(null);
 }
 
 // {thorough: true} takes every second look at once (benchmarks/browser_decode.py, still images).
 function thoroughLooks(image) {
-  return secondLook(image, 0).then(function (text) { return text !== null ? text : secondLook(image, 1); });
+  var turn = 0;
+  function next(text) {
+    if (text !== null || turn >= LOOKS) return text;
+    return secondLook(image, turn++).then(next);
+  }
+  return next(null);
 }
 
 self.onmessage = function (event) {
@@ -81,7 +88,7 @@ self.onmessage = function (event) {
       emptyFrames += 1;
       if (event.data.thorough) return thoroughLooks(image);
       if (emptyFrames % SECOND_LOOK_EVERY !== 0) return null;
-      return secondLook(image, (emptyFrames / SECOND_LOOK_EVERY) % 2);
+      return secondLook(image, (emptyFrames / SECOND_LOOK_EVERY) % LOOKS);
     })
     .then(
       function (text) { self.postMessage({ text: text, ms: performance.now() - started }); },

@@ -13,7 +13,9 @@
   var looks = JSON.parse(root.dataset.looks);
   var badgePattern = new RegExp(root.dataset.badgePattern);
   var TOKEN_KEY = "badgeDeviceToken";
-  var SCAN_INTERVAL_MS = 120;
+  // Pause between decodes. The worker decodes off the page's thread and one frame at a time,
+  // so a slow Chromebook simply decodes fewer frames; ~10 tries a second give a far badge more chances.
+  var SCAN_INTERVAL_MS = 60;
   var TOO_DARK_LEVEL = 35;    // mean brightness 0-255, as the Qt kiosk's default too_dark_level
   var dark = false;
   var lastLightCheck = 0;
