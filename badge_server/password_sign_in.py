@@ -31,7 +31,7 @@ from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.account_models import StudentPassword
-from badge_server.store.db import transaction
+from badge_server.store.db import read_only_transaction, transaction
 from badge_server.store.models import Person, SignInMethod, StudentSession
 
 CLAIM_SECONDS = 10 * 60  # long enough to think of a password, short enough to forget about
@@ -84,7 +84,7 @@ def check_password(runtime: Runtime, attempt: Attempt) -> PasswordChecked:
     except RateLimited:
         _audit_refusal(runtime, attempt, "throttled", None)
         raise
-    with transaction(runtime.factory) as db:
+    with read_only_transaction(runtime.factory) as db:
         sign_in = student_passwords.load_sign_in(db, attempt.username)
     with runtime.password_checks:
         matched = student_passwords.verify(sign_in, attempt.password)

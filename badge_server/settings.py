@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     )
     teacher_mfa_required: bool = Field(False, description="Teachers must set up TOTP too (admins always must).")
 
+    rate_staff_login_per_address_per_minute: int = Field(
+        30,
+        ge=1,
+        description="Staff password tries from one address a minute, whatever the username: a flood of "
+        "made-up usernames is throttled, not verified (a school behind one address: raise it).",
+    )
+    rate_staff_login_per_user_per_minute: int = Field(
+        10, ge=1, description="Staff password tries a minute per address and username."
+    )
     rate_per_badge_per_minute: int = Field(20, ge=1)
     rate_per_address_per_minute: int = Field(300, ge=1)
     rate_per_device_per_minute: int = Field(120, ge=1)

@@ -101,16 +101,13 @@ def set_password(session: Session, user: StaffUser, password: str, *, actor: str
     audit.record(session, "staff.password", actor=actor, username=user.username)
 
 
-def check_password(session: Session, username: str, password: str) -> StaffUser:
-    user = session.scalars(select(StaffUser).where(StaffUser.username == username.strip().lower())).first()
-    ok: bool
+def verify_staff_password(password_hash: str | None, password: str) -> bool:
+    """argon2: never call this inside a database transaction (staff_sign_in.py says why). No
+    account is checked against a dummy hash, so the answer takes the same time either way."""
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
-        ok = False
-    if user is None or not ok or not user.active:
-        raise SignInRefused()
-    return user
+        return False
 
 
 def start_session(
@@ -133,11 +130,13 @@ def start_session(
     return NewStaffSession(token, record)
 
 
-def find_session(session: Session, token: str) -> StaffSession | None:
+def find_session(session: Session, token: str, *, touch: bool = True) -> StaffSession | None:
+    """The open session of this token; ``touch`` records it as seen now (a write)."""
     record = session.scalars(select(StaffSession).where(StaffSession.token_digest == token_digest(token))).first()
     if record is None or record.ended_at is not None or record.expires_at <= utcnow() or not record.staff.active:
         return None
-    record.last_seen_at = utcnow()
+    if touch:
+        record.last_seen_at = utcnow()
     return record
 
 

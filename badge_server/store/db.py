@@ -13,6 +13,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
+READ_ONLY = "badge_read_only"  # an execution option: see read_only_transaction
+
+
 def make_engine(url: str) -> Engine:
     """An engine configured for the product's concurrency rules on either database."""
     parsed = make_url(url)
@@ -42,6 +45,10 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY):
+            # WAL: a reader sees the last commit and neither waits for nor blocks the writer.
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
         record = connection.connection._connection_record
         if record is not None and not record.info.get("writer"):
             record.info["writer"] = writer.acquire(timeout=30)
@@ -68,3 +75,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit if the block ends normally, roll back if it raises."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_only_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction that only reads. On SQLite it takes no write lock (every other transaction
+    does, up front), so a read between slow steps (a password check) holds up no kiosk. A flush
+    in it is a bug, refused before anything reaches the database."""
+    engine = factory.kw["bind"].execution_options(**{READ_ONLY: True})
+    with Session(bind=engine, expire_on_commit=False) as session, session.begin():
+        event.listen(session, "before_flush", _refuse_writes)
+        yield session
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only transaction tried to write")

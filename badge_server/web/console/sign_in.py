@@ -9,10 +9,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from badge_server import audit
 from badge_server import staff as staff_accounts
-from badge_server.errors import StaffSignInNeeded
+from badge_server.errors import RateLimited, StaffSignInNeeded
 from badge_server.keys import token_digest
 from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.staff_sign_in import AUDIT_KIND, StaffAttempt, audit_refusal, check_staff_password, checked_account
+from badge_server.store.db import read_only_transaction
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import (
     SESSION_COOKIE,
@@ -51,11 +54,10 @@ def login(
     csrf: Annotated[str, Form()],
 ) -> Response:
     check_csrf(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf)
-    enforce_limits(
-        runtime.factory, [Limit(f"staff-login:{ip}:{username.strip().lower()[:64]}", PASSWORD_TRIES_PER_MINUTE)]
-    )
+    # The request's own transaction (db) is first touched only once the password has matched.
     try:
-        user = staff_accounts.check_password(db, username, password)
+        checked = check_staff_password(runtime, StaffAttempt(username, password, ip))
+        user = checked_account(db, checked)
     except staff_accounts.SignInRefused as exc:
         return render_page(request, "login.html", csrf=csrf, error=str(exc), status=401)
     started = staff_accounts.start_session(
@@ -112,11 +114,19 @@ def mfa(
     # Count the try before the request's own transaction touches the database (see deps.get_db):
     # so the session is found here, not by a PendingForm parameter, which would look first.
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    enforce_limits(runtime.factory, [Limit(f"staff-mfa:{token_digest(cookie)[:32]}", PASSWORD_TRIES_PER_MINUTE)])
+    try:
+        enforce_limits(runtime.factory, [Limit(f"staff-mfa:{token_digest(cookie)[:32]}", PASSWORD_TRIES_PER_MINUTE)])
+    except RateLimited:
+        with read_only_transaction(runtime.factory) as reading:
+            pending = staff_accounts.find_session(reading, cookie, touch=False)
+            username = pending.staff.username if pending else ""
+        audit_refusal(runtime, username, ip, "throttled", step="code")
+        raise
     record = pending_form(request, db, csrf)
     try:
         staff_accounts.pass_second_factor(db, record, runtime.keys, code)
     except staff_accounts.SignInRefused as exc:
+        audit.record(db, AUDIT_KIND, "refused", source_ip=ip, username=record.staff.username, step="code")
         return render_page(request, "mfa.html", record, error=str(exc), status=401)
     return RedirectResponse("/staff/classes", status_code=303)
 
@@ -133,13 +143,19 @@ def mfa_setup_form(request: Request, db: SessionDep, runtime: RuntimeDep) -> HTM
 
 @router.post("/mfa/setup", response_class=HTMLResponse)
 def mfa_setup(
-    request: Request, db: SessionDep, runtime: RuntimeDep, record: PendingForm, code: Annotated[str, Form()]
+    request: Request,
+    db: SessionDep,
+    runtime: RuntimeDep,
+    ip: ClientIP,
+    record: PendingForm,
+    code: Annotated[str, Form()],
 ) -> HTMLResponse:
     if record.staff.totp_enabled:
         raise StaffSignInNeeded("/staff/mfa")
     try:
         codes = staff_accounts.confirm_totp_setup(db, record.staff, runtime.keys, code)
     except staff_accounts.SignInRefused as exc:
+        audit.record(db, AUDIT_KIND, "refused", source_ip=ip, username=record.staff.username, step="code")
         uri = staff_accounts.totp_uri(record.staff, runtime.keys, runtime.settings.district_name)
         assert record.staff.totp_secret_encrypted is not None
         return render_page(
