@@ -12,7 +12,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-
 READ_ONLY = "badge_read_only"  # an execution option: see read_only_transaction
 
 
