@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from badge_server import clock, staff_sign_in
+from badge_server import clock, staff
 from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent
 from tests.support.api import exchange
@@ -50,14 +50,13 @@ def test_a_kiosk_exchange_goes_through_while_a_staff_password_is_being_checked(
     write lock: here the check waits for the exchange, so that would never end."""
     add_staff(district, "lrivera", "teacher", person_id="t-rivera")
     exchanged, checking = threading.Event(), threading.Event()
-    real_verify = staff_sign_in.verify_staff_password
 
     def slow_verify(*args: Any) -> bool:
         checking.set()
         exchanged.wait(15)
-        return real_verify(*args)
+        return staff.verify_staff_password(*args)
 
-    monkeypatch.setattr(staff_sign_in, "verify_staff_password", slow_verify)
+    monkeypatch.setattr("badge_server.staff_sign_in.verify_staff_password", slow_verify)
     landed: list[str] = []
     with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as teacher:
         worker = threading.Thread(target=lambda: landed.append(sign_in(teacher, "lrivera").url.path))
@@ -77,8 +76,12 @@ def test_a_flood_of_made_up_usernames_is_throttled_per_address_before_any_passwo
     """Finding 1: the throttle counted per address *and username*, so a new username each time
     dodged it and every try cost an argon2 check."""
     checked: list[str | None] = []
-    real_verify = staff_sign_in.verify_staff_password
-    monkeypatch.setattr(staff_sign_in, "verify_staff_password", lambda h, p: checked.append(h) or real_verify(h, p))
+
+    def counted_verify(password_hash: str | None, password: str) -> bool:
+        checked.append(password_hash)
+        return staff.verify_staff_password(password_hash, password)
+
+    monkeypatch.setattr("badge_server.staff_sign_in.verify_staff_password", counted_verify)
     fresh_minute()
     limit = district.runtime.settings.rate_staff_login_per_address_per_minute
     statuses = [sign_in(browser, f"nobody{n}", "guess").status_code for n in range(limit + 5)]
