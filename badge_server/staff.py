@@ -3,10 +3,12 @@ browser sessions. Badges never sign staff in."""
 
 from __future__ import annotations
 
+import base64
+import hmac
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 from argon2 import PasswordHasher
@@ -22,6 +24,9 @@ from badge_server.store.models import Org, Person, RosterRole, StaffRole, StaffS
 
 SESSION_HOURS = 10
 RECOVERY_CODES = 8
+RECOVERY_CODE_BYTES = 13  # 104 random bits, of which a code keeps 100 (20 base32 characters)
+PAUSE_AFTER_WRONG_CODES = 5  # wrong second-factor codes in a row, across sign-ins
+MAX_PAUSE_MINUTES = 60
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the time the same either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
@@ -32,6 +37,14 @@ class SignInRefused(PolicyError):
 
     def __init__(self) -> None:
         super().__init__("That username, password or code is not right.")
+
+
+class CodesPaused(SignInRefused):
+    """Raised when an account's second-factor codes are paused after too many wrong ones."""
+
+    def __init__(self, until: datetime) -> None:
+        PolicyError.__init__(self, "Too many wrong codes for this account. Try again later, or ask an admin.")
+        self.until = until
 
 
 @dataclass(frozen=True)
@@ -159,41 +172,103 @@ def totp_uri(user: StaffUser, keys: ServerKeys, issuer: str) -> str:
     return pyotp.TOTP(keys.decrypt(user.totp_secret_encrypted)).provisioning_uri(name=user.username, issuer_name=issuer)
 
 
+def _totp_step(user: StaffUser, keys: ServerKeys, secret_encrypted: bytes | None, code: str) -> int | None:
+    """The time step whose code this is (now, or one step either side for a slow typist), if it
+    was not used before: RFC 6238 section 5.2, a code is accepted once even within its window."""
+    if secret_encrypted is None or not code.isascii() or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(keys.decrypt(secret_encrypted))
+    now = utcnow()
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        # Constant-time comparison: the time taken must not tell how many digits were right.
+        if hmac.compare_digest(totp.generate_otp(step), code) and step > (user.last_totp_step or -1):
+            return step
+    return None
+
+
+def _new_recovery_codes(user: StaffUser, keys: ServerKeys) -> list[str]:
+    # 20 base32 characters: 100 bits each (guessing is hopeless even offline), stored as an HMAC
+    # under the server key, so a copy of the database alone cannot test guesses either.
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        text = base64.b32encode(secrets.token_bytes(RECOVERY_CODE_BYTES)).decode("ascii").lower()[:20]
+        codes.append("-".join(text[i : i + 5] for i in range(0, 20, 5)))
+    user.recovery_code_digests = [keys.secret_digest(_normalised_recovery_code(c)) for c in codes]
+    return codes
+
+
+def _normalised_recovery_code(code: str) -> str:
+    return "".join(c for c in code.lower() if c.isascii() and c.isalnum())
+
+
 def confirm_totp_setup(session: Session, user: StaffUser, keys: ServerKeys, code: str) -> list[str]:
     """Turn TOTP on once a code from the new secret checks out; return recovery codes (shown once)."""
-    if user.totp_secret_encrypted is None or not pyotp.TOTP(keys.decrypt(user.totp_secret_encrypted)).verify(
-        code.strip(), valid_window=1
-    ):
+    step = _totp_step(user, keys, user.totp_secret_encrypted, code.strip())
+    if step is None:
         raise SignInRefused()
-    codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
-    user.recovery_code_digests = [token_digest(c) for c in codes]
+    user.last_totp_step = step
+    codes = _new_recovery_codes(user, keys)
     user.totp_enabled = True
     audit.record(session, "staff.totp_enabled", actor=user.username)
     return codes
 
 
 def pass_second_factor(session: Session, record: StaffSession, keys: ServerKeys, code: str) -> None:
-    """A TOTP code, or one of the recovery codes (each works once)."""
+    """A TOTP code (each once), or one of the recovery codes (each once).
+
+    Wrong codes are counted per account, not per sign-in: a new password sign-in does not start
+    the count again. From the ``PAUSE_AFTER_WRONG_CODES``-th wrong code in a row, codes are not
+    even checked for a while, twice as long each time (:class:`CodesPaused`); a right code ends it.
+    """
     user = record.staff
+    now = utcnow()
+    if user.codes_paused_until is not None and user.codes_paused_until > now:
+        raise CodesPaused(user.codes_paused_until)
     code = code.strip().lower()
     if user.totp_enabled and user.totp_secret_encrypted is not None:
-        if pyotp.TOTP(keys.decrypt(user.totp_secret_encrypted)).verify(code, valid_window=1):
-            record.mfa_done = True
-            audit.record(session, "staff.sign_in", actor=user.username, step="totp")
+        step = _totp_step(user, keys, user.totp_secret_encrypted, code)
+        if step is not None:
+            user.last_totp_step = step
+            _passed(session, record, step="totp")
             return
-        digest = token_digest(code)
-        if digest in user.recovery_code_digests:
-            user.recovery_code_digests = [d for d in user.recovery_code_digests if d != digest]
-            record.mfa_done = True
-            audit.record(
-                session,
-                "staff.sign_in",
-                actor=user.username,
-                step="recovery_code",
-                recovery_codes_left=len(user.recovery_code_digests),
-            )
-            return
+        digest = keys.secret_digest(_normalised_recovery_code(code))
+        legacy = token_digest(code)  # codes issued before issue 15 (48 bits, plain SHA-256)
+        for stored in (digest, legacy):
+            if stored in user.recovery_code_digests:
+                user.recovery_code_digests = [d for d in user.recovery_code_digests if d != stored]
+                _passed(session, record, step="recovery_code", recovery_codes_left=len(user.recovery_code_digests))
+                return
+    user.wrong_codes += 1
+    if user.wrong_codes >= PAUSE_AFTER_WRONG_CODES:
+        minutes = min(2 ** (user.wrong_codes - PAUSE_AFTER_WRONG_CODES), MAX_PAUSE_MINUTES)
+        user.codes_paused_until = now + timedelta(minutes=minutes)
+        audit.record(
+            session,
+            "staff.alert",
+            "wrong_codes",
+            actor=user.username,
+            wrong_codes=user.wrong_codes,
+            paused_minutes=minutes,
+        )
     raise SignInRefused()
+
+
+def _passed(session: Session, record: StaffSession, step: str, recovery_codes_left: int | None = None) -> None:
+    record.mfa_done = True
+    record.staff.wrong_codes = 0
+    record.staff.codes_paused_until = None
+    if recovery_codes_left is None:
+        audit.record(session, "staff.sign_in", actor=record.staff.username, step=step)
+    else:
+        audit.record(
+            session, "staff.sign_in", actor=record.staff.username, step=step, recovery_codes_left=recovery_codes_left
+        )
+
+
+def accounts_under_attack(session: Session, school_ids: Collection[str] | None) -> list[StaffUser]:
+    """Accounts in scope whose second factor is being guessed: for their admins' attention."""
+    return [u for u in accounts_of(session, school_ids) if u.wrong_codes >= PAUSE_AFTER_WRONG_CODES]
 
 
 def end_session(session: Session, record: StaffSession) -> None:
@@ -213,6 +288,9 @@ def reset_second_factor(session: Session, user: StaffUser, *, actor: str) -> Non
     user.totp_secret_encrypted = None
     user.totp_enabled = False
     user.recovery_code_digests = []
+    user.last_totp_step = None
+    user.wrong_codes = 0
+    user.codes_paused_until = None
     _end_open_sessions(session, user)
     audit.record(session, "staff.reset_mfa", actor=actor, username=user.username)
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -387,6 +388,17 @@ class StaffUser(Base):
     recovery_code_digests: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
+    last_totp_step: Mapped[int | None] = mapped_column(BigInteger)  # a code's time step is used once
+    wrong_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in a row
+    codes_paused_until: Mapped[datetime | None]  # after too many wrong codes; grows each time
+
+
+class ServerFact(Base):
+    """A fact about this installation the server checks at start (e.g. the key's check value)."""
+
+    __tablename__ = "server_facts"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
 
 
 class StaffSession(Base):

@@ -7,6 +7,7 @@ import re
 import httpx
 import pyotp
 
+from badge_server import clock
 from badge_server.staff import create_staff
 from badge_server.store.db import transaction
 from tests.support.district import District
@@ -35,5 +36,7 @@ def sign_in_setting_up_totp(browser: httpx.Client, username: str, password: str 
     step = sign_in(browser, username, password)
     secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', step.text)
     if secret:
-        step = browser.post("/staff/mfa/setup", data={"code": pyotp.TOTP(secret[1]).now(), "csrf": csrf_of(step)})
+        # The server's clock, which a test may have moved on.
+        code = pyotp.TOTP(secret[1]).at(clock.utcnow())
+        step = browser.post("/staff/mfa/setup", data={"code": code, "csrf": csrf_of(step)})
     return step

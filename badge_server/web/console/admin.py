@@ -51,6 +51,7 @@ def overview(request: Request, db: SessionDep, runtime: RuntimeDep, record: Curr
         "admin.html",
         record,
         schools=schools.school_summaries(db, visible_school_ids(record)),
+        under_attack=staff_accounts.accounts_under_attack(db, visible_school_ids(record)),
         last_import=last_import(db),
         settings=runtime.settings,
     )
@@ -125,6 +126,7 @@ def staff_list(request: Request, db: SessionDep, record: CurrentAdmin, message: 
         users=staff_accounts.accounts_of(db, scope),
         teachers=schools.find_teachers(db, scope),
         schools=schools.find_schools(db, scope),
+        pause_after=staff_accounts.PAUSE_AFTER_WRONG_CODES,
         message=message,
     )
 

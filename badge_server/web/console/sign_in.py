@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server import staff as staff_accounts
+from badge_server.clock import utcnow
 from badge_server.errors import RateLimited, StaffSignInNeeded
 from badge_server.keys import token_digest
 from badge_server.ratelimit import Limit, enforce_limits
@@ -125,6 +126,11 @@ def mfa(
     record = pending_form(request, db, csrf)
     try:
         staff_accounts.pass_second_factor(db, record, runtime.keys, code)
+    except staff_accounts.CodesPaused as exc:
+        audit.record(db, AUDIT_KIND, "paused", source_ip=ip, username=record.staff.username, step="code")
+        page = render_page(request, "mfa.html", record, error=str(exc), status=429)
+        page.headers["Retry-After"] = str(max(1, int((exc.until - utcnow()).total_seconds())))
+        return page
     except staff_accounts.SignInRefused as exc:
         audit.record(db, AUDIT_KIND, "refused", source_ip=ip, username=record.staff.username, step="code")
         return render_page(request, "mfa.html", record, error=str(exc), status=401)

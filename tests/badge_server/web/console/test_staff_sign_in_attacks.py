@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy import select
 
 from badge_server import clock, staff
 from badge_server.store.db import transaction
-from badge_server.store.models import AuditEvent
+from badge_server.store.models import AuditEvent, StaffUser
 from tests.support.api import exchange
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
-from tests.support.staff import PASSWORD, add_staff, csrf_of, sign_in
+from tests.support.staff import PASSWORD, add_staff, csrf_of, sign_in, sign_in_setting_up_totp
 
 JOSE = "st-0001"
 
@@ -114,3 +117,98 @@ def test_every_failed_staff_sign_in_is_audited_with_the_username_and_address(
     setup = browser.post("/staff/mfa/setup", data={"code": "000000", "csrf": csrf_of(step)})
     assert setup.status_code == 401
     assert refusals(district)[-1] == ("refused", {"username": "admin", "step": "code"}, "127.0.0.1")
+
+
+def admin_with_totp(browser: httpx.Client, district: District) -> tuple[str, list[str]]:
+    """A district admin with TOTP set up: its secret and recovery codes."""
+    add_staff(district, "admin", "district_admin")
+    setup = sign_in(browser, "admin")
+    secret = re.search(r'<code class="big">([A-Z2-7]+)</code>', setup.text)
+    assert secret
+    codes_page = browser.post("/staff/mfa/setup", data={"code": code_at(secret[1], 0), "csrf": csrf_of(setup)})
+    codes = re.findall(r'<code class="big">([a-z2-7-]+)</code>', codes_page.text)
+    return secret[1], codes
+
+
+def code_at(secret: str, steps_from_now: int) -> str:
+    """The TOTP code of the server's clock (tests move it), some 30-second steps from now."""
+    return pyotp.TOTP(secret).at(clock.utcnow() + timedelta(seconds=30 * steps_from_now))
+
+
+def second_step(server: LoopbackServer, code: str) -> httpx.Response:
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=10) as fresh:
+        step = sign_in(fresh, "admin")
+        assert step.url.path == "/staff/mfa"
+        return fresh.post("/staff/mfa", data={"code": code, "csrf": csrf_of(step)})
+
+
+def test_a_totp_code_works_once_even_within_its_window(
+    browser: httpx.Client, server: LoopbackServer, district: District
+) -> None:
+    """Finding 9: a code seen over a shoulder could be typed again in the same 30 seconds."""
+    secret, _ = admin_with_totp(browser, district)
+    clock.advance(timedelta(seconds=30))  # the set-up's own code is used: a new step
+    code = code_at(secret, 0)
+    assert second_step(server, code).url.path == "/staff/classes"
+    again = second_step(server, code)
+    assert again.status_code == 401, "the same code a second time"
+    assert second_step(server, code_at(secret, -1)).status_code == 401, "nor an older step's code"
+    assert second_step(server, code_at(secret, 1)).url.path == "/staff/classes", "the next step's code works"
+
+
+def test_guessing_codes_across_new_sign_ins_is_paused_for_longer_each_time_and_admins_are_told(
+    browser: httpx.Client, server: LoopbackServer, district: District
+) -> None:
+    """Finding 2: wrong codes were counted per pending sign-in, and each password sign-in made a
+    new one: guesses grew without bound. Now they are counted per account."""
+    secret, _ = admin_with_totp(browser, district)
+    clock.advance(timedelta(seconds=30))
+    fresh_minute()
+    pause_after = staff.PAUSE_AFTER_WRONG_CODES
+    statuses = []
+    for n in range(pause_after + 1):
+        statuses.append(second_step(server, f"{n:06d}").status_code)  # a new sign-in for every guess
+    assert statuses == [401] * pause_after + [429]
+    paused = second_step(server, code_at(secret, 0))
+    assert paused.status_code == 429 and "Too many wrong codes" in paused.text, "even the right code waits"
+    assert 0 < int(paused.headers["retry-after"]) <= 60
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert second_step(server, "111111").status_code == 401  # one more wrong: a pause twice as long
+    clock.advance(timedelta(minutes=1, seconds=1))
+    assert second_step(server, code_at(secret, 0)).status_code == 429
+    with transaction(district.runtime.factory) as session:
+        alerts = session.scalars(select(AuditEvent).where(AuditEvent.kind == "staff.alert")).all()
+        assert [a.detail["paused_minutes"] for a in alerts] == [1, 2]
+    # Another admin sees it on the console's first page.
+    add_staff(district, "other", "district_admin")
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=10) as other:
+        sign_in_setting_up_totp(other, "other")
+        first_page = other.get("/staff/admin")
+        assert "Someone may be guessing a second-factor code" in first_page.text
+        assert re.search(
+            r"<strong>admin</strong>: 6 wrong codes in a row; codes paused until \d\d:\d\d UTC", first_page.text
+        )
+    clock.advance(timedelta(minutes=2, seconds=1))
+    assert second_step(server, code_at(secret, 0)).url.path == "/staff/classes"  # the right code ends it
+    with transaction(district.runtime.factory) as session:
+        assert session.scalars(select(StaffUser).where(StaffUser.username == "admin")).one().wrong_codes == 0
+
+
+def test_recovery_codes_hold_80_bits_or_more_and_are_stored_keyed(
+    browser: httpx.Client, server: LoopbackServer, district: District
+) -> None:
+    """Finding 10: codes held 48 bits each, stored as unsalted SHA-256."""
+    _, codes = admin_with_totp(browser, district)
+    assert len(codes) == staff.RECOVERY_CODES and len(set(codes)) == len(codes)
+    for code in codes:
+        letters = code.replace("-", "")
+        assert len(letters) * 5 >= 80 and set(letters) <= set("abcdefghijklmnopqrstuvwxyz234567")
+    with transaction(district.runtime.factory) as session:
+        stored = session.scalars(select(StaffUser).where(StaffUser.username == "admin")).one().recovery_code_digests
+    plain = {hashlib.sha256(c.encode()).hexdigest() for c in codes} | {
+        hashlib.sha256(c.replace("-", "").encode()).hexdigest() for c in codes
+    }
+    assert not plain & set(stored), "not a plain hash a stolen database could test guesses against"
+    typed = codes[0].upper().replace("-", " ")  # read off paper: any case, spaces for dashes
+    assert second_step(server, typed).url.path == "/staff/classes"
+    assert second_step(server, codes[0]).status_code == 401, "each works once"
