@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from badge_server import __version__, audit
+from badge_server import __version__, audit, key_check
 from badge_server.errors import (
     ApiError,
     ConfigError,
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime.start(settings or Settings())
     if not is_current(runtime.engine):
         raise ConfigError("the database schema is missing or old; run `badge-server init` first")
+    key_check.refuse_other_key(runtime.factory, runtime.keys, runtime.settings)
     limit = runtime.settings.max_requests_in_flight
 
     @asynccontextmanager

@@ -49,6 +49,10 @@ class ServerKeys:
         """Keyed digest of a badge or code secret, the only form stored for look-up."""
         return hmac.new(self.digest_key, secret.encode("ascii"), hashlib.sha256).hexdigest()
 
+    def check_value(self) -> str:
+        """Names this key (badge_server/key_check.py) without revealing it."""
+        return hmac.new(self.digest_key, b"badge-login key check v1", hashlib.sha256).hexdigest()[:16]
+
     def encrypt(self, text: str) -> bytes:
         return self.fernet.encrypt(text.encode("utf-8"))
 

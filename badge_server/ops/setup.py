@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from badge_printing.sheets import PrintOptions
-from badge_server.keys import write_new_key_file
+from badge_server import key_check
+from badge_server.errors import ConfigError
+from badge_server.keys import load_keys, write_new_key_file
 from badge_server.printing import PrintRequest, print_badges
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.store.db import make_engine, transaction
+from badge_server.store.db import make_engine, make_session_factory, transaction
 from badge_server.store.migrate import upgrade
 
 
@@ -18,12 +20,19 @@ def initialise(settings: Settings) -> list[str]:
     done = []
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key_file = settings.effective_secret_key_file
-    if settings.secret_key is None and not key_file.exists():
-        write_new_key_file(key_file)
-        done.append(f"created server key {key_file} (mode 0600; back it up: badges cannot be reprinted without it)")
     engine = make_engine(settings.effective_database_url)
     try:
         upgrade(engine)
+        factory = make_session_factory(engine)
+        if settings.secret_key is None and not key_file.exists():
+            stored = key_check.stored_check(factory)
+            if stored is not None:  # the key is lost or not mounted: a new one would orphan every badge
+                raise ConfigError(key_check.wrong_key_message(settings, stored, None))
+            write_new_key_file(key_file)
+            done.append(f"created server key {key_file} (mode 0600; back it up: badges cannot be reprinted without it)")
+        keys = load_keys(settings)
+        key_check.refuse_other_key(factory, keys, settings)
+        key_check.record_check(factory, keys)
     finally:
         engine.dispose()
     done.append(f"database schema is current ({engine.url.render_as_string(hide_password=True)})")
