@@ -1,3 +1,3 @@
-from badge_server.ops.cli import main
+from badge_server.ops.cli import run_program
 
-main()
+run_program()

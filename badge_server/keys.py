@@ -90,7 +90,7 @@ def write_new_key_file(path: Path) -> None:
         handle.write(base64.urlsafe_b64encode(secrets.token_bytes(MASTER_KEY_BYTES)).decode() + "\n")
 
 
-def _master_from_text(text: str, source: str) -> bytes:
+def master_from_text(text: str, source: str) -> bytes:
     text = text.strip()
     if text.lower() in _KNOWN_WEAK:
         raise ConfigError(f"the server key from {source} is a well-known default; make a real one")
@@ -111,7 +111,7 @@ def load_keys(settings: Settings) -> ServerKeys:
     default key.
     """
     if settings.secret_key is not None:
-        return ServerKeys.from_master(_master_from_text(settings.secret_key.get_secret_value(), "BADGE_SECRET_KEY"))
+        return ServerKeys.from_master(master_from_text(settings.secret_key.get_secret_value(), "BADGE_SECRET_KEY"))
     path = settings.effective_secret_key_file
     if not path.exists():
         if not settings.is_development:
@@ -120,4 +120,4 @@ def load_keys(settings: Settings) -> ServerKeys:
                 "(or set BADGE_SECRET_KEY_FILE to an existing key file)."
             )
         write_new_key_file(path)
-    return ServerKeys.from_master(_master_from_text(path.read_text(encoding="ascii"), str(path)))
+    return ServerKeys.from_master(master_from_text(path.read_text(encoding="ascii"), str(path)))

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from badge_server import __version__
+from badge_server import __version__, key_check
 from badge_server.errors import ConfigError
+from badge_server.keys import ServerKeys, master_from_text
+from badge_server.ops.private_files import open_private
 from badge_server.settings import Settings
 
 MANIFEST = "manifest.json"
@@ -36,10 +38,6 @@ def _sqlite_path(settings: Settings) -> Path:
             f"pg_restore, and keep the server key ({settings.effective_secret_key_file}) with the dumps"
         )
     return Path(url.database)
-
-
-def _private_file(path: Path) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 
 
 def backup(settings: Settings, output: Path) -> dict[str, object]:
@@ -61,10 +59,11 @@ def backup(settings: Settings, output: Path) -> dict[str, object]:
             target.close()
             source.close()
         key = Path(folder) / KEY
-        with os.fdopen(_private_file(key), "w", encoding="utf-8") as handle:
-            handle.write(
+        with open_private(key) as handle:
+            text = (
                 settings.secret_key.get_secret_value() if settings.secret_key else key_file.read_text(encoding="utf-8")
             )
+            handle.write(text.encode("utf-8"))
         manifest = {
             "made_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "server_version": __version__,
@@ -72,11 +71,42 @@ def backup(settings: Settings, output: Path) -> dict[str, object]:
         }
         (Path(folder) / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         partial = Path(folder) / "backup.tar.gz"
-        with os.fdopen(_private_file(partial), "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        with open_private(partial) as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
             for name in (MANIFEST, DATABASE, KEY):
                 archive.add(Path(folder) / name, arcname=name)
         os.replace(partial, output)
     return manifest
+
+
+def _check_backup(archive_path: Path, database: Path, key_file: Path) -> None:
+    """Refuse (ConfigError) a key that is not a server key, a database that is not ours or is
+    damaged, and a pair that does not belong together (the database's key check value)."""
+    try:
+        keys = ServerKeys.from_master(master_from_text(key_file.read_text(encoding="ascii"), f"{archive_path}"))
+    except (ConfigError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"the server key in {archive_path} is not usable ({exc}); nothing was restored") from None
+    try:
+        check = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise ConfigError(f"the database in {archive_path} is damaged; nothing was restored")
+            tables = {row[0] for row in check.execute("select name from sqlite_master where type = 'table'")}
+            if not {"alembic_version", "people", "badges"} <= tables:
+                raise ConfigError(
+                    f"the database in {archive_path} is not a badge-server database; nothing was restored"
+                )
+            stored = None
+            if "server_facts" in tables:
+                row = check.execute("select value from server_facts where name = ?", (key_check.FACT,)).fetchone()
+                stored = row[0] if row else None
+        finally:
+            check.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"the database in {archive_path} cannot be read ({exc}); nothing was restored") from None
+    if stored is not None and stored != keys.check_value():
+        raise ConfigError(
+            f"the key in {archive_path} is not the one its database was set up with; nothing was restored"
+        )
 
 
 def restore(settings: Settings, archive_path: Path, *, force: bool = False) -> dict[str, object]:
@@ -98,12 +128,9 @@ def restore(settings: Settings, archive_path: Path, *, force: bool = False) -> d
                     folder, members=[archive.getmember(n) for n in (MANIFEST, DATABASE, KEY)], filter="data"
                 )
                 manifest: dict[str, object] = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))
-                check = sqlite3.connect(Path(folder) / DATABASE)
-                try:
-                    if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-                        raise ConfigError(f"the database in {archive_path} is damaged; nothing was restored")
-                finally:
-                    check.close()
+                # Everything is checked before anything live is touched: a restore that cannot
+                # finish must leave the server as it was.
+                _check_backup(archive_path, Path(folder) / DATABASE, Path(folder) / KEY)
                 os.chmod(Path(folder) / DATABASE, 0o600)
                 os.chmod(Path(folder) / KEY, 0o600)
                 # The key first: a database must never be in place without the key that reads it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
 from badge_server.ops import saml_commands
 from badge_server.ops.command_runs import emit, fail_cleanly, unit_of_work
+from badge_server.ops.private_files import open_private
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
 from badge_server.printing import PrintRequest
@@ -358,7 +360,8 @@ def print_letters_command(
                 session, runtime.keys, runtime.settings, request, sign_in_url=settings.public_url, actor=ACTOR
             )
             try:  # inside the transaction: a letter that cannot be written gives no password
-                partial.write_bytes(render_letters(letters, page_size))
+                with open_private(partial) as handle:
+                    handle.write(render_letters(letters, page_size))
                 partial.replace(output)
             except OSError as exc:
                 raise BadgeServerError(f"cannot write {output}: {exc.strerror}") from exc
@@ -534,3 +537,11 @@ main.add_command(rotate_signing_key)
 # SAML identity provider: saml-sp add|list|disable, saml-certificate (ops/saml_commands.py).
 main.add_command(saml_commands.saml_sp)
 main.add_command(saml_commands.saml_certificate)
+
+
+def run_program() -> None:
+    """The ``badge-server`` program. Whatever else a command writes (a database, an export)
+    is its owner's only, as under the systemd unit's UMask=0077; tests call ``main`` in-process
+    and keep their own umask."""
+    os.umask(0o077)
+    main()

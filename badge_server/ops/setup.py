@@ -8,6 +8,7 @@ from badge_printing.sheets import PrintOptions
 from badge_server import key_check
 from badge_server.errors import ConfigError
 from badge_server.keys import load_keys, write_new_key_file
+from badge_server.ops.private_files import open_private
 from badge_server.printing import PrintRequest, print_badges
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -53,7 +54,7 @@ def write_badge_pdf(
     partial = output.with_name(output.name + ".partial")
     runtime = Runtime.start(settings)
     try:
-        with transaction(runtime.factory) as session, partial.open("wb") as handle:
+        with transaction(runtime.factory) as session, open_private(partial) as handle:
             count = print_badges(
                 session,
                 runtime.keys,

@@ -23,6 +23,9 @@ def make_engine(url: str) -> Engine:
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Badge digests and encrypted secrets: owner only. SQLite gives its -wal and -shm files
+        # the database file's mode, so creating it 0600 covers them too, whatever the umask.
+        Path(parsed.database).touch(mode=0o600, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

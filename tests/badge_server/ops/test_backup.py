@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import stat
 import tarfile
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 
 from badge_server import badges
 from badge_server.errors import ConfigError
+from badge_server.keys import write_new_key_file
 from badge_server.ops.backup import backup, restore
+from badge_server.ops.setup import initialise
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
@@ -76,3 +79,38 @@ def test_restore_refuses_what_is_not_a_backup_and_postgres_is_sent_to_pg_dump(tm
     postgres = Settings(_env_file=None, database_url="postgresql+psycopg://x@localhost/y", secret_key=new_secret_key())
     with pytest.raises(ConfigError, match="pg_dump"):
         backup(postgres, tmp_path / "x.tar.gz")
+
+
+def test_restore_checks_the_archive_before_it_touches_the_live_key_or_database(tmp_path: Path) -> None:
+    """Finding 14: a 1-byte database and a 1-byte key were accepted, and the live key was
+    replaced before either was checked."""
+    live = tmp_path / "live"
+    settings = Settings(_env_file=None, data_dir=live, env="development")
+    assert initialise(settings)
+    key_before = (live / "secret.key").read_bytes()
+    database_before = (live / "badge.db").read_bytes()
+    good = tmp_path / "good.tar.gz"
+    backup(settings, good)
+
+    def variant(name: str, **replace: bytes) -> Path:
+        path = tmp_path / name
+        with tarfile.open(good, "r:gz") as source, tarfile.open(path, "w:gz") as target:
+            for member in source.getmembers():
+                data = replace.get(member.name, source.extractfile(member).read())  # type: ignore[union-attr]
+                member.size = len(data)
+                target.addfile(member, io.BytesIO(data))
+        return path
+
+    other_key = tmp_path / "other.key"
+    write_new_key_file(other_key)
+    for archive, why in (
+        (variant("tiny-db.tar.gz", **{"badge.db": b"x"}), "not a badge-server database|cannot be read"),
+        (variant("tiny-key.tar.gz", **{"secret.key": b"x"}), "server key in"),
+        (variant("foreign-key.tar.gz", **{"secret.key": other_key.read_bytes()}), "not the one its database"),
+    ):
+        with pytest.raises(ConfigError, match=why) as refused:
+            restore(settings, archive, force=True)
+        assert "nothing was restored" in str(refused.value)
+        assert (live / "secret.key").read_bytes() == key_before, archive.name
+        assert (live / "badge.db").read_bytes() == database_before, archive.name
+    assert restore(settings, good, force=True)["server_version"]  # the real one still restores

@@ -221,3 +221,24 @@ def test_the_demo_prints_a_student_password_that_signs_in_without_a_camera(demo_
         signed_in = sign_in(browser, printed[1], printed[2])
         assert signed_in.status_code == 303, signed_in.text[-400:]
         assert "José" in browser.get("/dashboard").text
+
+
+def test_files_holding_badge_secrets_are_owner_only_whatever_the_umask(data_dir: Path, tmp_path: Path) -> None:
+    """Issue 15, finding 12: print-badges PDFs and the database were created 0644 by a shell's
+    usual umask outside systemd."""
+    previous = os.umask(0o022)
+    try:
+        run(["init"], data_dir)
+        run(["import-roster", str(DEMO_ROSTER)], data_dir)
+        sheet, school = tmp_path / "class.pdf", tmp_path / "school.zip"
+        sheet.write_bytes(b"an older, world-readable file of the same name")
+        sheet.chmod(0o644)
+        run(["print-badges", "--class", "k-maple-kg", "-o", str(sheet)], data_dir)
+        run(["print-badges", "--school", "s-maple", "-o", str(school)], data_dir)
+        archive = tmp_path / "backup.tar.gz"
+        run(["backup", "-o", str(archive)], data_dir)
+        for path in (sheet, school, archive, data_dir / "badge.db", data_dir / "secret.key"):
+            assert path.stat().st_mode & 0o077 == 0, f"{path.name} is {oct(path.stat().st_mode)}"
+        assert sheet.read_bytes().startswith(b"%PDF")
+    finally:
+        os.umask(previous)
