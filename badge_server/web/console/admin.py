@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile as StarletteUploadFile
+from starlette.formparsers import MultiPartException
 
 from badge_server import schools
 from badge_server import staff as staff_accounts
@@ -23,8 +26,9 @@ from badge_server.web.console.access import (
     AccountForm,
     AdminForm,
     CurrentAdmin,
-    DistrictAdminForm,
+    CurrentDistrictAdmin,
     actor,
+    check_csrf,
     visible_school_ids,
 )
 from badge_server.web.deps import RuntimeDep, SessionDep
@@ -65,7 +69,24 @@ def people(
     return render_page(request, "people.html", record, people=found, q=q, role=role)
 
 
-async def _unpack_upload(files: list[UploadFile], target: Path) -> list[str]:
+def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo, zip_name: str) -> bytes:
+    """One member's bytes, or a refusal naming it: a bad CRC, a password, a cut-off file or an
+    unknown compression must not become a 500."""
+    if member.flag_bits & 0x1:
+        raise UploadRefused(f"{member.filename} in {zip_name} is encrypted; export the roster without a password")
+    try:
+        data = archive.read(member)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
+        raise UploadRefused(
+            f"{member.filename} in {zip_name} cannot be unpacked ({exc}); export the roster again"
+        ) from None
+    # Declared sizes can lie: what was unpacked counts, not what the header said.
+    if len(data) != member.file_size:
+        raise UploadRefused(f"{member.filename} in {zip_name} is not the size its ZIP entry says")
+    return data
+
+
+async def _unpack_upload(files: list[StarletteUploadFile], target: Path) -> list[str]:
     """Roster files from the upload (loose CSVs or one ZIP) into ``target``; only known names."""
     written: list[str] = []
     total = 0
@@ -75,7 +96,7 @@ async def _unpack_upload(files: list[UploadFile], target: Path) -> list[str]:
         if name.lower().endswith(".zip"):
             try:
                 archive = zipfile.ZipFile(io.BytesIO(data))
-            except zipfile.BadZipFile as exc:
+            except (zipfile.BadZipFile, ValueError, EOFError) as exc:
                 raise UploadRefused(f"{name} is not a readable ZIP file") from exc
             for member in archive.infolist():
                 inner = PurePosixPath(member.filename).name  # folders inside the ZIP are ignored
@@ -83,7 +104,7 @@ async def _unpack_upload(files: list[UploadFile], target: Path) -> list[str]:
                     total += member.file_size  # the declared size; a ZIP bomb stops here
                     if total > MAX_ROSTER_BYTES:
                         raise UploadRefused("the roster is larger than 200 MB unpacked")
-                    (target / inner).write_bytes(archive.read(member))
+                    (target / inner).write_bytes(_unpacked(archive, member, name))
                     written.append(inner)
         elif name in ROSTER_FILES:
             total += len(data)
@@ -98,21 +119,29 @@ async def _unpack_upload(files: list[UploadFile], target: Path) -> list[str]:
 
 @router.post("/roster", response_class=HTMLResponse)
 async def upload_roster(
-    request: Request,
-    db: SessionDep,
-    runtime: RuntimeDep,
-    record: DistrictAdminForm,
-    files: Annotated[list[UploadFile], File()],
+    request: Request, db: SessionDep, runtime: RuntimeDep, record: CurrentDistrictAdmin
 ) -> HTMLResponse:
-    with tempfile.TemporaryDirectory(prefix="roster-") as folder:
-        try:
-            names = await _unpack_upload(files, Path(folder))
-            label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
-            report = import_roster(db, Path(folder), runtime.keys, runtime.settings, actor=actor(record), source=label)
-        except RosterImportError as exc:
-            return render_page(request, "roster_result.html", record, problems=exc.problems, status=422)
-        except UploadRefused as exc:
-            return render_page(request, "roster_result.html", record, refused=str(exc), status=400)
+    # No File() or Form() parameters: FastAPI would read (and spool to disk) the whole body to
+    # fill them before any dependency ran, so an anonymous client could upload 100 MB. The
+    # session is checked first (from the cookie), then the body is read and its CSRF token.
+    try:
+        async with request.form(max_files=len(ROSTER_FILES), max_fields=4) as form:  # closes its temp files
+            csrf = form.get("csrf")
+            check_csrf(record.csrf_token, csrf if isinstance(csrf, str) else "")
+            files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
+            with tempfile.TemporaryDirectory(prefix="roster-") as folder:
+                names = await _unpack_upload(files, Path(folder))
+                label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
+                report = import_roster(
+                    db, Path(folder), runtime.keys, runtime.settings, actor=actor(record), source=label
+                )
+    except MultiPartException as exc:
+        refused = f"the upload is not readable ({exc.message})"
+        return render_page(request, "roster_result.html", record, refused=refused, status=400)
+    except RosterImportError as exc:
+        return render_page(request, "roster_result.html", record, problems=exc.problems, status=422)
+    except UploadRefused as exc:
+        return render_page(request, "roster_result.html", record, refused=str(exc), status=400)
     return render_page(request, "roster_result.html", record, report=report.as_dict())
 
 
