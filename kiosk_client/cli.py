@@ -15,7 +15,7 @@ import click
 
 from kiosk_client import __version__
 from kiosk_client.api import BadgeServerClient
-from kiosk_client.config import KioskConfig, load_config
+from kiosk_client.config import SYSTEM_CONFIG, KioskConfig, load_config, save_server_url
 from kiosk_client.credentials import backend_for, load_token, save_token
 from kiosk_client.errors import KioskError, NotEnrolled, ServerRefused, ServerUnreachable
 
@@ -77,19 +77,38 @@ def main(ctx: click.Context, config_path: Path | None, server: str | None, camer
 @main.command()
 @click.option("--code", required=True, help="The enrolment code an admin made (badge-server enroll-code).")
 @click.option("--name", default=None, help="Device name shown to admins (default: host name).")
+@click.option(
+    "--server",
+    "server_url",
+    default=None,
+    help="The badge server to enrol with; saved in the config file as server_url.",
+)
 @click.pass_context
-def enroll(ctx: click.Context, code: str, name: str | None) -> None:
-    """Enrol this device with the server and store its token (run once, as admin)."""
+def enroll(ctx: click.Context, code: str, name: str | None, server_url: str | None) -> None:
+    """Enrol this device with the server and store its token (run once, as admin).
+
+    ``badge-kiosk enroll --server URL --code CODE`` is the form the console and the docs print:
+    the token belongs to that server, so the kiosk is pointed at it too (server_url in the
+    config file), or it would go on asking another server that does not know the token.
+    """
+    options = ctx.find_root().params
     try:
         config = _config(ctx)
+        if server_url is not None:
+            config = load_config(options.get("config_path"), server_url=server_url, camera=options.get("camera"))
         client = BadgeServerClient(config.server_url, ca_bundle=config.ca_bundle)
         device_id, token = client.enroll(code, name or config.device_name or socket.gethostname())
         save_token(backend_for(config.token_store, config.token_file, config.credential_file), token)
+        saved_in = (
+            save_server_url(options.get("config_path") or SYSTEM_CONFIG, config.server_url) if server_url else None
+        )
     except ServerRefused as exc:
         _fail(f"the server refused the code: {exc.message}")
     except KioskError as exc:
         _fail(str(exc))
-    click.echo(f"enrolled as device {device_id}; token stored ({config.token_store})")
+    click.echo(f"enrolled as device {device_id} with {config.server_url}; token stored ({config.token_store})")
+    if saved_in:
+        click.echo(f"server_url = {config.server_url!r} saved in {saved_in}")
 
 
 def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[dict[str, Any], list[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -80,3 +81,29 @@ def load_config(path: Path | None = None, **overrides: object) -> KioskConfig:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"{source}: {problems}") from None
+
+
+def save_server_url(path: Path, server_url: str) -> Path:
+    """Set ``server_url`` in the config file (made if missing), keeping every other line and
+    comment as IT wrote it; the result is validated before it replaces the file."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    setting = f"server_url = {json.dumps(server_url)}"
+    table_starts = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), len(lines))
+    for index, line in enumerate(lines[:table_starts]):
+        if line.split("=", 1)[0].strip() == "server_url":
+            lines[index] = setting
+            break
+    else:
+        lines.insert(0, setting)  # top-level keys come before any [table]
+    text = "\n".join(lines) + "\n"
+    try:
+        KioskConfig.model_validate(tomllib.loads(text))
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ConfigError(f"{path}: cannot set server_url there ({exc}); set it by hand") from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    if path.exists():
+        partial.chmod(path.stat().st_mode & 0o777)
+    partial.replace(path)
+    return path

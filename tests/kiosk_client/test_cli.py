@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import inspect
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from badge_server import devices
@@ -15,6 +20,7 @@ from kiosk_client.credentials import FileKeyring, load_token
 from kiosk_client.frames import write_badge_video
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
+from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
 
 pytestmark = pytest.mark.runs_long(14)
 
@@ -89,3 +95,49 @@ def test_demo_setup_of_a_folder_without_a_demo_district_names_what_is_missing(tm
     assert made.returncode == 2
     assert "holds no demo district (run `badge-server demo` first)" in made.stderr
     assert not (tmp_path / "kiosk.toml").exists()
+
+
+def test_the_enrol_command_the_console_and_docs_print_works_as_printed(
+    tmp_path: Path, server: LoopbackServer, district: District
+) -> None:
+    """Issue 15: the console, the README and the kiosk's own "not enrolled" message print
+    `badge-kiosk enroll --server URL --code CODE`, which failed with "No such option"."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text(
+        '# set by IT\nserver_url = "https://badges.example.org"\n'
+        f'camera = "0"\ntoken_file = "{tmp_path / "state" / "token.json"}"\n',
+        encoding="utf-8",
+    )
+    add_staff(district, "it-admin", "district_admin")
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as admin:
+        sign_in_setting_up_totp(admin, "it-admin")
+        devices_page = admin.get("/staff/admin/devices")
+        made = admin.post(
+            "/staff/admin/devices/enroll-code", data={"csrf": csrf_of(devices_page), "school_id": "s-maple"}
+        )
+    printed = re.search(r"<code>(badge-kiosk enroll --server \S+ --code \S+)</code>", made.text)
+    assert printed, made.text[:2000]
+    command = shlex.split(html.unescape(printed[1]))
+    enrolled = subprocess.run(
+        [*CLI, "--config", str(config), *command[1:]], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert f"server_url = '{server.url}' saved in {config}" in enrolled.stdout
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith("# set by IT\n") and f'server_url = "{server.url}"' in text, "other lines kept"
+    report = kiosk("check", "--json", "--seconds", "0.2", config=config)
+    assert json.loads(report.stdout)["enrolled"] and json.loads(report.stdout)["server_reachable"]
+    # The group option, as before, and the form the "not enrolled" message names.
+    from kiosk_client import credentials
+
+    assert "badge-kiosk enroll --server URL --code CODE" in inspect.getsource(credentials)
+    with transaction(district.runtime.factory) as session:
+        code = devices.create_enroll_code(session, "s-lake", minutes=5, actor="admin").code
+    again = subprocess.run(
+        [*CLI, "--config", str(config), "--server", server.url, "enroll", "--code", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
