@@ -19,6 +19,7 @@ from badge_server.errors import (
     ApiError,
     ConfigError,
     DatabaseUnavailable,
+    InternalError,
     MalformedRequest,
     RateLimited,
     StaffSignInNeeded,
@@ -27,9 +28,10 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
-from badge_server.web import after_scan, api, handoff, home_scan, password_sign_in, scanner, student
+from badge_server.web import after_scan, api, api_docs, handoff, home_scan, password_sign_in, scanner, student
 from badge_server.web import oidc as oidc_pages
 from badge_server.web import saml as saml_pages
+from badge_server.web.access_log import loggable_path, redact_access_log
 from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import catalog as catalog_pages
@@ -42,7 +44,7 @@ from badge_server.web.console import pins as pin_pages
 from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit
-from badge_server.web.middleware import BodySizeLimit, InFlightLimit, SecurityHeaders
+from badge_server.web.middleware import SECURITY_HEADERS, BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
 
 # Sign-in steps a browser walks through on the way to an app: their errors are pages for a child.
@@ -85,11 +87,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         limiter.total_tokens = max(limiter.total_tokens, limit + 16)
         yield
 
-    app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan)
+    # FastAPI's /docs and /redoc load their scripts from a CDN, which the pages' CSP forbids (and
+    # many schools cannot reach): /docs is served from the package instead (web/api_docs.py).
+    app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    redact_access_log()
     app.state.runtime = runtime
     app.include_router(api.router)
     app.include_router(oidc_pages.router)
     app.include_router(handoff.router)  # a kiosk tile's browser hand-off (API + page)
+    app.include_router(api_docs.router)
     for pages in (
         student,
         scanner,
@@ -144,6 +150,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)
         return JSONResponse(error_body(DatabaseUnavailable()), status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # Starlette answers this from its outermost layer, outside SecurityHeaders: add them here.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method, loggable_path(request.url.path))
+        error = InternalError()
+        response: Response
+        if request.url.path.startswith("/staff"):
+            response = render_page(request, "error.html", status=error.status, message=error.message)
+        elif request.url.path.startswith(BROWSER_SIGN_IN_PATHS):
+            response = student_page(request, "sso_error.html", status=error.status, message=error.message)
+        else:
+            response = JSONResponse(error_body(error), status_code=error.status)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.get("/healthz")
     def health() -> dict[str, str]:

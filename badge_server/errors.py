@@ -247,6 +247,14 @@ class DatabaseUnavailable(ApiError):
     message = "The sign-in server is busy. Trying again..."
 
 
+class InternalError(ApiError):
+    """Answered for an error no code path expected (a bug): the error format, never a traceback."""
+
+    status = 500
+    code = "internal_error"
+    message = "Something went wrong on the server. Try again; if it keeps happening, tell IT."
+
+
 class ServerBusy(ApiError):
     """Raised (answered) when a server process already has its limit of requests in progress."""
 

@@ -6,23 +6,27 @@ import re
 from pathlib import Path
 
 import httpx
+from playwright.sync_api import Page, expect
 
-from tests.support.browser import ROOT
+from tests.support.browser import ROOT, js_errors
 from tests.support.servers import LoopbackServer
 
 PACKAGE = ROOT / "badge_server" / "web"
 
 
-def test_the_vendored_decoder_is_the_locked_npm_release() -> None:
-    release = ROOT / "web" / "node_modules" / "zxing-wasm"
-    assert release.exists(), "web/node_modules is installed by scripts/install --dev (npm ci)"
+def test_the_vendored_code_is_the_locked_npm_releases() -> None:
+    modules = ROOT / "web" / "node_modules"
+    assert modules.exists(), "web/node_modules is installed by scripts/install --dev (npm ci)"
     for locked, vendored in (
-        ("dist/iife/reader/index.js", "zxing-reader.js"),
-        ("dist/reader/zxing_reader.wasm", "zxing_reader.wasm"),
-        ("LICENSE", "zxing-wasm.LICENSE"),
+        ("zxing-wasm/dist/iife/reader/index.js", "zxing-reader.js"),
+        ("zxing-wasm/dist/reader/zxing_reader.wasm", "zxing_reader.wasm"),
+        ("zxing-wasm/LICENSE", "zxing-wasm.LICENSE"),
+        ("swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui-bundle.js"),
+        ("swagger-ui-dist/swagger-ui.css", "swagger-ui.css"),
+        ("swagger-ui-dist/LICENSE", "swagger-ui.LICENSE"),
     ):
         copy = PACKAGE / "static" / "vendor" / vendored
-        assert copy.read_bytes() == (release / locked).read_bytes(), f"{vendored}: run scripts/vendor-js"
+        assert copy.read_bytes() == (modules / locked).read_bytes(), f"{vendored}: run scripts/vendor-js"
 
 
 def test_pages_load_nothing_from_elsewhere() -> None:
@@ -54,3 +58,13 @@ def test_the_decoder_is_served_as_webassembly_and_allowed_to_compile(server: Loo
         p for p in worker.headers["content-security-policy"].split(";") if p.strip().startswith("script-src")
     )
     assert script_src.split() == ["script-src", "'self'", "'wasm-unsafe-eval'"]
+
+
+def test_the_api_documentation_page_shows_the_api_without_a_cdn(page: Page, server: LoopbackServer) -> None:
+    """Issue 15: /docs was blank: FastAPI's page loads Swagger UI from a CDN, which the CSP blocks."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/exchange").first).to_be_visible(timeout=20_000)
+    assert all(url.startswith(server.url) for url in requested), [u for u in requested if not u.startswith(server.url)]
+    assert js_errors(page) == []
