@@ -84,8 +84,10 @@ def create_staff(
         username=username,
         password_hash=_hasher.hash(password),
         role=role,
+        # A teacher's school is their roster record's; only a school admin has a school of its own
+        # (an admin's roster record, if any, only gives them "My apps"; it never scopes them).
         person_id=person_id,
-        school_id=school_id,
+        school_id=school_id if role == StaffRole.SCHOOL_ADMIN else None,
         created_at=utcnow(),
     )
     session.add(user)
@@ -295,13 +297,24 @@ def reset_second_factor(session: Session, user: StaffUser, *, actor: str) -> Non
     audit.record(session, "staff.reset_mfa", actor=actor, username=user.username)
 
 
+def account_school(session: Session, user: StaffUser) -> str | None:
+    """The school an account belongs to, from its role alone: a teacher's roster record's, a
+    school admin's own; none for a district admin. (An account once kept both fields whatever
+    its role, and matching either let a school admin manage another school's account.)"""
+    if user.role == StaffRole.TEACHER:
+        teacher = session.get(Person, user.person_id or "")
+        return teacher.school_id if teacher is not None else None
+    if user.role == StaffRole.SCHOOL_ADMIN:
+        return user.school_id
+    return None
+
+
 def accounts_of(session: Session, school_ids: Collection[str] | None) -> list[StaffUser]:
-    """Accounts by username: all (``None``), or those of these schools (their own, or their teacher's)."""
+    """Accounts by username: all (``None``), or those belonging to these schools."""
     users = list(session.scalars(select(StaffUser).order_by(StaffUser.username)))
     if school_ids is None:
         return users
-    teachers_here = set(session.scalars(select(Person.id).where(Person.school_id.in_(school_ids))))
-    return [u for u in users if u.school_id in school_ids or u.person_id in teachers_here]
+    return [u for u in users if u.role != StaffRole.DISTRICT_ADMIN and account_school(session, u) in school_ids]
 
 
 def may_create(
@@ -329,9 +342,8 @@ def manageable_account(
     user = session.get(StaffUser, staff_id)
     if user is None or user.id == admin.id:
         return None
-    if school_ids is not None:
-        teacher = session.get(Person, user.person_id or "")
-        in_school = user.school_id in school_ids or (teacher is not None and teacher.school_id in school_ids)
-        if user.role == StaffRole.DISTRICT_ADMIN or not in_school:
-            return None
+    if school_ids is not None and (
+        user.role == StaffRole.DISTRICT_ADMIN or account_school(session, user) not in school_ids
+    ):
+        return None
     return user

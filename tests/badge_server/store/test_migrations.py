@@ -70,3 +70,34 @@ def test_servers_starting_together_after_an_upgrade_migrate_once(empty_database:
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_migration_0007_keeps_a_school_only_on_school_admin_accounts(empty_database: str) -> None:
+    """Issue 15, finding 6: rows made before kept both a person and a school whatever the role."""
+    from alembic import command
+
+    from badge_server.store.migrate import alembic_config
+
+    engine = make_engine(empty_database)
+    try:
+        config = alembic_config()
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006")
+            for n, (role, school) in enumerate(
+                (("teacher", "s-lake"), ("school_admin", "s-lake"), ("district_admin", "s-maple"))
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO staff_users (id, username, password_hash, role, person_id, school_id,"
+                        " totp_enabled, recovery_code_digests, active, created_at)"
+                        " VALUES (:id, :u, 'x', :role, 't-rivera', :school, false, '[]', true, '2026-01-01')"
+                    ),
+                    {"id": f"u{n}", "u": role, "role": role, "school": school},
+                )
+            command.upgrade(config, "head")
+        with engine.connect() as connection:
+            rows = dict(connection.execute(text("SELECT role, school_id FROM staff_users")).all())
+        assert rows == {"teacher": None, "school_admin": "s-lake", "district_admin": None}
+    finally:
+        engine.dispose()

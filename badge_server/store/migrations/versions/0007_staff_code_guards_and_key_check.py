@@ -1,5 +1,6 @@
 """staff second factor: the last TOTP time step used (no replay), wrong codes in a row and the
-pause they earned; server_facts: a check value of the server key (a lost key is named at start)
+pause they earned; staff_users.school_id only for school admins; server_facts: a check value of
+the server key (a lost key is named at start)
 
 Revision ID: 0007
 Revises: 0006
@@ -24,6 +25,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("last_totp_step", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("wrong_codes", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("codes_paused_until", badge_server.store.models.UTCDateTime(), nullable=True))
+    # An account's school comes from its role alone: only a school admin keeps a school of its own
+    # (a teacher's is their roster record's). Rows made before kept both whatever the role.
+    op.execute("UPDATE staff_users SET school_id = NULL WHERE role <> 'school_admin'")
     op.create_table(
         "server_facts",
         sa.Column("name", sa.String(length=64), nullable=False),

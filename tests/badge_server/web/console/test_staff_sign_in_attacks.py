@@ -266,3 +266,28 @@ def test_damaged_zip_members_are_refused_by_name_not_a_500(server: LoopbackServe
             assert "Nothing was changed" in answer.text
         forged = admin.post("/staff/admin/roster", data={"csrf": "forged"}, files={"files": ("roster.zip", good)})
         assert forged.status_code == 403
+
+
+def test_a_school_admin_cannot_take_over_another_schools_account_through_its_roster_record(
+    server: LoopbackServer, district: District
+) -> None:
+    """Finding 6: an account kept both a person_id and a school_id whatever its role, and was
+    manageable when either matched: a Lake admin who is also a Maple teacher in the roster (a
+    "My apps" link) could be reset by a Maple admin, who then signed in as them."""
+    add_staff(district, "maple-admin", "school_admin", school_id="s-maple")
+    add_staff(district, "lake-admin", "school_admin", school_id="s-lake", person_id="t-rivera")
+    add_staff(district, "rivera", "teacher", person_id="t-rivera", school_id="s-lake")  # the form sent both
+    with transaction(district.runtime.factory) as session:
+        users = {u.username: u for u in session.scalars(select(StaffUser))}
+        assert users["rivera"].school_id is None, "a teacher keeps no school of its own"
+        lake_admin = users["lake-admin"].id
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=10) as maple:
+        sign_in_setting_up_totp(maple, "maple-admin")
+        listed = maple.get("/staff/admin/staff")
+        assert "lake-admin" not in listed.text and "rivera" in listed.text  # Rivera teaches at Maple
+        csrf = csrf_of(listed)
+        for action, data in (("password", {"password": "taken over by maple"}), ("reset-mfa", {}), ("disable", {})):
+            answer = maple.post(f"/staff/admin/staff/{lake_admin}/{action}", data={"csrf": csrf, **data})
+            assert answer.status_code == 404, action
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=10) as lake:
+        assert sign_in(lake, "lake-admin").url.path == "/staff/mfa/setup", "their password is still theirs"
