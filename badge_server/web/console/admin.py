@@ -125,7 +125,7 @@ async def upload_roster(
     # fill them before any dependency ran, so an anonymous client could upload 100 MB. The
     # session is checked first (from the cookie), then the body is read and its CSRF token.
     try:
-        async with request.form(max_files=len(ROSTER_FILES), max_fields=4) as form:  # closes its temp files
+        async with request.form(max_files=len(ROSTER_FILES)) as form:  # closes its temp files
             csrf = form.get("csrf")
             check_csrf(record.csrf_token, csrf if isinstance(csrf, str) else "")
             files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]

@@ -97,7 +97,9 @@ def test_migration_0007_keeps_a_school_only_on_school_admin_accounts(empty_datab
                 )
             command.upgrade(config, "head")
         with engine.connect() as connection:
-            rows = dict(connection.execute(text("SELECT role, school_id FROM staff_users")).all())
+            rows: dict[str, str | None] = {
+                role: school for role, school in connection.execute(text("SELECT role, school_id FROM staff_users"))
+            }
         assert rows == {"teacher": None, "school_admin": "s-lake", "district_admin": None}
     finally:
         engine.dispose()
