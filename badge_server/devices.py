@@ -79,6 +79,14 @@ def enroll_device(session: Session, code: str, name: str, *, source_ip: str | No
     return EnrolledDevice(device.id, token)
 
 
+def is_enrolled(session: Session, token: str) -> bool:
+    """Whether this token belongs to an enabled device (a read: no last-seen update)."""
+    if not token:
+        return False
+    device = session.scalars(select(Device).where(Device.token_digest == token_digest(token))).first()
+    return device is not None and device.disabled_at is None
+
+
 def authenticate_device(session: Session, token: str, *, software: str | None = None) -> Device:
     """The enabled device holding this token; updates its last-seen time (and software, if told)."""
     if not token:

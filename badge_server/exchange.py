@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from badge_server import audit
+from badge_server import audit, devices
 from badge_server.badges import pin_matches, pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import PAYLOAD_LENGTH, BadgePayload
@@ -30,6 +30,7 @@ from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
 from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
+from badge_server.store.db import read_only_transaction
 from badge_server.store.models import (
     Badge,
     BadgeStatus,
@@ -82,14 +83,29 @@ def not_a_badge(text: str, settings: Settings) -> NotABadge:
     return NotABadge()
 
 
-def exchange_limits(
-    settings: Settings, keys: ServerKeys, device_token: str, source_ip: str, payload: BadgePayload | None
+def device_request_limits(
+    factory: sessionmaker[Session], settings: Settings, device_token: str, source_ip: str
 ) -> list[Limit]:
-    """Per address (classrooms share one), per device credential, per badge (about 20 a minute)."""
-    limits = [
-        Limit(f"ip:{source_ip}", settings.rate_per_address_per_minute),
-        Limit(f"device:{token_digest(device_token)[:32]}", settings.rate_per_device_per_minute),
-    ]
+    """An enrolled device is counted per device; only a request without a valid device token is
+    counted per address. A whole school often reaches the server through one address (NAT, a web
+    filter): junk from one machine there must not use up every real kiosk's share."""
+    with read_only_transaction(factory) as reading:
+        enrolled = devices.is_enrolled(reading, device_token)
+    if enrolled:
+        return [Limit(f"device:{token_digest(device_token)[:32]}", settings.rate_per_device_per_minute)]
+    return [Limit(f"ip:{source_ip}", settings.rate_per_address_per_minute)]
+
+
+def exchange_limits(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    keys: ServerKeys,
+    device_token: str,
+    source_ip: str,
+    payload: BadgePayload | None,
+) -> list[Limit]:
+    """Per device (per address without a valid device token), and per badge (about 20 a minute)."""
+    limits = device_request_limits(factory, settings, device_token, source_ip)
     if payload is not None:
         limits.append(Limit(f"badge:{keys.secret_digest(payload.secret)[:32]}", settings.rate_per_badge_per_minute))
     return limits

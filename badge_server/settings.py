@@ -92,7 +92,12 @@ class Settings(BaseSettings):
         10, ge=1, description="Staff password tries a minute per address and username."
     )
     rate_per_badge_per_minute: int = Field(20, ge=1)
-    rate_per_address_per_minute: int = Field(300, ge=1)
+    rate_per_address_per_minute: int = Field(
+        300,
+        ge=1,
+        description="Requests a minute from one address without a valid device token (enrolled devices are "
+        "counted per device); a whole school may share one address: size it for the busiest.",
+    )
     rate_per_device_per_minute: int = Field(120, ge=1)
     max_badge_text_chars: int = Field(256, ge=64, le=4096)
     max_requests_in_flight: int = Field(

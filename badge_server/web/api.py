@@ -98,7 +98,7 @@ class DeviceOut(BaseModel):
 @router.get("/devices/me", response_model=DeviceOut)
 def this_device(request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> DeviceOut:
     """Who this device is enrolled as (``badge-kiosk check``); no side effect but last-seen."""
-    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    enforce_limits(runtime.factory, exchange.device_request_limits(runtime.factory, runtime.settings, token, ip))
     device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     return DeviceOut(device_id=device.id, name=device.name, school_id=device.school_id)
 
@@ -112,7 +112,7 @@ def exchange_badge(
     payload = parse_payload(body.badge)
     # Count the attempt first, in its own transaction (see ratelimit), before the request's
     # own transaction takes any lock; an unknown device token is throttled too.
-    enforce_limits(runtime.factory, exchange.exchange_limits(settings, keys, token, ip, payload))
+    enforce_limits(runtime.factory, exchange.exchange_limits(runtime.factory, settings, keys, token, ip, payload))
     device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     audit_failures_as(request, "badge.exchange", ip, device.id)
     if payload is None:
@@ -132,7 +132,7 @@ def launch(
     body: LaunchIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
 ) -> LaunchOut:
     audit_failures_as(request, "session.start", ip)
-    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
+    enforce_limits(runtime.factory, exchange.device_request_limits(runtime.factory, runtime.settings, token, ip))
     device = devices.authenticate_device(db, token)
     audit_failures_as(request, "session.start", ip, device.id)
     started = exchange.redeem_launch_code(db, runtime.settings, body.launch_code, device.id, "kiosk", source_ip=ip)
