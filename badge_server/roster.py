@@ -113,6 +113,21 @@ class _Checker:
         self.problems.append(RosterProblem(file, line, column, message))
 
 
+def _first_nul(data: bytes) -> tuple[int | None, str | None]:
+    """The line and column of the first NUL byte, for the person who must fix the file."""
+    try:
+        text = data.decode("utf-8-sig", errors="replace").replace("\x00", "\ufffe")
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        for row in reader:
+            for column, cell in row.items():
+                if cell is not None and "\ufffe" in cell:
+                    named = column is not None and column.isprintable() and "\ufffd" not in column
+                    return reader.line_num, column if named else None
+    except csv.Error:
+        pass
+    return data[: data.index(b"\x00")].count(b"\n") + 1, None
+
+
 def _read_csv(path: Path, checker: _Checker, required: tuple[str, ...]) -> list[Row]:
     name = path.name
     size = path.stat().st_size
@@ -121,7 +136,8 @@ def _read_csv(path: Path, checker: _Checker, required: tuple[str, ...]) -> list[
         return []
     data = path.read_bytes()
     if b"\x00" in data:
-        checker.add(name, None, None, "file is binary (it contains NUL bytes), not CSV text")
+        line, column = _first_nul(data)
+        checker.add(name, line, column, "a NUL byte: the file is binary, or this cell was damaged; not CSV text")
         return []
     try:
         text = data.decode("utf-8-sig")  # Excel and SIS exports often start with a BOM

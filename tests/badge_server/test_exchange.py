@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from badge_server import clock
-from badge_server.contract.payload import new_payload
+from badge_server.contract.payload import BadgeKind, BadgePayload, new_payload, parse_payload
 from tests.support.api import audit_count, error_code, exchange, sign_in
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
@@ -56,6 +56,15 @@ def test_launch_code_is_single_use_even_under_concurrent_redemption(
         statuses = list(pool.map(redeem, range(12)))
     assert statuses.count(200) == 1, statuses
     assert set(statuses) == {200, 403}
+
+
+def test_a_launch_code_redeemed_twice_works_only_the_first_time(http: httpx.Client, district: District) -> None:
+    """Single use, shown plainly (not only by the race above; issue 15)."""
+    code = exchange(http, district.device_token, district.payloads[JOSE]).json()["launch_code"]
+    first = http.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers)
+    second = http.post("/api/v1/launch", json={"launch_code": code}, headers=district.device_headers)
+    assert first.status_code == 200 and first.json()["session_token"]
+    assert second.status_code == 403 and error_code(second) == "launch_code_not_accepted"
 
 
 def test_launch_code_is_bound_to_the_device_that_asked(http: httpx.Client, district: District) -> None:
@@ -112,12 +121,39 @@ def test_kiosk_sessions_end_after_five_idle_minutes(
     assert (answer.status_code == 200) is still_signed_in
 
 
-def test_active_kiosk_sessions_still_end_at_their_absolute_limit(http: httpx.Client, district: District) -> None:
+def test_active_kiosk_sessions_last_their_hour_and_not_a_second_more(http: httpx.Client, district: District) -> None:
+    """Both sides of the limit (issue 15: a test that checked only its loop's last answer let the
+    hour become ten minutes unnoticed)."""
     token = sign_in(http, district.device_token, district.payloads[JOSE])
-    for _ in range(13):  # busy every 4.6 minutes: never idle, but an hour passes
+    limit = district.runtime.settings.kiosk_session_max_seconds
+    assert limit == 3600
+
+    def me() -> int:
+        return http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    elapsed = 0
+    while elapsed + 280 < limit - 10:  # busy every 4.6 minutes: never idle
         clock.advance(timedelta(seconds=280))
-        answer = http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
-    assert answer.status_code == 401
+        elapsed += 280
+        assert me() == 200, f"signed out after {elapsed} s"
+    clock.advance(timedelta(seconds=limit - 10 - elapsed))
+    assert me() == 200, "still signed in 10 s before the hour"
+    clock.advance(timedelta(seconds=20))
+    assert me() == 401, "and not 10 s after it"
+
+
+def test_the_same_secret_under_another_kind_or_generation_is_not_accepted(
+    http: httpx.Client, district: District
+) -> None:
+    """The kind and generation are part of the badge (issue 15: removing their check let a valid
+    secret through under any kind or generation, and no test noticed)."""
+    good = parse_payload(district.payloads[JOSE])
+    assert good is not None and good.kind is BadgeKind.BADGE and good.generation == 1
+    unknown = exchange(http, district.device_token, str(new_payload()))
+    for kind, generation in ((BadgeKind.TEMPORARY, 1), (BadgeKind.BADGE, 2), (BadgeKind.TEMPORARY, 2)):
+        other = exchange(http, district.device_token, str(BadgePayload(kind, generation, good.secret)))
+        assert other.status_code == 403 and other.json() == unknown.json(), (kind, generation)
+    assert exchange(http, district.device_token, str(good)).status_code == 200
 
 
 def test_unknown_and_revoked_badges_get_the_same_answer(http: httpx.Client, district: District) -> None:

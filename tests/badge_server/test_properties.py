@@ -19,6 +19,7 @@ from badge_server.exchange import not_a_badge
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
+from badge_server.store.models import Person
 from tests.support.database import DEMO_ROSTER, snapshot
 
 QR_ALPHANUMERIC = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
@@ -101,4 +102,17 @@ def test_any_cell_either_imports_or_is_refused_naming_it_and_changing_nothing(
                 import_roster(session, roster, import_runtime.keys, import_runtime.settings, actor="test")
         except RosterImportError as exc:
             assert exc.problems and all(p.file.endswith(".csv") for p in exc.problems)
+            line = row % len(rows) + 2  # the header is line 1
+            assert any(p.file == "users.csv" and p.line == line and p.column == column for p in exc.problems), (
+                f"the refusal must name users.csv, line {line}, column {column}: {[str(p) for p in exc.problems]}"
+            )
             assert snapshot(import_runtime) == before, "a refused import changes nothing"
+        else:
+            # Imported: the cell is what the database now says (names as given, trimmed).
+            changed = rows[row % len(rows)]
+            with transaction(import_runtime.factory) as session:
+                person = session.get(Person, changed["sourcedId"])
+                assert person is not None
+                if column in ("givenName", "familyName"):
+                    stored = person.given_name if column == "givenName" else person.family_name
+                    assert stored == value.strip()

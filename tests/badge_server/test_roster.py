@@ -182,7 +182,7 @@ def problems_of(runtime: Runtime, roster: Path) -> list[str]:
         ),
         (
             lambda f: (f / "classes.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
-            "classes.csv: file is binary",
+            "classes.csv, line 3: a NUL byte: the file is binary",
         ),
         (
             lambda f: edit(
