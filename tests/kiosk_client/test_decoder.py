@@ -28,17 +28,25 @@ def corpus() -> tuple[dict[str, set[str]], list[str]]:
     return read_corpus(CORPUS)
 
 
-def test_pipeline_reads_at_least_129_of_137_real_photos_with_the_exact_text(
+# The pipeline read 130 of the 137 photos when measured (benchmarks/README.md, Decoding); one
+# photo of slack absorbs a different zxing-cpp or ZBar build reading one borderline photo
+# differently. Two or more fewer is a real loss, which this test is here to catch.
+MEASURED_READ = 130
+SLACK = 1
+
+
+def test_pipeline_reads_what_was_measured_of_the_137_real_photos_and_more_than_its_every_frame_look(
     corpus: tuple[dict[str, set[str]], list[str]],
 ) -> None:
     expected, _ = corpus
-    read = [
-        p
-        for p, texts in expected.items()
-        if texts & {d.text for d in BadgeScanner(PyzbarDecoder()).scan(load(p), thorough=True)}
-    ]
+    pipeline = BadgeScanner(PyzbarDecoder())
+    alone = pipeline.primary  # the every-frame look
+    read = [p for p, texts in expected.items() if texts & {d.text for d in pipeline.scan(load(p), thorough=True)}]
+    read_alone = [p for p, texts in expected.items() if texts & {d.text for d in alone.decode(load(p))}]
     assert len(expected) == 137
-    assert len(read) >= 129, f"read {len(read)}/137"
+    assert len(read) >= MEASURED_READ - SLACK, f"read {len(read)}/137"
+    assert set(read_alone) <= set(read), "the second looks must not lose what the every-frame look reads"
+    assert len(read) > len(read_alone), "and they must earn their cost"
 
 
 def test_pipeline_reports_nothing_on_images_without_a_code(corpus: tuple[dict[str, set[str]], list[str]]) -> None:

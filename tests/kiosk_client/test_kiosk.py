@@ -80,8 +80,12 @@ def test_a_badge_held_in_view_signs_in_once_and_a_new_badge_works_at_once(
     cv2.imwrite(str(still), printed_badge(district.payloads[JOSE], "José García"))
     kiosk: KioskApp = make_kiosk(str(still))
     qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
+    seen: list[str] = []
+    kiosk.decoder.badge.connect(seen.append)
     kiosk.controller.sign_out("button")
-    qtbot.wait(3000)  # the same badge is still in front of the camera
+    # The same badge is still in front of the camera: read again and again, and ignored.
+    qtbot.waitUntil(lambda: len(seen) >= 15, timeout=WAIT)
+    assert set(seen) == {district.payloads[JOSE]}
     assert kiosk.controller.state == State.READY
     assert len(sessions(district)) == 1
     kiosk.controller.badge_seen(district.payloads["st-0002"])  # another child's badge
