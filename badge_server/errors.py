@@ -203,6 +203,14 @@ class SsoRefused(ApiError):
         self.audit_detail["reason"] = reason
 
 
+class PinTriesUsedUp(ApiError):
+    """Raised when a badge has used up its PIN tries for the day (``BADGE_PIN_TRIES_PER_BADGE_PER_DAY``)."""
+
+    status = 429
+    code = "pin_tries_used_up"
+    message = "Too many tries of the secret number today. Ask your teacher."
+
+
 class HomeSignInOff(ApiError):
     """Raised when a badge is scanned at home where its district or school does not allow it."""
 

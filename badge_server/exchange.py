@@ -24,10 +24,11 @@ from badge_server.errors import (
     NotABadge,
     PinIncorrect,
     PinRequired,
+    PinTriesUsedUp,
     SessionNotValid,
 )
 from badge_server.keys import ServerKeys, token_digest
-from badge_server.ratelimit import Limit
+from badge_server.ratelimit import Limit, daily, enforce_limits
 from badge_server.settings import Settings
 from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
 from badge_server.store.db import read_only_transaction
@@ -109,6 +110,30 @@ def exchange_limits(
     if payload is not None:
         limits.append(Limit(f"badge:{keys.secret_digest(payload.secret)[:32]}", settings.rate_per_badge_per_minute))
     return limits
+
+
+def enforce_scan_limits(
+    factory: sessionmaker[Session], keys: ServerKeys, limits: list[Limit], payload: BadgePayload | None
+) -> None:
+    """Count a scan against its limits; a badge whose PIN tries are used up is named in the
+    refusal's audit row, so its teacher can see whose badge was being guessed."""
+    try:
+        enforce_limits(factory, limits)
+    except PinTriesUsedUp as exc:
+        if payload is not None:
+            with read_only_transaction(factory) as reading:
+                badge = find_badge(reading, keys, payload)
+                if badge is not None:
+                    exc.audit_ids = {"badge_id": badge.id, "person_id": badge.person_id}
+        raise
+
+
+def pin_limits(settings: Settings, keys: ServerKeys, payload: BadgePayload | None, pin: str | None) -> list[Limit]:
+    """A scan that brings a PIN counts against the badge's PIN tries of the day: the minute limit
+    alone still let 20 guesses a minute, all day (a million PINs in a few weeks)."""
+    if payload is None or not pin:
+        return []
+    return [daily(f"pin:{keys.secret_digest(payload.secret)[:32]}", settings.pin_tries_per_badge_per_day)]
 
 
 def find_badge(session: Session, keys: ServerKeys, payload: BadgePayload) -> Badge | None:

@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     badge_expiry_days: int = Field(365, ge=1, le=3650)
     badge_expiry_warning_days: int = Field(30, ge=0, le=365)
     pin_required_grades: CommaList = Field((), description="Grades whose badges also need a PIN.")
+    pin_tries_per_badge_per_day: int = Field(
+        30,
+        ge=5,
+        description="Badge + PIN tries a day per badge (right or wrong); then 'ask your teacher' until tomorrow.",
+    )
     temp_code_default_hours: float = Field(4, gt=0, le=12)
     temp_code_max_hours: float = Field(12, gt=0, le=12)
 

@@ -82,6 +82,7 @@ ERROR_STATES: dict[str, str] = {
     "badge_not_accepted": "not_accepted",
     "badge_expired": "expired",
     "rate_limited": "too_many",
+    "pin_tries_used_up": "not_accepted",  # "This badge does not work. Ask your teacher": until tomorrow
     "not_a_badge": "not_a_badge",
     "device_not_authorized": "not_enrolled",
 }

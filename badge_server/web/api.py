@@ -112,7 +112,9 @@ def exchange_badge(
     payload = parse_payload(body.badge)
     # Count the attempt first, in its own transaction (see ratelimit), before the request's
     # own transaction takes any lock; an unknown device token is throttled too.
-    enforce_limits(runtime.factory, exchange.exchange_limits(runtime.factory, settings, keys, token, ip, payload))
+    limits = exchange.exchange_limits(runtime.factory, settings, keys, token, ip, payload)
+    limits += exchange.pin_limits(settings, keys, payload, body.pin)
+    exchange.enforce_scan_limits(runtime.factory, keys, limits, payload)
     device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     audit_failures_as(request, "badge.exchange", ip, device.id)
     if payload is None:

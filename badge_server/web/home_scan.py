@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import exchange, home_sign_in
 from badge_server.contract.payload import parse_payload
-from badge_server.ratelimit import enforce_limits
 from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as, same_site_json
 from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 
@@ -41,7 +40,10 @@ def scan_at_home(body: HomeScanIn, request: Request, db: SessionDep, runtime: Ru
     audit_failures_as(request, home_sign_in.HOME_AUDIT_KIND, ip)
     same_site_json(request)
     payload = parse_payload(body.badge)
-    enforce_limits(runtime.factory, home_sign_in.home_limits(settings, keys, ip, payload))
+    limits = home_sign_in.home_limits(settings, keys, ip, payload) + exchange.pin_limits(
+        settings, keys, payload, body.pin
+    )
+    exchange.enforce_scan_limits(runtime.factory, keys, limits, payload)
     if payload is None:
         raise exchange.not_a_badge(body.badge, settings)
     started = home_sign_in.sign_in_at_home(db, keys, settings, payload, body.pin, source_ip=ip)

@@ -16,7 +16,7 @@ from badge_server.contract.payload import parse_payload
 from badge_server.errors import PolicyError
 from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
-from badge_server.store.models import Badge, Person, StudentSession
+from badge_server.store.models import AuditEvent, Badge, Person, StudentSession
 from tests.support.api import audit_count, error_code, exchange, sign_in
 from tests.support.district import District
 
@@ -162,3 +162,32 @@ def test_the_database_never_holds_a_badge_secret_in_clear(district: District) ->
         dump = " ".join(f"{b.digest} {b.secret_encrypted!r} {b.reference}" for b in stored)
     for payload in district.payloads.values():
         assert payload[8:] not in dump
+
+
+def test_pin_guesses_stop_for_the_day_and_the_teacher_can_see_whose_badge(
+    http: httpx.Client, district: District
+) -> None:
+    """Issue 15, finding 13: 20 PIN guesses a minute, all day, had no cap (a million PINs in
+    weeks). Now a badge has its PIN tries of the day; then "ask your teacher" until tomorrow."""
+    act(district, lambda s, rt, p: badges.set_pin(s, p, "240817", actor="t"), NOAH)
+    badge = district.payloads[NOAH]
+    per_day = district.runtime.settings.pin_tries_per_badge_per_day
+    now = clock.utcnow()
+    clock.advance(timedelta(hours=24 - now.hour - 1))  # early in a UTC day's last hour
+    tries = 0
+    while tries < per_day:
+        for _ in range(min(15, per_day - tries)):  # under the badge's 20 a minute
+            assert exchange(http, district.device_token, badge, pin=f"{100000 + tries:06d}").status_code == 423
+            tries += 1
+        clock.advance(timedelta(seconds=61))
+    refused = exchange(http, district.device_token, badge, pin="240817")  # even the right one, today
+    assert refused.status_code == 429 and error_code(refused) == "pin_tries_used_up"
+    assert "Ask your teacher" in refused.json()["error"]["message"]
+    assert refused.headers.get("retry-after") is None, "no countdown of hours for a child"
+    with transaction(district.runtime.factory) as session:
+        row = session.scalars(
+            select(AuditEvent).where(AuditEvent.outcome == "pin_tries_used_up").order_by(AuditEvent.id.desc())
+        ).first()
+        assert row is not None and row.person_id == NOAH and row.badge_id is not None
+    clock.advance(timedelta(hours=2))  # tomorrow
+    assert exchange(http, district.device_token, badge, pin="240817").status_code == 200
