@@ -168,9 +168,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return response
 
     @app.get("/healthz")
-    def health() -> dict[str, str]:
+    def health(request: Request) -> JSONResponse:
         with runtime.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
-        return {"status": "ok", "version": __version__}
+        # Honest about load: "busy" (503) while this process turns requests away.
+        shedding = getattr(request.state, "in_flight", None)
+        busy = shedding is not None and shedding.saturated
+        body = {"status": "busy" if busy else "ok", "version": __version__}
+        if shedding is not None:
+            body |= {"in_flight": shedding.in_flight, "in_flight_limit": shedding.limit}
+        return JSONResponse(body, status_code=503 if busy else 200)
 
     return app

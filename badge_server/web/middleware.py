@@ -6,7 +6,9 @@ in extra tasks and streams, which the load benchmark measured as a sixth of the 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,6 +16,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from badge_server.errors import ServerBusy
 
 MAX_BODY_BYTES = 64 * 1024
+# A request body must have arrived this long after its headers. Bodies are read before the
+# request counts against the in-flight limit, so slow senders cannot fill it (see InFlightLimit).
+BODY_SECONDS = 10
 # Uploads get more room than API bodies: a district's roster, an app icon (with its form).
 UPLOAD_LIMITS = {"/staff/admin/roster": 100 * 1024 * 1024, "/staff/admin/apps/save": 512 * 1024}
 # Every script and style is served by this package (no CDN), so the pages can forbid all
@@ -106,18 +111,37 @@ class InFlightLimit:
     """Sheds load: past ``limit`` requests in progress in this process, answer 503 + Retry-After
     at once. Without it an overloaded server queued requests without bound, answered them after
     the clients had given up, and served almost nobody (measured: 1 of 813 sign-ins at 83/s).
-    Kiosks and the scanner page treat 503 as "trying again" and come back a moment later."""
+    Kiosks and the scanner page treat 503 as "trying again" and come back a moment later.
+
+    A request counts only once its body has arrived (within ``BODY_SECONDS``, else 408): 33
+    sockets sending a body one byte at a time used to hold every place, and every other request
+    got a 503 while /healthz said all was well. Bodies are small (64 KB at most, read here into
+    memory); uploads, whose routes check who is asking before they read, pass straight on.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
         self.in_flight = 0  # one event loop per process: no lock needed
 
+    @property
+    def saturated(self) -> bool:
+        return self.in_flight >= self.limit
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] == "/healthz":
+            scope.setdefault("state", {})["in_flight"] = self
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.limit:
+        if scope["path"] not in UPLOAD_LIMITS:
+            received = await _whole_body(receive)
+            if received is None:
+                await _answer(
+                    send, 408, "malformed_request", f"the request body did not arrive within {BODY_SECONDS} s"
+                )
+                return
+            receive = received
+        if self.saturated:
             busy = ServerBusy()
             await _answer(send, busy.status, busy.code, busy.message, retry_after=busy.retry_after)
             return
@@ -126,6 +150,30 @@ class InFlightLimit:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+async def _whole_body(receive: Receive) -> Receive | None:
+    """Read the request's body now (bounded: past MAX_BODY_BYTES the rest is left for
+    BodySizeLimit to refuse), and return a receive that replays it; ``None`` if it was late."""
+    messages: list[Message] = []
+    size = 0
+    deadline = time.monotonic() + BODY_SECONDS
+    while True:
+        try:
+            message = await asyncio.wait_for(receive(), timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return None
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False) or size > MAX_BODY_BYTES:
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 async def _refuse(send: Send, allowed: int) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from badge_server.contract.payload import BadgePayload, parse_payload
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
+from badge_server.web.middleware import BODY_SECONDS
 from tests.support.api import error_code, exchange
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
@@ -84,3 +87,62 @@ def test_a_crowd_larger_than_the_thread_pool_never_deadlocks(
         thread.join(60)
     assert "timed out" not in answers and set(answers) <= {200, "server_busy"}, answers
     assert answers.count(200) >= 20
+
+
+def test_slow_request_bodies_do_not_fill_the_in_flight_limit(server: LoopbackServer, district: District) -> None:
+    """Issue 15, finding 5: 33 sockets each sending one byte of body made every other request a
+    503 while /healthz stayed green. A request now counts only once its body has arrived, and a
+    body late by BODY_SECONDS gets 408. (The limit here is 2: 8 slow sockets are 4 times that.)"""
+    host, port = server.url.removeprefix("http://").split(":")
+    slow = []
+    try:
+        for _ in range(8):
+            sock = socket.create_connection((host, int(port)), timeout=15)
+            sock.sendall(
+                b"POST /api/v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + district.device_token.encode() + b"\r\nContent-Length: 200\r\n\r\n{"
+            )
+            slow.append(sock)
+        with httpx.Client(base_url=server.url, timeout=10) as kiosk:
+            for _ in range(3):
+                assert exchange(kiosk, district.device_token, district.payloads["st-0001"]).status_code == 200
+            health = kiosk.get("/healthz")
+            assert health.status_code == 200 and health.json()["in_flight"] == 0, health.json()
+        slow[0].settimeout(BODY_SECONDS + 10)
+        answer = slow[0].recv(4096)  # the rest of its body never comes
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_healthz_says_busy_while_the_server_sheds_load(
+    server: LoopbackServer, district: District, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/healthz is honest: while the in-flight limit is reached it answers 503 "busy"."""
+    release = threading.Event()
+    entered = threading.Semaphore(0)
+
+    def held(text: str) -> BadgePayload | None:  # before any database work: no lock is held while waiting
+        entered.release()
+        release.wait(20)
+        return parse_payload(text)
+
+    monkeypatch.setattr("badge_server.web.api.parse_payload", held)
+    try:
+
+        def kiosk() -> None:
+            with httpx.Client(base_url=server.url, timeout=30) as client:
+                exchange(client, district.device_token, district.payloads["st-0001"])
+
+        threads = [threading.Thread(target=kiosk) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        assert entered.acquire(timeout=10) and entered.acquire(timeout=10)
+        busy = httpx.get(f"{server.url}/healthz")
+        assert busy.status_code == 503 and busy.json()["status"] == "busy"
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join(30)
+    assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
