@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from badge_server import __version__, audit, key_check
 from badge_server.errors import (
@@ -45,6 +46,7 @@ from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit
 from badge_server.web.middleware import SECURITY_HEADERS, BodySizeLimit, InFlightLimit, SecurityHeaders
+from badge_server.web.openapi import openapi_schema
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
 
 # Sign-in steps a browser walks through on the way to an app: their errors are pages for a child.
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(pages.router)
     app.include_router(saml_pages.router)
     app.include_router(saml_console.router)
+    app.openapi = lambda: openapi_schema(app)  # type: ignore[method-assign]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Added last = outermost: even a refused oversized request carries the security headers.
@@ -136,6 +139,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if request.url.path.startswith(BROWSER_SIGN_IN_PATHS):  # a child in a browser, on the way to an app
             return student_page(request, "sso_error.html", status=error.status, message=error.message)
         return JSONResponse(error_body(error), status_code=error.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # No such route or method: the error format too (Starlette's own is {"detail": ...}).
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
+        body = {"error": {"code": code, "message": str(exc.detail)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StaffSignInNeeded)
     async def sign_in_first(request: Request, exc: StaffSignInNeeded) -> RedirectResponse:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from contextlib import closing
+from typing import cast
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from badge_server import enrol_links
 from badge_server.store.db import transaction
@@ -79,8 +82,11 @@ def database_url(sqlite_database_url: str) -> str:
 
 
 def routes(server: LoopbackServer) -> list[tuple[str, str]]:
-    schema = httpx.get(f"{server.url}/openapi.json").json()
-    return sorted((method.upper(), path) for path, item in schema["paths"].items() for method in item)
+    """Every route the app serves (not only the API's schema: the console's pages are not in it),
+    but those declared out of any listing (include_in_schema=False)."""
+    app = cast(FastAPI, server.server.config.app)
+    everything = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    return sorted((method.upper(), path) for path, item in everything["paths"].items() for method in item)
 
 
 def staff_client(server: LoopbackServer, district: District, username: str, role: str, **where: str) -> httpx.Client:
