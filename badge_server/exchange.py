@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server import audit, devices
-from badge_server.badges import pin_matches, pin_required
+from badge_server.badges import pin_hash_matches, pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import PAYLOAD_LENGTH, BadgePayload
 from badge_server.errors import (
@@ -29,6 +29,7 @@ from badge_server.errors import (
 )
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit, daily, enforce_limits
+from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
 from badge_server.store.db import read_only_transaction
@@ -149,11 +150,38 @@ def find_badge(session: Session, keys: ServerKeys, payload: BadgePayload) -> Bad
     return badge
 
 
+@dataclass(frozen=True)
+class CheckedPin:
+    """A PIN verified before the request's transaction (argon2 takes ~50 ms of CPU on purpose;
+    inside a transaction it would hold SQLite's write lock that long): whether it matched, and
+    the hash it was checked against, which must still be the student's when the scan is written."""
+
+    pin_hash: str | None
+    matched: bool
+
+    def proves(self, person: Person) -> bool:
+        return self.matched and self.pin_hash is not None and self.pin_hash == person.pin_hash
+
+
+def check_pin_first(runtime: Runtime, payload: BadgePayload | None, pin: str | None) -> CheckedPin | None:
+    """Verify a scan's PIN outside any transaction (a read that takes no write lock first), at
+    most ``password_checks_at_once`` at a time; ``None`` when the scan brings no PIN."""
+    if payload is None or not pin:
+        return None
+    with read_only_transaction(runtime.factory) as reading:
+        badge = find_badge(reading, runtime.keys, payload)
+        pin_hash = badge.person.pin_hash if badge is not None else None
+    with runtime.password_checks:
+        matched = pin_hash_matches(pin_hash, pin)
+    return CheckedPin(pin_hash, matched)
+
+
 def check_badge(
-    session: Session, keys: ServerKeys, settings: Settings, payload: BadgePayload, pin: str | None
+    session: Session, keys: ServerKeys, settings: Settings, payload: BadgePayload, pin: CheckedPin | None
 ) -> Badge:
     """The badge a scan proves, wherever it was scanned: known, active, not expired, its student
-    active, and the PIN where the policy asks for one. Raises the error the child is shown."""
+    active, and the PIN where the policy asks for one (verified already: :func:`check_pin_first`).
+    Raises the error the child is shown."""
     badge = find_badge(session, keys, payload)
     if badge is None:
         raise BadgeNotAccepted()
@@ -166,9 +194,9 @@ def check_badge(
         if badge.expires_at <= utcnow():
             raise BadgeExpired()
         if pin_required(badge.person, settings):
-            if not pin:
+            if pin is None:
                 raise PinRequired()
-            if not pin_matches(badge.person, pin):
+            if not pin.proves(badge.person):
                 raise PinIncorrect()
     except ApiError as exc:
         exc.audit_ids = {"badge_id": badge.id, "person_id": badge.person_id}
@@ -182,7 +210,7 @@ def exchange_badge(
     settings: Settings,
     device: Device,
     payload: BadgePayload,
-    pin: str | None,
+    pin: CheckedPin | None,
     *,
     source_ip: str | None,
 ) -> ExchangeResult:

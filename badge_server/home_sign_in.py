@@ -20,11 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_server import audit
-from badge_server.badges import pin_matches, pin_required
+from badge_server.badges import pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgePayload
 from badge_server.errors import HomeSignInOff, PinIncorrect, PinNotSet, PinRequired, PolicyError
-from badge_server.exchange import NewSession, check_badge, start_session
+from badge_server.exchange import CheckedPin, NewSession, check_badge, start_session
 from badge_server.keys import ServerKeys
 from badge_server.ratelimit import Limit
 from badge_server.settings import Settings
@@ -86,7 +86,7 @@ def sign_in_at_home(
     keys: ServerKeys,
     settings: Settings,
     payload: BadgePayload,
-    pin: str | None,
+    pin: CheckedPin | None,
     *,
     source_ip: str,
 ) -> NewSession:
@@ -101,9 +101,9 @@ def sign_in_at_home(
         if policy.needs_pin(person) and not pin_required(person, settings):
             if person.pin_hash is None:
                 raise PinNotSet()
-            if not pin:
+            if pin is None:
                 raise PinRequired()
-            if not pin_matches(person, pin):
+            if not pin.proves(person):
                 raise PinIncorrect()
     except (HomeSignInOff, PinNotSet, PinRequired, PinIncorrect) as exc:
         exc.audit_ids = {"badge_id": badge.id, "person_id": person.id}

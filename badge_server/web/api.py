@@ -115,11 +115,12 @@ def exchange_badge(
     limits = exchange.exchange_limits(runtime.factory, settings, keys, token, ip, payload)
     limits += exchange.pin_limits(settings, keys, payload, body.pin)
     exchange.enforce_scan_limits(runtime.factory, keys, limits, payload)
+    pin = exchange.check_pin_first(runtime, payload, body.pin)  # before the transaction below begins
     device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     audit_failures_as(request, "badge.exchange", ip, device.id)
     if payload is None:
         raise exchange.not_a_badge(body.badge, settings)
-    result = exchange.exchange_badge(db, keys, settings, device, payload, body.pin, source_ip=ip)
+    result = exchange.exchange_badge(db, keys, settings, device, payload, pin, source_ip=ip)
     base = settings.public_url or str(request.base_url)
     return ExchangeOut(
         launch_code=result.launch_code,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar, cast
@@ -19,6 +20,7 @@ from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, Badge, Person, StudentSession
 from tests.support.api import audit_count, error_code, exchange, sign_in
 from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 JOSE = "st-0001"  # Kindergarten, Maple Street
 NOAH = "st-0031"  # grade 4 (PIN policy in the test settings), Lakeview
@@ -191,3 +193,36 @@ def test_pin_guesses_stop_for_the_day_and_the_teacher_can_see_whose_badge(
         assert row is not None and row.person_id == NOAH and row.badge_id is not None
     clock.advance(timedelta(hours=2))  # tomorrow
     assert exchange(http, district.device_token, badge, pin="240817").status_code == 200
+
+
+def test_a_kiosk_exchange_goes_through_while_a_pin_is_being_checked(
+    server: LoopbackServer, district: District, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15, finding 1: the PIN's argon2 check ran inside the exchange's transaction, which on
+    SQLite holds the write lock: here the check waits for another kiosk's exchange to finish, so
+    that would never happen."""
+    act(district, lambda s, rt, p: badges.set_pin(s, p, "240817", actor="t"), NOAH)
+    _, other_token = district.enroll_device("the next kiosk")  # now: the test's own writes wait too
+    other_done, checking = threading.Event(), threading.Event()
+
+    def slow_check(*args: str | None) -> bool:
+        checking.set()
+        other_done.wait(15)
+        return badges.pin_hash_matches(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("badge_server.exchange.pin_hash_matches", slow_check)
+    answers: list[int] = []
+    with httpx.Client(base_url=server.url, timeout=30) as noah_kiosk:
+        worker = threading.Thread(
+            target=lambda: answers.append(
+                exchange(noah_kiosk, district.device_token, district.payloads[NOAH], pin="240817").status_code
+            )
+        )
+        worker.start()
+        assert checking.wait(10)
+        with httpx.Client(base_url=server.url, timeout=5) as other_kiosk:
+            other = exchange(other_kiosk, other_token, district.payloads[JOSE])
+        other_done.set()
+        worker.join(20)
+    assert other.status_code == 200, other.text
+    assert answers == [200]
