@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -29,7 +30,6 @@ from badge_server.errors import (
 )
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit, daily, enforce_limits
-from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
 from badge_server.store.db import read_only_transaction
@@ -163,15 +163,22 @@ class CheckedPin:
         return self.matched and self.pin_hash is not None and self.pin_hash == person.pin_hash
 
 
-def check_pin_first(runtime: Runtime, payload: BadgePayload | None, pin: str | None) -> CheckedPin | None:
+def check_pin_first(
+    factory: sessionmaker[Session],
+    keys: ServerKeys,
+    checks_at_once: AbstractContextManager[object],
+    payload: BadgePayload | None,
+    pin: str | None,
+) -> CheckedPin | None:
     """Verify a scan's PIN outside any transaction (a read that takes no write lock first), at
-    most ``password_checks_at_once`` at a time; ``None`` when the scan brings no PIN."""
+    most ``password_checks_at_once`` at a time (``Runtime.password_checks``); ``None`` when the
+    scan brings no PIN."""
     if payload is None or not pin:
         return None
-    with read_only_transaction(runtime.factory) as reading:
-        badge = find_badge(reading, runtime.keys, payload)
+    with read_only_transaction(factory) as reading:
+        badge = find_badge(reading, keys, payload)
         pin_hash = badge.person.pin_hash if badge is not None else None
-    with runtime.password_checks:
+    with checks_at_once:
         matched = pin_hash_matches(pin_hash, pin)
     return CheckedPin(pin_hash, matched)
 

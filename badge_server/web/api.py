@@ -115,7 +115,8 @@ def exchange_badge(
     limits = exchange.exchange_limits(runtime.factory, settings, keys, token, ip, payload)
     limits += exchange.pin_limits(settings, keys, payload, body.pin)
     exchange.enforce_scan_limits(runtime.factory, keys, limits, payload)
-    pin = exchange.check_pin_first(runtime, payload, body.pin)  # before the transaction below begins
+    # Before the transaction below begins, so a slow PIN check holds no lock.
+    pin = exchange.check_pin_first(runtime.factory, keys, runtime.password_checks, payload, body.pin)
     device = devices.authenticate_device(db, token, software=request.headers.get("user-agent"))
     audit_failures_as(request, "badge.exchange", ip, device.id)
     if payload is None:

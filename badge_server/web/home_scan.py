@@ -46,7 +46,8 @@ def scan_at_home(body: HomeScanIn, request: Request, db: SessionDep, runtime: Ru
     exchange.enforce_scan_limits(runtime.factory, keys, limits, payload)
     if payload is None:
         raise exchange.not_a_badge(body.badge, settings)
-    pin = exchange.check_pin_first(runtime, payload, body.pin)  # before the request's transaction begins
+    # Before the request's transaction begins, so a slow PIN check holds no lock.
+    pin = exchange.check_pin_first(runtime.factory, keys, runtime.password_checks, payload, body.pin)
     started = home_sign_in.sign_in_at_home(db, keys, settings, payload, pin, source_ip=ip)
     user = exchange.user_summary(db, started.record.person)
     response = JSONResponse({"user": user, "next": after_sign_in(request), "expires_in": started.expires_in})
