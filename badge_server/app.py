@@ -25,6 +25,7 @@ from badge_server.errors import (
     RateLimited,
     StaffSignInNeeded,
 )
+from badge_server.ratelimit import count_attempts
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
@@ -44,7 +45,7 @@ from badge_server.web.console import passwords as password_pages
 from badge_server.web.console import pins as pin_pages
 from badge_server.web.console import saml as saml_console
 from badge_server.web.console import sso as sso_pages
-from badge_server.web.deps import failure_audit
+from badge_server.web.deps import failure_audit, limits_to_recount
 from badge_server.web.middleware import SECURITY_HEADERS, BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.web.openapi import openapi_schema
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
@@ -61,14 +62,18 @@ def error_body(error: ApiError) -> dict[str, dict[str, str]]:
 def _record_failure(runtime: Runtime, request: Request, error: ApiError) -> None:
     # Runs after the request's transaction rolled back, in a transaction of its own, so
     # the failure is on record even though nothing else of the request was kept.
-    failure = failure_audit(request)
-    if failure is None or isinstance(error, DatabaseUnavailable):
+    failure, recount = failure_audit(request), limits_to_recount(request)
+    if (failure is None and not recount) or isinstance(error, DatabaseUnavailable):
         return
     try:
         with transaction(runtime.factory) as session:
-            audit.record(session, failure.kind, error.code, **failure.ids_with(error), **error.audit_detail)
+            if recount:  # counted in the transaction that rolled back (web/deps.count_in_request)
+                count_attempts(session, recount)
+            if failure is not None:
+                audit.record(session, failure.kind, error.code, **failure.ids_with(error), **error.audit_detail)
     except OperationalError:
-        log.warning("could not write the audit row of a failed %s: database unavailable", failure.kind)
+        kind = failure.kind if failure is not None else request.url.path
+        log.warning("could not write the audit row of a failed %s: database unavailable", kind)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

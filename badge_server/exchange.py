@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server import audit, devices
 from badge_server.badges import pin_hash_matches, pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import PAYLOAD_LENGTH, BadgePayload
+from badge_server.devices import DeviceIdentity
 from badge_server.errors import (
     ApiError,
     BadgeExpired,
@@ -32,19 +33,36 @@ from badge_server.keys import ServerKeys, token_digest
 from badge_server.ratelimit import Limit, daily, enforce_limits
 from badge_server.settings import Settings
 from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
-from badge_server.store.db import read_only_transaction
+from badge_server.store.db import Executor, read_only_transaction
 from badge_server.store.models import (
     Badge,
     BadgeStatus,
-    Device,
     LaunchCode,
     Org,
     Person,
     SignInMethod,
     StudentSession,
+    new_id,
 )
 
 Client = Literal["kiosk", "browser", "home", "staff"]
+
+
+@dataclass(frozen=True)
+class ScannedBadge:
+    """A badge as a scan reads it, with its student and their school's name: one Core statement
+    (the morning rush reads one per exchange). ``person`` is not attached to any session; it
+    carries the names and PIN policy the checks and the welcome screen read."""
+
+    id: str
+    person_id: str
+    kind: str
+    generation: int
+    status: str
+    digest: str
+    expires_at: datetime
+    person: Person
+    school_name: str | None
 
 
 @dataclass(frozen=True)
@@ -52,7 +70,8 @@ class ExchangeResult:
     launch_code: str
     expires_in: int
     person: Person
-    badge: Badge
+    badge: ScannedBadge
+    school_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,13 +84,18 @@ class NewSession:
 def user_summary(session: Session, person: Person) -> dict[str, str | None]:
     """What a kiosk may show: a name and a picture, nothing a stranger could use."""
     school = session.get(Org, person.school_id) if person.school_id else None
+    return person_summary(person, school.name if school else None)
+
+
+def person_summary(person: Person, school_name: str | None) -> dict[str, str | None]:
+    """:func:`user_summary` when the school's name is known already (read with the badge)."""
     return {
         "id": person.id,
         "display_name": person.display_name,
         "first_name": person.first_name,
         "initials": person.initials,
         "grade": person.grade,
-        "school": school.name if school else None,
+        "school": school_name,
         "avatar_color": person.avatar_color,
     }
 
@@ -85,17 +109,29 @@ def not_a_badge(text: str, settings: Settings) -> NotABadge:
     return NotABadge()
 
 
-def device_request_limits(
-    factory: sessionmaker[Session], settings: Settings, device_token: str, source_ip: str
-) -> list[Limit]:
+def request_limits(settings: Settings, device_token: str, enrolled: bool, source_ip: str) -> list[Limit]:
     """An enrolled device is counted per device; only a request without a valid device token is
     counted per address. A whole school often reaches the server through one address (NAT, a web
     filter): junk from one machine there must not use up every real kiosk's share."""
-    with read_only_transaction(factory) as reading:
-        enrolled = devices.is_enrolled(reading, device_token)
     if enrolled:
         return [Limit(f"device:{token_digest(device_token)[:32]}", settings.rate_per_device_per_minute)]
     return [Limit(f"ip:{source_ip}", settings.rate_per_address_per_minute)]
+
+
+def badge_limits(settings: Settings, keys: ServerKeys, payload: BadgePayload | None) -> list[Limit]:
+    """Scans of one badge, wherever they come from (about 20 a minute)."""
+    if payload is None:
+        return []
+    return [Limit(f"badge:{keys.secret_digest(payload.secret)[:32]}", settings.rate_per_badge_per_minute)]
+
+
+def device_request_limits(
+    factory: sessionmaker[Session], settings: Settings, device_token: str, source_ip: str
+) -> list[Limit]:
+    """:func:`request_limits`, reading the device's enrolment in a transaction of its own."""
+    with read_only_transaction(factory) as reading:
+        enrolled = devices.is_enrolled(reading, device_token)
+    return request_limits(settings, device_token, enrolled, source_ip)
 
 
 def exchange_limits(
@@ -107,10 +143,7 @@ def exchange_limits(
     payload: BadgePayload | None,
 ) -> list[Limit]:
     """Per device (per address without a valid device token), and per badge (about 20 a minute)."""
-    limits = device_request_limits(factory, settings, device_token, source_ip)
-    if payload is not None:
-        limits.append(Limit(f"badge:{keys.secret_digest(payload.secret)[:32]}", settings.rate_per_badge_per_minute))
-    return limits
+    return device_request_limits(factory, settings, device_token, source_ip) + badge_limits(settings, keys, payload)
 
 
 def enforce_scan_limits(
@@ -137,17 +170,47 @@ def pin_limits(settings: Settings, keys: ServerKeys, payload: BadgePayload | Non
     return [daily(f"pin:{keys.secret_digest(payload.secret)[:32]}", settings.pin_tries_per_badge_per_day)]
 
 
-def find_badge(session: Session, keys: ServerKeys, payload: BadgePayload) -> Badge | None:
+_BADGE = Badge.__table__.c
+_PERSON = Person.__table__.c
+_SCANNED = (
+    select(
+        _BADGE.id.label("badge_id"),
+        _BADGE.kind,
+        _BADGE.generation,
+        _BADGE.status,
+        _BADGE.digest,
+        _BADGE.expires_at,
+        *_PERSON,
+        Org.__table__.c.name.label("school_name"),
+    )
+    .join_from(Badge.__table__, Person.__table__, _PERSON.id == _BADGE.person_id)
+    .outerjoin(Org.__table__, Org.__table__.c.id == _PERSON.school_id)
+    .where(_BADGE.digest == bindparam("digest"))
+)
+
+
+def find_badge(db: Executor, keys: ServerKeys, payload: BadgePayload) -> ScannedBadge | None:
     digest = keys.secret_digest(payload.secret)
-    badge = session.scalars(select(Badge).where(Badge.digest == digest)).first()
+    row = db.execute(_SCANNED, {"digest": digest}).first()
     # The look-up compares keyed HMAC digests, which an attacker cannot steer byte by byte,
     # so index timing reveals nothing; the constant-time check below keeps that true even if
     # the look-up ever changes to a prefix or a cache.
-    if badge is None or not hmac.compare_digest(badge.digest, digest):
+    if row is None or not hmac.compare_digest(row.digest, digest):
         return None
-    if badge.kind != payload.kind.value or badge.generation != payload.generation:
+    if row.kind != payload.kind.value or row.generation != payload.generation:
         return None
-    return badge
+    person = Person(**{column.key: getattr(row, column.key) for column in _PERSON})
+    return ScannedBadge(
+        row.badge_id,
+        person.id,
+        row.kind,
+        row.generation,
+        row.status,
+        row.digest,
+        row.expires_at,
+        person,
+        row.school_name,
+    )
 
 
 @dataclass(frozen=True)
@@ -184,8 +247,8 @@ def check_pin_first(
 
 
 def check_badge(
-    session: Session, keys: ServerKeys, settings: Settings, payload: BadgePayload, pin: CheckedPin | None
-) -> Badge:
+    session: Executor, keys: ServerKeys, settings: Settings, payload: BadgePayload, pin: CheckedPin | None
+) -> ScannedBadge:
     """The badge a scan proves, wherever it was scanned: known, active, not expired, its student
     active, and the PIN where the policy asks for one (verified already: :func:`check_pin_first`).
     Raises the error the child is shown."""
@@ -212,10 +275,10 @@ def check_badge(
 
 
 def exchange_badge(
-    session: Session,
+    session: Executor,
     keys: ServerKeys,
     settings: Settings,
-    device: Device,
+    device: DeviceIdentity,
     payload: BadgePayload,
     pin: CheckedPin | None,
     *,
@@ -225,13 +288,16 @@ def exchange_badge(
     badge = check_badge(session, keys, settings, payload, pin)
     now = utcnow()
     code = secrets.token_urlsafe(24)
-    session.add(
-        LaunchCode(
-            digest=token_digest(code),
-            badge_id=badge.id,
-            device_id=device.id,
-            expires_at=now + timedelta(seconds=settings.launch_code_seconds),
-        )
+    # A Core INSERT: nothing reads the row back in this request (see audit.record).
+    session.execute(
+        _NEW_LAUNCH_CODE,
+        {
+            "id": new_id(),
+            "digest": token_digest(code),
+            "badge_id": badge.id,
+            "device_id": device.id,
+            "expires_at": now + timedelta(seconds=settings.launch_code_seconds),
+        },
     )
     audit.record(
         session,
@@ -241,7 +307,10 @@ def exchange_badge(
         device_id=device.id,
         source_ip=source_ip,
     )
-    return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge)
+    return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge, badge.school_name)
+
+
+_NEW_LAUNCH_CODE = insert(LaunchCode.__table__)
 
 
 def redeem_launch_code(
@@ -292,7 +361,7 @@ def start_session(
     person: Person,
     *,
     client: Client,
-    badge: Badge | None = None,
+    badge: Badge | ScannedBadge | None = None,
     device_id: str | None = None,
     method: SignInMethod = SignInMethod.BADGE,
     source_ip: str | None,

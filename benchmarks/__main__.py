@@ -16,6 +16,7 @@ ALL = {
     "latency": [],
     "printing": [],
     "load": [],
+    "exchange": [],
     "load-postgres": ["--postgres"],
     "handoff": [],
     "sso": [],

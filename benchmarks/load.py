@@ -92,10 +92,24 @@ def make_district(folder: Path, database_url: str | None) -> District:
     return District(env, tokens, payloads)
 
 
-def start_server(district: District, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def start_server(district: District, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BADGE_")} | district.env
     command = [sys.executable, "-m", "badge_server", "serve", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - our own server
@@ -257,12 +271,7 @@ def main() -> None:
                 phase = saturate(url, district, args.concurrency, args.seconds)
                 print(measured(saturation_label, process.pid, phase), flush=True)
             finally:
-                process.terminate()
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(10)
+                stop(process)
 
 
 if __name__ == "__main__":

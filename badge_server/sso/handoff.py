@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 from badge_server import audit
 from badge_server.catalog import find_app, visible_apps
 from badge_server.clock import utcnow
+from badge_server.devices import DeviceIdentity
 from badge_server.errors import ApiError, SessionNotValid, SsoRefused
 from badge_server.exchange import authenticate_session, session_live
 from badge_server.keys import token_digest
 from badge_server.settings import Settings
-from badge_server.store.models import Device, StudentSession
+from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import HandoffCode
 
 # What a child reads in the browser when a hand-off fails, whatever the reason (the audit row has it).
@@ -46,7 +47,7 @@ class RedeemedHandoff:
 
 
 def issue_handoff(
-    db: Session, settings: Settings, device: Device, session_token: str, app_id: str, *, source_ip: str
+    db: Session, settings: Settings, device: DeviceIdentity, session_token: str, app_id: str, *, source_ip: str
 ) -> IssuedHandoff:
     """A hand-off code for one of this kiosk session's tiles (the tap counts as activity)."""
     kiosk = authenticate_session(db, session_token)

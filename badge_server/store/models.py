@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -101,6 +102,8 @@ class BadgeStatus(StrEnum):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    # Typed as the Table it is, for Core statements on hot paths (audit rows, launch codes).
+    __table__: ClassVar[Table]
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 

@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from badge_server.errors import ApiError, SessionNotValid
+from badge_server import devices
+from badge_server.devices import DeviceIdentity
+from badge_server.errors import ApiError, DeviceNotAuthorized, SessionNotValid
 from badge_server.exchange import authenticate_session
+from badge_server.ratelimit import Limit, enforce_in
 from badge_server.runtime import Runtime
-from badge_server.store.db import transaction
+from badge_server.store.db import Executor, transaction
 from badge_server.store.models import StudentSession
 
 SESSION_COOKIE = "badge_session"
 DEVICE_COOKIE = "badge_device"
 
 
-def get_runtime(request: Request) -> Runtime:
+# Dependencies that only read the request are coroutines: FastAPI runs a plain function in a
+# worker thread, and each such hand-off cost more than the work (measured in benchmarks/exchange.py).
+
+
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,14 +35,22 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_db(runtime: RuntimeDep) -> Iterator[Session]:
+async def get_db(runtime: RuntimeDep) -> AsyncIterator[Session]:
     """One transaction per request: committed before the response is sent, rolled back on error.
 
-    The session connects lazily, so a route may count rate limits in its own transaction
-    before it first touches this one (SQLite would otherwise wait on its own write lock).
+    The session connects lazily, at its first statement (in the route's worker thread), so a
+    route may count rate limits in its own transaction before it first touches this one (SQLite
+    would otherwise wait on its own write lock), and opening it here needs no thread. Only the
+    commit or rollback, which waits on the database, is handed to a worker thread.
     """
-    with transaction(runtime.factory) as session:
+    unit = transaction(runtime.factory)
+    session = unit.__enter__()
+    try:
         yield session
+    except BaseException as exc:
+        await run_in_threadpool(unit.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    await run_in_threadpool(unit.__exit__, None, None, None)
 
 
 # scope="function": commit when the route returns, before the response leaves, so a client
@@ -42,8 +58,12 @@ def get_db(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def client_ip(request: Request) -> str:
+def address_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def client_ip(request: Request) -> str:
+    return address_of(request)
 
 
 ClientIP = Annotated[str, Depends(client_ip)]
@@ -73,13 +93,44 @@ def failure_audit(request: Request) -> FailureAudit | None:
     return failure if isinstance(failure, FailureAudit) else None
 
 
+def count_in_request(request: Request, db: Executor, limits: list[Limit]) -> None:
+    """Count this attempt against ``limits`` in the request's own transaction (no commit of its
+    own: the morning rush's exchanges commit once). A request that then fails rolls that count
+    back, so app.py counts it again beside the failure's audit row: every attempt counts once."""
+    request.state.limits_to_recount = limits
+    enforce_in(db, limits)
+
+
+def limits_to_recount(request: Request) -> list[Limit]:
+    """What :func:`count_in_request` counted in a transaction that then rolled back."""
+    limits = getattr(request.state, "limits_to_recount", None)
+    return limits if isinstance(limits, list) else []
+
+
+def authenticate_counted(
+    request: Request, db: Executor, token: str, limits: Callable[[bool], list[Limit]], *, software: str | None = None
+) -> DeviceIdentity:
+    """Authenticate the device and count the attempt, in the request's transaction: per device
+    when the token is valid, per address when it is not (``limits(enrolled)``), and refused
+    after counting, so a stream of bad tokens is throttled too."""
+    try:
+        device, refusal = devices.authenticate_device(db, token, software=software), None
+    except DeviceNotAuthorized as exc:
+        device, refusal = None, exc
+    count_in_request(request, db, limits(device is not None))
+    if device is None:
+        assert refusal is not None
+        raise refusal
+    return device
+
+
 def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def device_token(request: Request) -> str:
+async def device_token(request: Request) -> str:
     """The device credential: a bearer header (kiosk) or the scanner page's cookie (browser).
 
     Empty when absent; the route then refuses it through ``authenticate_device``, after it
@@ -91,7 +142,7 @@ def device_token(request: Request) -> str:
 DeviceToken = Annotated[str, Depends(device_token)]
 
 
-def kiosk_device_token(
+async def kiosk_device_token(
     x_device_token: Annotated[
         str, Header(description="The kiosk's device token; the bearer token is then the student's session.")
     ] = "",
@@ -146,7 +197,7 @@ async def oauth_parameters(request: Request) -> dict[str, list[str]]:
 OAuthParameters = Annotated[dict[str, list[str]], Depends(oauth_parameters)]
 
 
-def same_site_json(request: Request) -> None:
+def refuse_cross_site(request: Request) -> None:
     """A JSON request from this site's own page script, or refused (login and session CSRF).
 
     Another site's page cannot send ``application/json`` without the browser asking this server
@@ -162,6 +213,10 @@ def same_site_json(request: Request) -> None:
     )
     if cross_site or not request.headers.get("content-type", "").startswith("application/json"):
         raise CsrfRejected("This must come from this site's own page.")
+
+
+async def same_site_json(request: Request) -> None:
+    refuse_cross_site(request)
 
 
 SameSiteJson = Depends(same_site_json)

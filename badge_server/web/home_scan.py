@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import exchange, home_sign_in
 from badge_server.contract.payload import parse_payload
-from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as, same_site_json
+from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, audit_failures_as, refuse_cross_site
 from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,7 @@ def home_available(db: SessionDep, runtime: RuntimeDep) -> JSONResponse:
 def scan_at_home(body: HomeScanIn, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> JSONResponse:
     settings, keys = runtime.settings, runtime.keys
     audit_failures_as(request, home_sign_in.HOME_AUDIT_KIND, ip)
-    same_site_json(request)
+    refuse_cross_site(request)
     payload = parse_payload(body.badge)
     limits = home_sign_in.home_limits(settings, keys, ip, payload) + exchange.pin_limits(
         settings, keys, payload, body.pin

@@ -37,10 +37,10 @@ from badge_server.web.deps import (
     OAuthParameters,
     RuntimeDep,
     SessionDep,
+    address_of,
     audit_failures_as,
     bearer_token,
     browser_student,
-    client_ip,
 )
 from badge_server.web.sso_pages import issuer_of, wait_for_scan
 
@@ -115,7 +115,7 @@ def authorize_endpoint(
 def resume_after_scan(
     request: Request, db: Session, runtime: Runtime, student: StudentSession, parameters: dict[str, Any]
 ) -> Response:
-    audit_failures_as(request, "oidc.authorize", client_ip(request))
+    audit_failures_as(request, "oidc.authorize", address_of(request))
     return _answer_authorize(request, db, runtime, student, parameters)
 
 

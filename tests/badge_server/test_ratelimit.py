@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event, select
 
-from badge_server import clock
+from badge_server import clock, ratelimit
 from badge_server.contract.payload import new_payload
+from badge_server.ratelimit import Limit, count_attempts
 from badge_server.runtime import Runtime
+from badge_server.store.db import transaction
+from badge_server.store.models import RateCounter
 from tests.support.api import audit_count, error_code, exchange
 from tests.support.district import District, build_district
 from tests.support.servers import LoopbackServer
@@ -80,3 +85,30 @@ def test_junk_from_one_machine_behind_a_schools_shared_address_does_not_block_it
             for student in ("st-0001", "st-0002", "st-0003", "st-0004"):
                 assert exchange(http, token, district.payloads[student]).status_code == 200
         assert http.get("/api/v1/devices/me", headers={"Authorization": f"Bearer {kiosks[0]}"}).status_code == 200
+
+
+def test_old_windows_are_swept_once_at_a_five_minute_mark(runtime: Runtime) -> None:
+    """Counters of past minutes are deleted at each fifth minute, once in that minute: the
+    sweep ran on every request of the minute before (found profiling the exchange, issue 16)."""
+    with transaction(runtime.factory) as session:
+        count_attempts(session, [Limit("old-key", 100)])
+        minute = session.scalars(select(RateCounter.window_start).where(RateCounter.key == "old-key")).one()
+    mark = minute + 3 + (-(minute + 3)) % 5  # the first five-minute mark the old window is swept at
+    clock.advance(timedelta(minutes=mark - minute))
+    ratelimit._last_sweep[0] = -1  # whatever an earlier test in this process swept
+    deletes: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("DELETE"):
+            deletes.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            with transaction(runtime.factory) as session:
+                count_attempts(session, [Limit("new-key", 100)])
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", seen)
+    assert len(deletes) == 1, "one sweep in the minute, not one per request"
+    with transaction(runtime.factory) as session:
+        assert set(session.scalars(select(RateCounter.key))) == {"new-key"}
