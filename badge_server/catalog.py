@@ -91,12 +91,28 @@ def visible_apps(session: Session, signed_in: StudentSession) -> list[App]:
     return apps_for(session, signed_in.person, at_home=signed_in.client == "home")
 
 
-def dashboard_apps(session: Session, signed_in: StudentSession) -> list[App]:
+@dataclass(frozen=True)
+class Dashboard:
+    """One identity session's tiles, each read once: shown (in order), hidden, and pinned ids."""
+
+    shown: list[App]
+    hidden: list[App]
+    pinned: list[str]
+
+
+def dashboard_of(session: Session, signed_in: StudentSession) -> Dashboard:
     """The tiles of this identity session's dashboard, in the person's order with their class's
-    pinned apps first and the apps they hid left out (badge_server.tiles)."""
+    pinned apps first, and the apps they hid apart (badge_server.tiles)."""
     person_id = signed_in.person_id
     apps = visible_apps(session, signed_in)
-    return tiles.arrange(apps, tiles.arrangement_of(session, person_id), tiles.pinned_app_ids(session, person_id))
+    pinned = tiles.pinned_app_ids(session, person_id)
+    shown = tiles.arrange(apps, tiles.arrangement_of(session, person_id), pinned)
+    return Dashboard(shown, [app for app in apps if app not in shown], pinned)
+
+
+def dashboard_apps(session: Session, signed_in: StudentSession) -> list[App]:
+    """The shown tiles of :func:`dashboard_of`."""
+    return dashboard_of(session, signed_in).shown
 
 
 def all_apps(session: Session) -> list[App]:

@@ -11,6 +11,7 @@ The load generator shares the machine's cores with the server; the ratio to the 
 is the figure that holds on a noisy machine. Rate limits stay on, thresholds raised.
 
 Run: .venv/bin/python -m benchmarks.exchange [--seconds 10] [--rate 300] [--connections 16]
+     .venv/bin/python -m benchmarks.exchange --postgres --workers 1 2   (scaling; no lean reference)
 """
 
 from __future__ import annotations
@@ -106,28 +107,35 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rate", type=float, default=300, help="offered exchanges per second for the latency run")
     parser.add_argument("--connections", type=int, default=16, help="wrk's connections")
+    parser.add_argument(
+        "--postgres", action="store_true", help="PostgreSQL (scripts/postgres); the lean reference is SQLite only"
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1], help="badge-server worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk (scripts/install --dev installs it)")
     load.EXCHANGE_ONLY = True
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"machine: {machine}; SQLite (WAL), 1 worker")
+    print(f"machine: {machine}; {'PostgreSQL' if args.postgres else 'SQLite (WAL)'}")
     print("| server | load | exchanges/s | failed | p50 | p95 | p99 | server CPU per exchange |")
     print("|---|---|---|---|---|---|---|---|")
     rates = {}
+    runs = [f"badge-server, {n} worker(s)" for n in args.workers] + ([] if args.postgres else ["lean reference"])
     with tempfile.TemporaryDirectory(prefix="badge-exchange-") as folder:
-        district = load.make_district(Path(folder), None)
+        district = load.make_district(Path(folder), load.fresh_postgres() if args.postgres else None)
         badges_file = Path(folder) / "badges.txt"
         badges_file.write_text("\n".join(district.payloads) + "\n")
-        for label in ("badge-server", "lean reference"):
-            process, url = load.start_server(district, 1) if label == "badge-server" else start_lean(district)
+        for label, workers in zip(runs, [*args.workers, 0], strict=False):  # 0: the lean reference
+            process, url = load.start_server(district, workers) if workers else start_lean(district)
             try:
                 rows = measure(label, process, url, district, badges_file, args)
                 rates[label] = float(rows[0].split("|")[3])
                 print("\n".join(rows), flush=True)
             finally:
                 load.stop(process)
-    print(f"\nbadge-server / lean reference (wrk): {rates['badge-server'] / rates['lean reference']:.2f}")
+    first = runs[0]
+    for label in runs[1:]:
+        print(f"\n{first} / {label} (wrk): {rates[first] / rates[label]:.2f}")
 
 
 if __name__ == "__main__":

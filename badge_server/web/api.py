@@ -6,10 +6,11 @@ from functools import partial
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from badge_server import devices, exchange, tiles
-from badge_server.catalog import dashboard_apps, visible_apps
+from badge_server.catalog import dashboard_apps, dashboard_of, visible_apps
 from badge_server.contract.payload import parse_payload
 from badge_server.errors import MalformedRequest, PolicyError
 from badge_server.ratelimit import Limit, enforce_limits
@@ -23,6 +24,7 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
     authenticate_counted,
+    in_one_transaction,
 )
 from badge_server.web.sso_pages import sign_out
 
@@ -159,9 +161,11 @@ def _exchange_badge(body: ExchangeIn, request: Request, token: str, runtime: Run
 
 
 @router.post("/launch", response_model=LaunchOut)
-def launch(
-    body: LaunchIn, request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
-) -> LaunchOut:
+async def launch(body: LaunchIn, request: Request, token: DeviceToken, runtime: RuntimeDep, ip: ClientIP) -> LaunchOut:
+    return await in_one_transaction(runtime, partial(_launch, body, request, token, runtime, ip))
+
+
+def _launch(body: LaunchIn, request: Request, token: str, runtime: Runtime, ip: str, db: Session) -> LaunchOut:
     audit_failures_as(request, "session.start", ip)
     limits = partial(exchange.request_limits, runtime.settings, token, source_ip=ip)
     device = authenticate_counted(request, db, token, limits)
@@ -201,13 +205,12 @@ class TilesIn(Strict):
 
 
 def _tiles(db: SessionDep, student: CurrentStudent) -> TilesOut:
-    shown = dashboard_apps(db, student)
-    pinned = set(tiles.pinned_app_ids(db, student.person_id))
-    rest = [app for app in visible_apps(db, student) if app not in shown]
+    dashboard = dashboard_of(db, student)
+    pinned = set(dashboard.pinned)
     return TilesOut(
         tiles=[
-            TileOut(id=a.id, name=a.name, icon=a.icon, color=a.color, pinned=a.id in pinned, hidden=a in rest)
-            for a in [*shown, *rest]
+            TileOut(id=a.id, name=a.name, icon=a.icon, color=a.color, pinned=a.id in pinned, hidden=hidden)
+            for a, hidden in [*((a, False) for a in dashboard.shown), *((a, True) for a in dashboard.hidden)]
         ]
     )
 

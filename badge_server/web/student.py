@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from badge_server import devices, exchange, tiles
-from badge_server.catalog import dashboard_apps, find_app, visible_apps
+from badge_server import exchange
+from badge_server.catalog import dashboard_of, find_app, visible_apps
 from badge_server.errors import DeviceNotAuthorized, SsoRefused
-from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.runtime import Runtime
 from badge_server.sso.tiles import open_tile
 from badge_server.store.models import AppIcon
 from badge_server.web.deps import (
@@ -21,6 +23,9 @@ from badge_server.web.deps import (
     RuntimeDep,
     SessionDep,
     audit_failures_as,
+    authenticate_counted,
+    browser_student,
+    in_one_transaction,
 )
 from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 from badge_server.web.sso_pages import issuer_of, sign_out
@@ -30,17 +35,22 @@ router = APIRouter()
 
 
 @router.get("/launch/{code}")
-def launch_in_browser(
-    code: str, request: Request, db: SessionDep, runtime: RuntimeDep, ip: ClientIP
-) -> RedirectResponse:
+async def launch_in_browser(code: str, request: Request, runtime: RuntimeDep, ip: ClientIP) -> Response:
     """Redeem a launch code in a browser. The code is bound to the device that scanned the
     badge, which proves itself with the device cookie the scanner page holds."""
+    return await in_one_transaction(runtime, partial(_launch_in_browser, code, request, runtime, ip))
+
+
+def _launch_in_browser(code: str, request: Request, runtime: Runtime, ip: str, db: Session) -> Response:
     audit_failures_as(request, "session.start", ip)
-    enforce_limits(runtime.factory, [Limit(f"ip:{ip}", runtime.settings.rate_per_address_per_minute)])
-    token = request.cookies.get(DEVICE_COOKIE)
-    if not token:
-        raise DeviceNotAuthorized("Open this link on the device that scanned the badge.")
-    device = devices.authenticate_device(db, token)
+    token = request.cookies.get(DEVICE_COOKIE, "")
+    try:
+        limits = partial(exchange.request_limits, runtime.settings, token, source_ip=ip)
+        device = authenticate_counted(request, db, token, limits)
+    except DeviceNotAuthorized:
+        if not token:
+            raise DeviceNotAuthorized("Open this link on the device that scanned the badge.") from None
+        raise
     started = exchange.redeem_launch_code(db, runtime.settings, code, device.id, "browser", source_ip=ip)
     response = RedirectResponse(after_sign_in(request), status_code=303)
     return set_session_cookie(request, response, started.token, started.expires_in)
@@ -55,18 +65,23 @@ def _after_sign_out(request: Request) -> RedirectResponse:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, student: BrowserStudent, db: SessionDep, runtime: RuntimeDep) -> Response:
+async def dashboard(request: Request, runtime: RuntimeDep) -> Response:
     """Big app tiles, the student's name and picture, a sign-out button and an idle time-out."""
+    return await in_one_transaction(runtime, partial(_dashboard, request, runtime))
+
+
+def _dashboard(request: Request, runtime: Runtime, db: Session) -> Response:
+    student = browser_student(request, db)
     if student is None:
         return _after_sign_out(request)
-    person = student.person
+    tiles_now = dashboard_of(db, student)
     return student_page(
         request,
         "dashboard.html",
-        user=exchange.user_summary(db, person),
-        apps=(shown := dashboard_apps(db, student)),
-        hidden_apps=[app for app in visible_apps(db, student) if app not in shown],
-        pinned=set(tiles.pinned_app_ids(db, student.person_id)),
+        user=exchange.user_summary(db, student.person),
+        apps=tiles_now.shown,
+        hidden_apps=tiles_now.hidden,
+        pinned=set(tiles_now.pinned),
         console=student.client == "staff",  # a staff member's dashboard: the console one click away
         idle_seconds=min(runtime.settings.dashboard_idle_seconds, student.idle_seconds),
     )

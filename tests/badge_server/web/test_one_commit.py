@@ -81,6 +81,23 @@ def test_an_exchange_and_its_launch_commit_once_each(http: httpx.Client, distric
         assert current_count(session, device_key(runtime, district.device_token)) == 2
 
 
+def test_a_browser_launch_and_its_dashboard_take_one_transaction_each(
+    http: httpx.Client, district: District
+) -> None:
+    runtime = district.runtime
+    answer = exchange(http, district.device_token, district.payloads["st-0001"])
+    code = answer.json()["launch_code"]
+    http.cookies.set("badge_device", district.device_token)
+    with transactions(runtime) as seen:
+        landed = http.get(f"/launch/{code}")
+    assert landed.status_code == 303, landed.text
+    assert seen == ["begin", "commit"]
+    with transactions(runtime) as seen:
+        dashboard = http.get("/dashboard")
+    assert dashboard.status_code == 200 and "Hi, " in dashboard.text
+    assert seen == ["begin", "commit"]
+
+
 def test_a_refused_exchange_rolls_back_yet_is_counted_and_audited(http: httpx.Client, district: District) -> None:
     runtime = district.runtime
     at_the_top_of_a_minute()
