@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ def make_engine(url: str) -> Engine:
     # waiting on SQLite's own file lock is a sleep-and-retry loop (sleeps of up to 100 ms while
     # the lock may already be free), which under a morning rush cost more than the work itself.
     # Other processes (several workers on one file) still meet at the file lock.
-    writer = threading.Lock()
+    writer = FifoLock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -69,6 +70,44 @@ def make_engine(url: str) -> Engine:
             writer.release()
 
     return engine
+
+
+class FifoLock:
+    """A lock that goes to the threads waiting for it in the order they came.
+
+    ``threading.Lock`` lets whichever thread runs next take it: under a rush with dozens of
+    requests waiting for SQLite's writer, some waited seconds while later ones went first
+    (benchmarks/exchange.py at 300 exchanges/s: median 12 ms, p95 7 s). Here the releasing
+    thread hands the lock straight to the longest waiter.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._guard:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over just as the wait timed out: the lock is this thread's now
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: now by that waiter
+            else:
+                self._held = False
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
