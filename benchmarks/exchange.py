@@ -74,6 +74,21 @@ def run_wrk(url: str, district: load.District, badges_file: Path, seconds: float
     return figures
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL process on this machine so far (Linux /proc): the
+    database shares the cores too, which bounds how far more server workers can scale."""
+    total, ticks = 0.0, os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, _, rest = stat.read_text().partition(") ")
+        except OSError:
+            continue
+        if name.endswith("(postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def measure(
     label: str,
     process: subprocess.Popen[bytes],
@@ -84,13 +99,16 @@ def measure(
 ) -> list[str]:
     asyncio.run(load.rush(url, district, 20, 1))  # warm up: connections, caches, first-call imports
     rows = []
-    cpu = load.server_cpu_seconds(process.pid)
+    cpu, database_cpu = load.server_cpu_seconds(process.pid), postgres_cpu_seconds()
     figures = run_wrk(url, district, badges_file, args.seconds, args.connections)
-    cpu = load.server_cpu_seconds(process.pid) - cpu
-    per = cpu / max(1.0, figures["rate"] * args.seconds) * 1000
+    cpu, database_cpu = load.server_cpu_seconds(process.pid) - cpu, postgres_cpu_seconds() - database_cpu
+    exchanges = max(1.0, figures["rate"] * args.seconds)
+    per = f"{cpu / exchanges * 1000:.2f} ms"
+    if database_cpu:
+        per += f" (+ PostgreSQL {database_cpu / exchanges * 1000:.2f} ms)"
     rows.append(
         f"| {label} | wrk, {args.connections} connections | {figures['rate']:.0f} | {figures['failed']:.0f} | "
-        f"{figures['p50']:.1f} ms | - | {figures['p99']:.1f} ms | {per:.2f} ms |"
+        f"{figures['p50']:.1f} ms | - | {figures['p99']:.1f} ms | {per} |"
     )
     rows.append(
         load.measured(
