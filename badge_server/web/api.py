@@ -24,6 +24,7 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
     authenticate_counted,
+    current_student,
     in_one_transaction,
 )
 from badge_server.web.sso_pages import sign_out
@@ -180,7 +181,13 @@ def me(student: CurrentStudent, db: SessionDep) -> UserOut:
 
 
 @router.get("/me/apps", response_model=AppsOut)
-def my_apps(student: CurrentStudent, db: SessionDep) -> AppsOut:
+async def my_apps(request: Request, runtime: RuntimeDep) -> AppsOut:
+    """The kiosk's dashboard, right after its launch: one hand-off, one transaction."""
+    return await in_one_transaction(runtime, partial(_my_apps, request))
+
+
+def _my_apps(request: Request, db: Session) -> AppsOut:
+    student = current_student(request, db)
     return AppsOut(apps=[AppOut.model_validate(app, from_attributes=True) for app in dashboard_apps(db, student)])
 
 
