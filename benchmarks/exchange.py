@@ -104,7 +104,7 @@ def measure(
     cpu, database_cpu = load.server_cpu_seconds(process.pid) - cpu, postgres_cpu_seconds() - database_cpu
     exchanges = max(1.0, figures["rate"] * args.seconds)
     per = f"{cpu / exchanges * 1000:.2f} ms"
-    if database_cpu:
+    if args.postgres:
         per += f" (+ PostgreSQL {database_cpu / exchanges * 1000:.2f} ms)"
     rows.append(
         f"| {label} | wrk, {args.connections} connections | {figures['rate']:.0f} | {figures['failed']:.0f} | "
