@@ -311,6 +311,18 @@ def exchange_badge(
 
 
 _NEW_LAUNCH_CODE = insert(LaunchCode.__table__)
+_LAUNCH = LaunchCode.__table__.c
+_REDEEM = (  # on the table: a Core statement, built once (every sign-in redeems one)
+    update(LaunchCode.__table__)
+    .where(
+        _LAUNCH.digest == bindparam("code_digest"),
+        _LAUNCH.used_at.is_(None),
+        _LAUNCH.expires_at > bindparam("now"),
+        _LAUNCH.device_id == bindparam("redeeming_device"),
+    )
+    .values(used_at=bindparam("now"))
+    .returning(_LAUNCH.badge_id)
+)
 
 
 def redeem_launch_code(
@@ -320,17 +332,8 @@ def redeem_launch_code(
     now = utcnow()
     # The conditional UPDATE is the single-use guarantee: both databases let exactly one
     # transaction change the row from unused to used; the loser sees no row and is refused.
-    badge_id = session.execute(
-        update(LaunchCode)
-        .where(
-            LaunchCode.digest == token_digest(code),
-            LaunchCode.used_at.is_(None),
-            LaunchCode.expires_at > now,
-            LaunchCode.device_id == device_id,
-        )
-        .values(used_at=now)
-        .returning(LaunchCode.badge_id)
-    ).scalar_one_or_none()
+    redeemed = {"code_digest": token_digest(code), "now": now, "redeeming_device": device_id}
+    badge_id = session.execute(_REDEEM, redeemed).scalar_one_or_none()
     if badge_id is None:
         raise LaunchCodeNotAccepted()
     badge = session.get(Badge, badge_id)
@@ -402,11 +405,12 @@ def start_session(
 
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=10)
+_SESSION_BY_TOKEN = select(StudentSession).where(StudentSession.token_digest == bindparam("digest"))
 
 
 def authenticate_session(session: Session, token: str) -> StudentSession:
     """The live session for this token; refreshes its idle timer."""
-    record = session.scalars(select(StudentSession).where(StudentSession.token_digest == token_digest(token))).first()
+    record = session.scalars(_SESSION_BY_TOKEN, {"digest": token_digest(token)}).first()
     now = utcnow()
     if record is None or not identity_live(session, record, now):
         raise SessionNotValid()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from badge_server import audit
@@ -26,18 +26,28 @@ from badge_server.store.models import App, Enrollment, RosterRole
 MAX_TILES = 200  # more ids than any catalog holds is a broken or hostile client
 
 
+# Built once, with bound parameters: every dashboard reads it, and building a statement of this
+# shape cost more than running it (benchmarks/README.md, issue 16).
+_PINNED_NOW = (
+    select(ClassPin.app_id)
+    .where(
+        ClassPin.class_id.in_(
+            select(Enrollment.class_id).where(
+                Enrollment.person_id == bindparam("person_id"),
+                Enrollment.role == RosterRole.STUDENT,
+                Enrollment.active.is_(True),
+            )
+        ),
+        or_(ClassPin.until.is_(None), ClassPin.until > bindparam("now")),
+    )
+    .order_by(ClassPin.pinned_at)
+)
+
+
 def pinned_app_ids(db: Session, person_id: str, now: datetime | None = None) -> list[str]:
     """Apps pinned now for any class the person is a student in, oldest pin first."""
-    now = now or utcnow()
-    classes = select(Enrollment.class_id).where(
-        Enrollment.person_id == person_id, Enrollment.role == RosterRole.STUDENT, Enrollment.active.is_(True)
-    )
-    pins = db.scalars(
-        select(ClassPin)
-        .where(ClassPin.class_id.in_(classes), or_(ClassPin.until.is_(None), ClassPin.until > now))
-        .order_by(ClassPin.pinned_at)
-    )
-    return list(dict.fromkeys(pin.app_id for pin in pins))
+    pinned = db.scalars(_PINNED_NOW, {"person_id": person_id, "now": now or utcnow()})
+    return list(dict.fromkeys(pinned))
 
 
 def arrange(apps: Sequence[App], arrangement: TileArrangement | None, pinned: Sequence[str]) -> list[App]:

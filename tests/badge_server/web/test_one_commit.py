@@ -81,9 +81,7 @@ def test_an_exchange_and_its_launch_commit_once_each(http: httpx.Client, distric
         assert current_count(session, device_key(runtime, district.device_token)) == 2
 
 
-def test_a_browser_launch_and_its_dashboard_take_one_transaction_each(
-    http: httpx.Client, district: District
-) -> None:
+def test_a_browser_launch_and_its_dashboard_take_one_transaction_each(http: httpx.Client, district: District) -> None:
     runtime = district.runtime
     answer = exchange(http, district.device_token, district.payloads["st-0001"])
     code = answer.json()["launch_code"]
