@@ -43,7 +43,8 @@ class RosterImportError(BadgeServerError):
         self.problems = problems
         shown = "\n".join(f"  {p}" for p in problems[:50])
         more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"roster import refused, nothing was changed ({len(problems)} problems):\n{shown}{more}")
+        counted = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"roster import refused, nothing was changed ({counted}):\n{shown}{more}")
 
 
 class NotFoundError(BadgeServerError):

@@ -95,6 +95,8 @@ class ImportReport:
     updated: dict[str, int] = field(default_factory=dict)
     deactivated: dict[str, int] = field(default_factory=dict)
     badges_issued: int = 0
+    # Students per school: active before the import, added, and deactivated by it.
+    schools: dict[str, SchoolStudents] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,7 +104,22 @@ class ImportReport:
             "updated": self.updated,
             "deactivated": self.deactivated,
             "badges_issued": self.badges_issued,
+            "schools": {school_id: vars(counts) for school_id, counts in self.schools.items()},
         }
+
+
+@dataclass
+class SchoolStudents:
+    """One school's students in an import: how many were active, came, and would be deactivated."""
+
+    name: str
+    active_before: int = 0
+    added: int = 0
+    deactivated: int = 0
+
+
+# A school losing a handful of students is a normal week; only above this many does the share count.
+MASS_DEACTIVATION_FLOOR = 5
 
 
 class _Checker:
@@ -332,6 +349,54 @@ def _person_fields(row: Row, orgs: dict[str, Row]) -> dict[str, Any]:
     }
 
 
+def _students_per_school(session: Session, users: dict[str, Row], orgs: dict[str, Row]) -> dict[str, SchoolStudents]:
+    """Per school, the students active now, the new ones, and those this import deactivates
+    (gone from users.csv, or no longer active there). A student moving school is neither."""
+    names = {org.id: org.name for org in session.scalars(select(Org))}
+    names |= {key: row.get("name") for key, row in orgs.items()}
+    schools: dict[str, SchoolStudents] = {}
+
+    def school(school_id: str | None) -> SchoolStudents:
+        key = school_id or "(no school)"
+        return schools.setdefault(key, SchoolStudents(names.get(key, key)))
+
+    existing = session.execute(
+        select(Person.id, Person.school_id, Person.active).where(Person.role == RosterRole.STUDENT.value)
+    )
+    before = {person_id: (school_id, active) for person_id, school_id, active in existing}
+    for person_id, (school_id, active) in before.items():
+        if active:
+            school(school_id).active_before += 1
+            row = users.get(person_id)
+            if row is None or not _person_fields(row, orgs)["active"]:
+                school(school_id).deactivated += 1
+    for person_id, row in users.items():
+        if row.get("role") == RosterRole.STUDENT.value and person_id not in before:
+            school(_person_fields(row, orgs)["school_id"]).added += 1
+    return schools
+
+
+def _refuse_mass_deactivation(schools: dict[str, SchoolStudents], share: float) -> None:
+    """A truncated SIS export must not deactivate a school's students overnight: refuse an import
+    that deactivates more than ``share`` of any school's active students (and at least
+    MASS_DEACTIVATION_FLOOR), naming each school and its numbers."""
+    problems = [
+        RosterProblem(
+            "users.csv",
+            None,
+            None,
+            f"this import would deactivate {counts.deactivated} of the {counts.active_before} active students of "
+            f"{counts.name} ({school_id}), {counts.deactivated / counts.active_before:.0%}, more than the "
+            f"{share:.0%} allowed (BADGE_ROSTER_MAX_DEACTIVATION_SHARE). Check the export is complete; if the "
+            "students really left, import again with --allow-mass-deactivation (the console's confirmation box)",
+        )
+        for school_id, counts in sorted(schools.items())
+        if counts.deactivated >= MASS_DEACTIVATION_FLOOR and counts.deactivated > share * counts.active_before
+    ]
+    if problems:
+        raise RosterImportError(problems)
+
+
 def validate_roster(directory: Path) -> dict[str, dict[str, Row]]:
     """Read and check a roster folder; raise :class:`RosterImportError` listing every problem."""
     checker = _Checker()
@@ -350,12 +415,17 @@ def import_roster(
     *,
     actor: str,
     source: str | None = None,
+    allow_mass_deactivation: bool = False,
 ) -> ImportReport:
     """Validate, then upsert everything and issue badges to eligible students who have none,
-    all in the caller's transaction (all or nothing)."""
+    all in the caller's transaction (all or nothing). Refused, changing nothing, when it would
+    deactivate too many of a school's students, unless ``allow_mass_deactivation``. A dry run is
+    this in a transaction the caller rolls back: the report is what would change."""
     by_id = validate_roster(directory)
     orgs = by_id["orgs.csv"]
-    report = ImportReport()
+    report = ImportReport(schools=_students_per_school(session, by_id["users.csv"], orgs))
+    if not allow_mass_deactivation:
+        _refuse_mass_deactivation(report.schools, settings.roster_max_deactivation_share)
     _apply(
         session,
         Org,

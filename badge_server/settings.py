@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         ge=5,
         description="Badge + PIN tries a day per badge (right or wrong); then 'ask your teacher' until tomorrow.",
     )
+    roster_max_deactivation_share: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="An import deactivating more of a school's active students than this is refused unless confirmed.",
+    )
     temp_code_default_hours: float = Field(4, gt=0, le=12)
     temp_code_max_hours: float = Field(12, gt=0, le=12)
 

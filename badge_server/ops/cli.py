@@ -48,21 +48,43 @@ def init(ctx: click.Context) -> None:
 @main.command("import-roster")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the import report as JSON.")
+@click.option("--dry-run", is_flag=True, help="Check and report what would change; change nothing.")
+@click.option(
+    "--allow-mass-deactivation",
+    is_flag=True,
+    help="Import even if it deactivates more of a school's students than BADGE_ROSTER_MAX_DEACTIVATION_SHARE.",
+)
 @click.pass_context
 @fail_cleanly
-def import_roster(ctx: click.Context, directory: Path, as_json: bool) -> None:
+def import_roster(
+    ctx: click.Context, directory: Path, as_json: bool, dry_run: bool, allow_mass_deactivation: bool
+) -> None:
     """Import a OneRoster 1.1 bulk CSV folder (all or nothing) and issue missing badges."""
     from badge_server.roster import import_roster as run_import
 
     with unit_of_work(ctx) as (runtime, session):
-        report = run_import(session, directory, runtime.keys, runtime.settings, actor=ACTOR)
-    lines = [f"imported {directory}"]
+        report = run_import(
+            session,
+            directory,
+            runtime.keys,
+            runtime.settings,
+            actor=ACTOR,
+            allow_mass_deactivation=allow_mass_deactivation,
+        )
+        if dry_run:
+            session.rollback()  # the same work, undone: the report is what an import would change
+    lines = [f"{'would import (dry run, nothing changed)' if dry_run else 'imported'} {directory}"]
     for label, count in report.created.items():
         lines.append(
             f"  {label}: {count} new, {report.updated[label]} updated, {report.deactivated[label]} deactivated"
         )
-    lines.append(f"  badges issued: {report.badges_issued}")
-    emit(as_json, report.as_dict(), "\n".join(lines))
+    lines.append(f"  badges {'to issue' if dry_run else 'issued'}: {report.badges_issued}")
+    for school_id, counts in sorted(report.schools.items()):
+        lines.append(
+            f"  students at {counts.name} ({school_id}): {counts.active_before} active before, "
+            f"{counts.added} new, {counts.deactivated} deactivated"
+        )
+    emit(as_json, report.as_dict() | {"dry_run": dry_run}, "\n".join(lines))
 
 
 @main.command("enroll-code")

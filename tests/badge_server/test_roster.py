@@ -230,3 +230,58 @@ def test_not_a_folder_is_a_clear_error(runtime: Runtime, tmp_path: Path) -> None
     assert problems_of(runtime, tmp_path / "nowhere") == [
         f"{tmp_path / 'nowhere'}: not a folder of OneRoster CSV files"
     ]
+
+
+def leave(roster: Path, students: set[str]) -> None:
+    """The roster as if these students had left (or the export had lost them)."""
+    edit(roster, "users.csv", lambda rows: [r for r in rows if r["sourcedId"] not in students])
+    edit(roster, "enrollments.csv", lambda rows: [r for r in rows if r["userSourcedId"] not in students])
+
+
+def maple_students(runtime: Runtime) -> set[str]:
+    with transaction(runtime.factory) as session:
+        found = session.scalars(
+            select(Person.id).where(Person.school_id == "s-maple", Person.role == "student", Person.active)
+        )
+        return set(found)
+
+
+def test_a_truncated_export_is_refused_naming_the_school_and_its_numbers_and_changes_nothing(
+    district: District, roster: Path
+) -> None:
+    """Issue 17: a truncated SIS export would have deactivated a school's students overnight."""
+    runtime = district.runtime
+    before = snapshot(runtime)
+    leave(roster, set(sorted(maple_students(runtime))[-12:]))
+    with pytest.raises(RosterImportError) as refused:
+        run_import(runtime, roster)
+    message = str(refused.value)
+    assert "would deactivate 12 of the 20 active students of Maple Street Elementary (s-maple), 60%" in message
+    assert "more than the 10% allowed" in message and "--allow-mass-deactivation" in message
+    assert "Lakeview" not in message, "only the school that loses too many is named"
+    assert snapshot(runtime) == before
+    with transaction(runtime.factory) as session:
+        report = import_roster(
+            session, roster, runtime.keys, runtime.settings, actor="test", allow_mass_deactivation=True
+        )
+    assert report.schools["s-maple"].deactivated == 12 and report.schools["s-maple"].active_before == 20
+    assert report.schools["s-lake"].deactivated == 0
+    assert len(maple_students(runtime)) == 8
+
+
+def test_a_few_leavers_or_a_share_under_the_setting_import_without_confirmation(
+    district: District, roster: Path
+) -> None:
+    runtime = district.runtime
+    leave(roster, set(sorted(maple_students(runtime))[-4:]))  # 20%, but only 4: a normal week
+    assert run_import(runtime, roster)["schools"]["s-maple"]["deactivated"] == 4
+    lenient = Runtime(
+        runtime.settings.model_copy(update={"roster_max_deactivation_share": 0.5}),
+        runtime.keys,
+        runtime.engine,
+        runtime.factory,
+    )
+    leave(roster, set(sorted(maple_students(runtime))[-7:]))  # 7 of the 16 left: 44%, under 50%
+    with transaction(lenient.factory) as session:
+        report = import_roster(session, roster, lenient.keys, lenient.settings, actor="test")
+    assert report.schools["s-maple"].deactivated == 7

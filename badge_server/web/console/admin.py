@@ -129,11 +129,18 @@ async def upload_roster(
             csrf = form.get("csrf")
             check_csrf(record.csrf_token, csrf if isinstance(csrf, str) else "")
             files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
+            confirmed = form.get("allow_mass_deactivation") == "yes"
             with tempfile.TemporaryDirectory(prefix="roster-") as folder:
                 names = await _unpack_upload(files, Path(folder))
                 label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
                 report = import_roster(
-                    db, Path(folder), runtime.keys, runtime.settings, actor=actor(record), source=label
+                    db,
+                    Path(folder),
+                    runtime.keys,
+                    runtime.settings,
+                    actor=actor(record),
+                    source=label,
+                    allow_mass_deactivation=confirmed,
                 )
     except MultiPartException as exc:
         refused = f"the upload is not readable ({exc.message})"

@@ -68,6 +68,36 @@ def test_a_bad_roster_is_refused_with_every_problem_and_exit_status_2(data_dir: 
     assert "nothing was changed" in refused.stderr
 
 
+def test_a_dry_run_reports_per_school_and_changes_nothing_then_a_mass_deactivation_needs_confirming(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    run(["init"], data_dir)
+    run(["import-roster", str(DEMO_ROSTER)], data_dir)
+    roster = tmp_path / "roster"
+    shutil.copytree(DEMO_ROSTER, roster)
+    users = (roster / "users.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    gone = {line.split(",")[0] for line in users if ",s-lake,student," in line}  # the export lost a school
+    (roster / "users.csv").write_text("".join(u for u in users if u.split(",")[0] not in gone), encoding="utf-8")
+    enrollments = (roster / "enrollments.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = [e for e in enrollments if not any(f",{person}," in e for person in gone)]
+    (roster / "enrollments.csv").write_text("".join(kept), encoding="utf-8")
+    refused = run(["import-roster", str(roster), "--dry-run"], data_dir, check=False)
+    assert refused.returncode == 2
+    assert "would deactivate 20 of the 20 active students of Lakeview Primary School (s-lake)" in refused.stderr
+    dry = run(["import-roster", str(roster), "--dry-run", "--allow-mass-deactivation"], data_dir)
+    assert dry.stdout.startswith("would import (dry run, nothing changed)")
+    assert "students at Lakeview Primary School (s-lake): 20 active before, 0 new, 20 deactivated" in dry.stdout
+    again = json.loads(run(["import-roster", str(DEMO_ROSTER), "--json", "--dry-run"], data_dir).stdout)
+    assert again["dry_run"] and again["deactivated"]["people"] == 0, "the dry run deactivated no one"
+    done = json.loads(run(["import-roster", str(roster), "--json", "--allow-mass-deactivation"], data_dir).stdout)
+    assert done["schools"]["s-lake"] == {
+        "name": "Lakeview Primary School",
+        "active_before": 20,
+        "added": 0,
+        "deactivated": 20,
+    }
+
+
 @pytest.fixture(scope="module")
 def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("demo")
