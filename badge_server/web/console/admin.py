@@ -8,12 +8,14 @@ import io
 import tempfile
 import zipfile
 import zlib
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.formparsers import MultiPartException
 
@@ -133,14 +135,19 @@ async def upload_roster(
             with tempfile.TemporaryDirectory(prefix="roster-") as folder:
                 names = await _unpack_upload(files, Path(folder))
                 label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
-                report = import_roster(
-                    db,
-                    Path(folder),
-                    runtime.keys,
-                    runtime.settings,
-                    actor=actor(record),
-                    source=label,
-                    allow_mass_deactivation=confirmed,
+                # In a worker thread: a district's import takes seconds, and on the event loop it
+                # held up every other request of this process meanwhile.
+                report = await run_in_threadpool(
+                    partial(
+                        import_roster,
+                        db,
+                        Path(folder),
+                        runtime.keys,
+                        runtime.settings,
+                        actor=actor(record),
+                        source=label,
+                        allow_mass_deactivation=confirmed,
+                    )
                 )
     except MultiPartException as exc:
         refused = f"the upload is not readable ({exc.message})"
