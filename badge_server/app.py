@@ -76,6 +76,19 @@ def _record_failure(runtime: Runtime, request: Request, error: ApiError) -> None
         log.warning("could not write the audit row of a failed %s: database unavailable", kind)
 
 
+def _recount_limits(runtime: Runtime, request: Request) -> None:
+    # A request that crashed rolled back the attempt it counted (web/deps.count_in_request): a
+    # bug that answers 500 must not become a way past the rate limits.
+    recount = limits_to_recount(request)
+    if not recount:
+        return
+    try:
+        with transaction(runtime.factory) as session:
+            count_attempts(session, recount)
+    except OperationalError:
+        log.warning("could not count the attempts of a failed request: database unavailable")
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     """Build the server: load keys (refusing unsafe ones), open the DB, check the schema."""
     runtime = runtime or Runtime.start(settings or Settings())
@@ -170,6 +183,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # Starlette answers this from its outermost layer, outside SecurityHeaders: add them here.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, loggable_path(request.url.path))
+        await run_in_threadpool(_recount_limits, runtime, request)
         error = InternalError()
         response: Response
         if request.url.path.startswith("/staff"):
