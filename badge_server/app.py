@@ -59,34 +59,24 @@ def error_body(error: ApiError) -> dict[str, dict[str, str]]:
     return {"error": {"code": error.code, "message": error.message}}
 
 
-def _record_failure(runtime: Runtime, request: Request, error: ApiError) -> None:
+def _record_failure(runtime: Runtime, request: Request, error: ApiError | None) -> None:
     # Runs after the request's transaction rolled back, in a transaction of its own, so
-    # the failure is on record even though nothing else of the request was kept.
-    failure, recount = failure_audit(request), limits_to_recount(request)
+    # the failure is on record even though nothing else of the request was kept: its audit row,
+    # and the attempt it counted in that transaction (web/deps.count_in_request). ``None``: a
+    # crash (500), whose attempt is counted again, so a bug is no way past the rate limits.
+    failure = failure_audit(request) if error is not None else None
+    recount = limits_to_recount(request)
     if (failure is None and not recount) or isinstance(error, DatabaseUnavailable):
         return
     try:
         with transaction(runtime.factory) as session:
-            if recount:  # counted in the transaction that rolled back (web/deps.count_in_request)
+            if recount:
                 count_attempts(session, recount)
-            if failure is not None:
+            if failure is not None and error is not None:
                 audit.record(session, failure.kind, error.code, **failure.ids_with(error), **error.audit_detail)
     except OperationalError:
         kind = failure.kind if failure is not None else request.url.path
         log.warning("could not write the audit row of a failed %s: database unavailable", kind)
-
-
-def _recount_limits(runtime: Runtime, request: Request) -> None:
-    # A request that crashed rolled back the attempt it counted (web/deps.count_in_request): a
-    # bug that answers 500 must not become a way past the rate limits.
-    recount = limits_to_recount(request)
-    if not recount:
-        return
-    try:
-        with transaction(runtime.factory) as session:
-            count_attempts(session, recount)
-    except OperationalError:
-        log.warning("could not count the attempts of a failed request: database unavailable")
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -183,7 +173,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def unexpected(request: Request, exc: Exception) -> Response:
         # Starlette answers this from its outermost layer, outside SecurityHeaders: add them here.
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, loggable_path(request.url.path))
-        await run_in_threadpool(_recount_limits, runtime, request)
+        await run_in_threadpool(_record_failure, runtime, request, None)
         error = InternalError()
         response: Response
         if request.url.path.startswith("/staff"):

@@ -71,7 +71,6 @@ class ExchangeResult:
     expires_in: int
     person: Person
     badge: ScannedBadge
-    school_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -307,7 +306,7 @@ def exchange_badge(
         device_id=device.id,
         source_ip=source_ip,
     )
-    return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge, badge.school_name)
+    return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge)
 
 
 _NEW_LAUNCH_CODE = insert(LaunchCode.__table__)

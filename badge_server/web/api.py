@@ -106,8 +106,8 @@ class DeviceOut(BaseModel):
 @router.get("/devices/me", response_model=DeviceOut)
 def this_device(request: Request, token: DeviceToken, db: SessionDep, runtime: RuntimeDep, ip: ClientIP) -> DeviceOut:
     """Who this device is enrolled as (``badge-kiosk check``); no side effect but last-seen."""
-    limits = partial(exchange.request_limits, runtime.settings, token, source_ip=ip)
-    device = authenticate_counted(request, db, token, limits, software=request.headers.get("user-agent"))
+    software = request.headers.get("user-agent")
+    device = authenticate_counted(request, db, token, runtime.settings, ip, software=software)
     return DeviceOut(device_id=device.id, name=device.name, school_id=device.school_id)
 
 
@@ -141,11 +141,8 @@ def _exchange_badge(body: ExchangeIn, request: Request, token: str, runtime: Run
             device = devices.authenticate_device(db, token, software=software)
         else:
             # Device, limits, badge and launch code in this one transaction: one commit.
-            def limits_for(enrolled: bool) -> list[Limit]:
-                scan = exchange.request_limits(settings, token, enrolled, ip)
-                return scan + exchange.badge_limits(settings, keys, payload)
-
-            device = authenticate_counted(request, db, token, limits_for, software=software)
+            also = exchange.badge_limits(settings, keys, payload)
+            device = authenticate_counted(request, db, token, settings, ip, also=also, software=software)
         audit_failures_as(request, "badge.exchange", ip, device.id)
         if payload is None:
             raise exchange.not_a_badge(body.badge, settings)
@@ -155,7 +152,7 @@ def _exchange_badge(body: ExchangeIn, request: Request, token: str, runtime: Run
             launch_code=result.launch_code,
             launch_url=f"{base.rstrip('/')}/launch/{result.launch_code}",
             expires_in=result.expires_in,
-            user=UserOut.model_validate(exchange.person_summary(result.person, result.school_name)),
+            user=UserOut.model_validate(exchange.person_summary(result.person, result.badge.school_name)),
         )
     # Built here, after the commit: FastAPI would validate the model a second time.
     return Response(answer.model_dump_json(), media_type="application/json")
@@ -168,8 +165,7 @@ async def launch(body: LaunchIn, request: Request, token: DeviceToken, runtime: 
 
 def _launch(body: LaunchIn, request: Request, token: str, runtime: Runtime, ip: str, db: Session) -> LaunchOut:
     audit_failures_as(request, "session.start", ip)
-    limits = partial(exchange.request_limits, runtime.settings, token, source_ip=ip)
-    device = authenticate_counted(request, db, token, limits)
+    device = authenticate_counted(request, db, token, runtime.settings, ip)
     audit_failures_as(request, "session.start", ip, device.id)
     started = exchange.redeem_launch_code(db, runtime.settings, body.launch_code, device.id, "kiosk", source_ip=ip)
     return LaunchOut(session_token=started.token, expires_in=started.expires_in)

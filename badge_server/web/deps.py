@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from badge_server import devices
 from badge_server.devices import DeviceIdentity
 from badge_server.errors import ApiError, DeviceNotAuthorized, SessionNotValid
-from badge_server.exchange import authenticate_session
+from badge_server.exchange import authenticate_session, request_limits
 from badge_server.ratelimit import Limit, enforce_in
 from badge_server.runtime import Runtime
+from badge_server.settings import Settings
 from badge_server.store.db import Executor, transaction
 from badge_server.store.models import StudentSession
 
@@ -121,16 +122,24 @@ def limits_to_recount(request: Request) -> list[Limit]:
 
 
 def authenticate_counted(
-    request: Request, db: Executor, token: str, limits: Callable[[bool], list[Limit]], *, software: str | None = None
+    request: Request,
+    db: Executor,
+    token: str,
+    settings: Settings,
+    source_ip: str,
+    *,
+    also: Sequence[Limit] = (),
+    software: str | None = None,
 ) -> DeviceIdentity:
-    """Authenticate the device and count the attempt, in the request's transaction: per device
-    when the token is valid, per address when it is not (``limits(enrolled)``), and refused
-    after counting, so a stream of bad tokens is throttled too."""
+    """Authenticate the device and count the attempt (and ``also``), in the request's
+    transaction: per device when the token is valid, per address when it is not
+    (:func:`exchange.request_limits`), and refused after counting, so a stream of bad tokens is
+    throttled too."""
     try:
         device, refusal = devices.authenticate_device(db, token, software=software), None
     except DeviceNotAuthorized as exc:
         device, refusal = None, exc
-    count_in_request(request, db, limits(device is not None))
+    count_in_request(request, db, [*request_limits(settings, token, device is not None, source_ip), *also])
     if device is None:
         assert refusal is not None
         raise refusal

@@ -45,8 +45,7 @@ def _launch_in_browser(code: str, request: Request, runtime: Runtime, ip: str, d
     audit_failures_as(request, "session.start", ip)
     token = request.cookies.get(DEVICE_COOKIE, "")
     try:
-        limits = partial(exchange.request_limits, runtime.settings, token, source_ip=ip)
-        device = authenticate_counted(request, db, token, limits)
+        device = authenticate_counted(request, db, token, runtime.settings, ip)
     except DeviceNotAuthorized:
         if not token:
             raise DeviceNotAuthorized("Open this link on the device that scanned the badge.") from None
