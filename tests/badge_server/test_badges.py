@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar, cast
@@ -18,7 +17,7 @@ from badge_server.errors import PolicyError
 from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, Badge, Person, StudentSession
-from tests.support.api import audit_count, error_code, exchange, sign_in
+from tests.support.api import audit_count, error_code, exchange, exchange_while_held, sign_in
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 
@@ -203,26 +202,14 @@ def test_a_kiosk_exchange_goes_through_while_a_pin_is_being_checked(
     that would never happen."""
     act(district, lambda s, rt, p: badges.set_pin(s, p, "240817", actor="t"), NOAH)
     _, other_token = district.enroll_device("the next kiosk")  # now: the test's own writes wait too
-    other_done, checking = threading.Event(), threading.Event()
-
-    def slow_check(*args: str | None) -> bool:
-        checking.set()
-        other_done.wait(15)
-        return badges.pin_hash_matches(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr("badge_server.exchange.pin_hash_matches", slow_check)
-    answers: list[int] = []
     with httpx.Client(base_url=server.url, timeout=30) as noah_kiosk:
-        worker = threading.Thread(
-            target=lambda: answers.append(
-                exchange(noah_kiosk, district.device_token, district.payloads[NOAH], pin="240817").status_code
-            )
+        other, answers = exchange_while_held(
+            monkeypatch,
+            "badge_server.exchange.pin_hash_matches",
+            lambda: exchange(noah_kiosk, district.device_token, district.payloads[NOAH], pin="240817").status_code,
+            server.url,
+            other_token,
+            district.payloads[JOSE],
         )
-        worker.start()
-        assert checking.wait(10)
-        with httpx.Client(base_url=server.url, timeout=5) as other_kiosk:
-            other = exchange(other_kiosk, other_token, district.payloads[JOSE])
-        other_done.set()
-        worker.join(20)
     assert other.status_code == 200, other.text
     assert answers == [200]

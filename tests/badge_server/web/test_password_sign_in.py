@@ -4,7 +4,6 @@ the throttle, claiming an account in grade 6, and who may change a password."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -12,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from badge_server import clock, student_passwords
+from badge_server import clock
 from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, SignInMethod, StudentSession
-from tests.support.api import exchange
+from tests.support.api import exchange_while_held
 from tests.support.district import District
 from tests.support.oidc_app import RelyingParty, browser_for, register_app, scan
 from tests.support.passwords import give, post_form, sign_in
@@ -119,32 +118,18 @@ def test_a_badge_exchange_goes_through_while_a_password_is_being_checked(
     lock across it would make this kiosk exchange wait until the check ended, which here it
     never would, as the check waits for the exchange."""
     password = give(district, "st-0002")
-    exchanged, checking = threading.Event(), threading.Event()
-    real_verify = student_passwords.verify
-
-    def slow_verify(*args: Any) -> bool:
-        checking.set()
-        exchanged.wait(15)
-        return real_verify(*args)
-
-    monkeypatch.setattr(student_passwords, "verify", slow_verify)
-    results: list[int] = []
     with home_browser(server) as browser:
         browser.get("/sign-in/password")
         token = browser.cookies["badge_form"]
-        worker = threading.Thread(
-            target=lambda: results.append(
-                browser.post(
-                    "/sign-in/password", data={"username": "s00003", "password": password, "csrf": token}
-                ).status_code
-            )
+        form = {"username": "s00003", "password": password, "csrf": token}
+        answer, results = exchange_while_held(
+            monkeypatch,
+            "badge_server.student_passwords.verify",
+            lambda: browser.post("/sign-in/password", data=form).status_code,
+            server.url,
+            district.device_token,
+            district.payloads[JOSE],
         )
-        worker.start()
-        assert checking.wait(10)
-        with httpx.Client(base_url=server.url, timeout=5) as kiosk:
-            answer = exchange(kiosk, district.device_token, district.payloads[JOSE])
-        exchanged.set()
-        worker.join(20)
     assert answer.status_code == 200, answer.text
     assert results == [303]
 

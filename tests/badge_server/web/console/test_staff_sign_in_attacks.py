@@ -6,7 +6,6 @@ import hashlib
 import io
 import re
 import socket
-import threading
 import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from badge_server import clock, staff
 from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, StaffUser
-from tests.support.api import exchange
+from tests.support.api import exchange_while_held
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 from tests.support.staff import PASSWORD, add_staff, csrf_of, sign_in, sign_in_setting_up_totp
@@ -55,23 +54,15 @@ def test_a_kiosk_exchange_goes_through_while_a_staff_password_is_being_checked(
     """Finding 1: the argon2 check ran inside the request's transaction, which on SQLite holds the
     write lock: here the check waits for the exchange, so that would never end."""
     add_staff(district, "lrivera", "teacher", person_id="t-rivera")
-    exchanged, checking = threading.Event(), threading.Event()
-
-    def slow_verify(*args: Any) -> bool:
-        checking.set()
-        exchanged.wait(15)
-        return staff.verify_staff_password(*args)
-
-    monkeypatch.setattr("badge_server.staff_sign_in.verify_staff_password", slow_verify)
-    landed: list[str] = []
     with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as teacher:
-        worker = threading.Thread(target=lambda: landed.append(sign_in(teacher, "lrivera").url.path))
-        worker.start()
-        assert checking.wait(10)
-        with httpx.Client(base_url=server.url, timeout=5) as kiosk:
-            answer = exchange(kiosk, district.device_token, district.payloads[JOSE])
-        exchanged.set()
-        worker.join(20)
+        answer, landed = exchange_while_held(
+            monkeypatch,
+            "badge_server.staff_sign_in.verify_staff_password",
+            lambda: sign_in(teacher, "lrivera").url.path,
+            server.url,
+            district.device_token,
+            district.payloads[JOSE],
+        )
     assert answer.status_code == 200, answer.text
     assert landed == ["/staff/classes"]
 
