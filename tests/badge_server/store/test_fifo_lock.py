@@ -55,3 +55,26 @@ def test_a_waiter_that_times_out_leaves_the_queue_and_the_lock_stays_usable() ->
     lock.release()
     assert lock.acquire(timeout=0.1), "free again after its holder released it"
     lock.release()
+
+
+def test_a_thread_that_lets_go_cannot_take_the_lock_back_ahead_of_a_waiter() -> None:
+    """What a plain lock allows (the releasing thread, still running, takes it again at once) and
+    what starved requests under the rush."""
+    lock = FifoLock()
+    assert lock.acquire(timeout=1)
+    order: list[str] = []
+
+    def wait_then_take() -> None:
+        assert lock.acquire(timeout=10)
+        order.append("waiter")
+        lock.release()
+
+    waiter = threading.Thread(target=wait_then_take)
+    waiter.start()
+    wait_until(partial(queued, lock, 1))
+    lock.release()
+    assert lock.acquire(timeout=10)
+    order.append("the thread that let go")
+    lock.release()
+    waiter.join(10)
+    assert order == ["waiter", "the thread that let go"]
