@@ -313,9 +313,14 @@ def _apply(
 ) -> None:
     existing = {obj.id: obj for obj in session.scalars(select(model))}
     created = updated = 0
+    # People carry when they left (purge-people counts from it): set as they go, cleared on return.
+    dates_leaving = hasattr(model, "deactivated_at")
+    now = utcnow()
     for key, row in rows.items():
         values = fields(row)
         obj = existing.get(key)
+        if dates_leaving and (obj is None or obj.active != values["active"]):
+            values["deactivated_at"] = None if values["active"] else now
         if obj is None:
             session.add(model(id=key, **values))
             created += 1
@@ -325,7 +330,8 @@ def _apply(
             updated += 1
     gone = [k for k, obj in existing.items() if k not in rows and obj.active]
     if gone:
-        session.execute(update(model).where(model.id.in_(gone)).values(active=False))
+        leaving = {"deactivated_at": now} if dates_leaving else {}
+        session.execute(update(model).where(model.id.in_(gone)).values(active=False, **leaving))
     report.created[label], report.updated[label], report.deactivated[label] = created, updated, len(gone)
 
 

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
         le=1,
         description="An import deactivating more of a school's active students than this is refused unless confirmed.",
     )
+    retain_audit_days: int = Field(
+        400, ge=30, description="Audit events older than this are purged nightly (badge-server purge)."
+    )
+    retain_codes_days: int = Field(
+        7, ge=1, description="Launch, enrolment, sign-in and hand-off codes are purged this long after they expire."
+    )
+    retain_sessions_days: int = Field(
+        30, ge=1, description="Student and staff sessions are purged this long after they end or expire."
+    )
     temp_code_default_hours: float = Field(4, gt=0, le=12)
     temp_code_max_hours: float = Field(12, gt=0, le=12)
 

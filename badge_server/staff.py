@@ -281,6 +281,7 @@ def end_session(session: Session, record: StaffSession) -> None:
 def disable_staff(session: Session, user: StaffUser, *, actor: str) -> None:
     """Stop an account: it can no longer sign in, and its open sessions end now."""
     user.active = False
+    user.disabled_at = utcnow()
     _end_open_sessions(session, user)
     audit.record(session, "staff.disable", actor=actor, username=user.username)
 

@@ -142,7 +142,8 @@ class Course(Base):
 
 
 class Person(Base):
-    """A student or staff member (OneRoster users.csv). Never deleted, only deactivated."""
+    """A student or staff member (OneRoster users.csv). Deactivated when the roster drops them;
+    deleted only by ``badge-server purge-people`` (retention.py) once they left long enough ago."""
 
     __tablename__ = "people"
     id: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -160,6 +161,8 @@ class Person(Base):
     identifier: Mapped[str | None] = mapped_column(String(255), index=True)
     # The family's language (BCP 47, e.g. "es") where the roster has one: letters home use it.
     language: Mapped[str | None] = mapped_column(String(16))
+    # When the roster last deactivated them: what "left before" in purge-people means.
+    deactivated_at: Mapped[datetime | None]
 
     @property
     def first_name(self) -> str:
@@ -394,6 +397,7 @@ class StaffUser(Base):
     last_totp_step: Mapped[int | None] = mapped_column(BigInteger)  # a code's time step is used once
     wrong_codes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # in a row
     codes_paused_until: Mapped[datetime | None]  # after too many wrong codes; grows each time
+    disabled_at: Mapped[datetime | None]  # what "left before" in purge-people means for an account
 
 
 class ServerFact(Base):

@@ -91,6 +91,11 @@ def test_the_unit_command_lines_and_environment_file_serve_a_sign_in(tmp_path: P
         output, _ = server.communicate(timeout=int(unit["TimeoutStopSec"]))
     assert server.returncode == 0, output[-2000:]
     assert output.count("Started server process") == int(values["BADGE_WORKERS"]), output[-2000:]
+    # The nightly unit: the backup first (a failed purge must not cost a backup), then the purge.
+    nightly = [value for key, value in unit_lines(SERVER / "badge-server-backup.service") if key == "ExecStart"]
+    assert nightly[0].startswith("/usr/local/sbin/badge-server-backup ") and len(nightly) == 2
+    purged = run(command_line(nightly[1], env), env=env)
+    assert purged.stdout.startswith("purged audit events before"), purged.stdout
 
 
 def test_install_server_installs_units_that_systemd_accepts(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from badge_server.ops.cli import main
+from badge_server.runtime import Runtime
 
 COMMAND = [sys.executable, "-m", "badge_server"]
 
@@ -58,3 +59,17 @@ def badge_server_process(
         [*COMMAND, *args], capture_output=True, text=True, env=environment, cwd=cwd, timeout=timeout, check=False
     )
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+def run_against(runtime: Runtime, *args: str, ok: bool = True) -> Ran:
+    """Run a command with the settings ``runtime`` (a test's server) runs with: its database and key."""
+    settings = runtime.settings
+    environment = {
+        "BADGE_ENV": "production",
+        "BADGE_DATA_DIR": str(settings.data_dir),
+        "BADGE_DATABASE_URL": settings.database_url or "",
+        "BADGE_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
+    }
+    done = badge_server(args, environment)
+    assert (done.returncode == 0) == ok, done.stderr
+    return done

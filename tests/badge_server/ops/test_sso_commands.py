@@ -11,21 +11,8 @@ from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
 from badge_server.store.models import App, AuditEvent
 from badge_server.store.sso_models import OidcClient, SigningKey
-from tests.support.cli import Ran, badge_server
+from tests.support.cli import run_against as run
 from tests.support.district import District
-
-
-def run(runtime: Runtime, *args: str, ok: bool = True) -> Ran:
-    settings = runtime.settings
-    environment = {
-        "BADGE_ENV": "production",
-        "BADGE_DATA_DIR": str(settings.data_dir),
-        "BADGE_DATABASE_URL": settings.database_url or "",
-        "BADGE_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
-    }
-    done = badge_server(args, environment)
-    assert (done.returncode == 0) == ok, done.stderr
-    return done
 
 
 def counts(runtime: Runtime) -> tuple[int, int]:
