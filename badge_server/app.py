@@ -36,6 +36,7 @@ from badge_server.web import saml as saml_pages
 from badge_server.web.access_log import loggable_path, redact_access_log
 from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
+from badge_server.web.console import badge_policy as badge_policy_pages
 from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import devices as device_pages
 from badge_server.web.console import home_policy as home_policy_pages
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         classes,
         password_pages,
         home_policy_pages,
+        badge_policy_pages,
         letter_pages,
         pin_pages,
         my_apps_pages,

@@ -7,6 +7,7 @@ transaction, so "revoke old + issue new" lands whole or not at all.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -17,6 +18,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
+from badge_server.badge_policy import PolicyCache, badge_policy_for
 from badge_server.clock import utcnow
 from badge_server.contract.payload import MAX_GENERATION, BadgeKind, BadgePayload, new_payload
 from badge_server.errors import NotFoundError, PolicyError
@@ -78,8 +80,17 @@ def get_person(session: Session, person_id: str) -> Person:
     return person
 
 
-def issue_badge(session: Session, keys: ServerKeys, settings: Settings, person: Person, *, actor: str) -> IssuedBadge:
-    """Issue a first badge; refused if the person is not eligible or already has one."""
+def issue_badge(
+    session: Session,
+    keys: ServerKeys,
+    settings: Settings,
+    person: Person,
+    *,
+    actor: str,
+    policies: PolicyCache | None = None,
+) -> IssuedBadge:
+    """Issue a first badge, lasting as long as the student's school says; refused if the person
+    is not eligible or already has one."""
     if not is_eligible(person, settings):
         raise PolicyError(
             f"{person.display_name} ({person.id}) cannot have a badge: badges are for active students "
@@ -91,8 +102,9 @@ def issue_badge(session: Session, keys: ServerKeys, settings: Settings, person: 
         select(Badge.generation).where(Badge.person_id == person.id, Badge.kind == BadgeKind.BADGE)
     ).all()
     generation = max(previous, default=0) + 1
+    policy = (policies or PolicyCache(session, settings)).of(person.school_id)
     issued = _new_badge(
-        session, keys, person, BadgeKind.BADGE, generation, utcnow() + timedelta(days=settings.badge_expiry_days)
+        session, keys, person, BadgeKind.BADGE, generation, utcnow() + timedelta(days=policy.expiry_days)
     )
     audit.record(session, "badge.issue", actor=actor, person_id=person.id, badge_id=issued.badge.id)
     return issued
@@ -109,8 +121,9 @@ def issue_missing_badges(session: Session, keys: ServerKeys, settings: Settings,
             Person.id.not_in(have),
         )
     ).all()
+    policies = PolicyCache(session, settings)
     for person in people:
-        issue_badge(session, keys, settings, person, actor=actor)
+        issue_badge(session, keys, settings, person, actor=actor, policies=policies)
     return len(people)
 
 
@@ -197,8 +210,9 @@ def void_school(session: Session, school_id: str, *, actor: str) -> int:
 def temporary_code(
     session: Session, keys: ServerKeys, settings: Settings, person: Person, *, actor: str, hours: float | None = None
 ) -> IssuedBadge:
-    """A same-day code for a forgotten badge; replaces any earlier temporary code."""
-    hours = settings.temp_code_default_hours if hours is None else hours
+    """A same-day code for a forgotten badge, lasting as long as the student's school says unless
+    ``hours`` is given; replaces any earlier temporary code."""
+    hours = badge_policy_for(session, settings, person.school_id).temp_code_hours if hours is None else hours
     if not 0 < hours <= settings.temp_code_max_hours:
         raise PolicyError(f"a temporary code lasts at most {settings.temp_code_max_hours:g} hours, not {hours:g}")
     if not is_eligible(person, settings):
@@ -251,6 +265,6 @@ def pin_hash_matches(pin_hash: str | None, pin: str) -> bool:
         return False
 
 
-def pin_required(person: Person, settings: Settings) -> bool:
-    """The policy asks for a PIN for this grade, and the student has one set."""
-    return person.pin_hash is not None and (person.grade or "") in settings.pin_required_grades
+def pin_required(person: Person, pin_grades: Collection[str]) -> bool:
+    """The school's policy asks for a PIN for this grade (``pin_grades``), and the student has one set."""
+    return person.pin_hash is not None and (person.grade or "") in pin_grades

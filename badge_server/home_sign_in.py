@@ -20,10 +20,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_server import audit
+from badge_server.badge_policy import inherited, policy_row, policy_rows
 from badge_server.badges import pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgePayload
-from badge_server.errors import HomeSignInOff, PinIncorrect, PinNotSet, PinRequired, PolicyError
+from badge_server.errors import HomeSignInOff, PinIncorrect, PinNotSet, PinRequired
 from badge_server.exchange import CheckedPin, NewSession, check_badge, start_session
 from badge_server.keys import ServerKeys
 from badge_server.ratelimit import Limit
@@ -51,15 +52,12 @@ class HomePolicy:
 
 def policy_for(db: Session, settings: Settings, school_id: str | None) -> HomePolicy:
     """The school's policy: its own row's fields, else its district's, else the settings."""
-    school = db.get(Org, school_id) if school_id else None
-    rows = [db.get(SignInPolicy, org_id) for org_id in (school_id, school.parent_id if school else None) if org_id]
-    found = [row for row in rows if row is not None]
-    allowed = next((r.home_sign_in for r in found if r.home_sign_in is not None), settings.home_sign_in)
-    grades = next((r.home_grades for r in found if r.home_grades is not None), list(settings.home_grades))
-    pin_grades = next(
-        (r.home_pin_grades for r in found if r.home_pin_grades is not None), list(settings.home_pin_grades)
+    rows = policy_rows(db, school_id)
+    return HomePolicy(
+        bool(inherited(rows, "home_sign_in", settings.home_sign_in)),
+        tuple(inherited(rows, "home_grades", settings.home_grades)),
+        tuple(inherited(rows, "home_pin_grades", settings.home_pin_grades)),
     )
-    return HomePolicy(bool(allowed), tuple(grades), tuple(pin_grades))
 
 
 def available_anywhere(db: Session, settings: Settings) -> bool:
@@ -98,7 +96,7 @@ def sign_in_at_home(
     try:
         if not policy.admits(person):
             raise HomeSignInOff()
-        if policy.needs_pin(person) and not pin_required(person, settings):
+        if policy.needs_pin(person) and not pin_required(person, badge.pin_grades(settings)):
             if person.pin_hash is None:
                 raise PinNotSet()
             if pin is None:
@@ -149,13 +147,7 @@ def set_policy(
     actor: str,
 ) -> SignInPolicy:
     """Set (or, with all None, clear) a district's or school's home sign-in policy; audited."""
-    org = db.get(Org, org_id)
-    if org is None or not org.active:
-        raise PolicyError(f"no active district or school with id {org_id!r}")
-    row = db.get(SignInPolicy, org_id)
-    if row is None:
-        row = SignInPolicy(org_id=org_id)
-        db.add(row)
+    row = policy_row(db, org_id)
     row.home_sign_in, row.home_grades, row.home_pin_grades = home_sign_in, home_grades, home_pin_grades
     row.updated_at, row.updated_by = utcnow(), actor
     audit.record(

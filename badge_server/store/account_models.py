@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from badge_server.store.models import Base
@@ -31,8 +31,8 @@ class StudentPassword(Base):
 
 
 class SignInPolicy(Base):
-    """Home sign-in for one district or school org. A school's row overrides its district's; a
-    field left None inherits (the district's row, else the server's settings)."""
+    """Badge and home sign-in policy for one district or school org. A school's row overrides its
+    district's; a field left None inherits (the district's row, else the server's settings)."""
 
     __tablename__ = "sign_in_policies"
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
@@ -41,6 +41,11 @@ class SignInPolicy(Base):
     home_grades: Mapped[list[str] | None] = mapped_column(JSON)
     # Grades whose students must also type their PIN at home.
     home_pin_grades: Mapped[list[str] | None] = mapped_column(JSON)
+    # Badge policy (badge_policy.py): a new badge's lifetime, the grades that also type their PIN
+    # at a school scanner, and how long a teacher's temporary code lasts.
+    badge_expiry_days: Mapped[int | None] = mapped_column(Integer)
+    pin_grades: Mapped[list[str] | None] = mapped_column(JSON)
+    temp_code_hours: Mapped[float | None] = mapped_column(Float)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(255))
 

@@ -16,12 +16,13 @@ from typing import Annotated
 
 import zxingcpp
 from fastapi import Depends, Form, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from badge_server import classrooms, devices, enrol_links
+from badge_server import classrooms, devices, enrol_links, schools
 from badge_server import staff as staff_accounts
 from badge_server.errors import CsrfRejected, StaffForbidden, StaffSignInNeeded
-from badge_server.store.models import Device, Person, SchoolClass, StaffRole, StaffSession, StaffUser
+from badge_server.store.models import Device, Org, Person, SchoolClass, StaffRole, StaffSession, StaffUser
 from badge_server.store.sso_models import EnrolLink
 from badge_server.web.deps import SessionDep
 
@@ -101,6 +102,16 @@ DistrictAdminForm = Annotated[StaffSession, Depends(district_admin_form)]
 def visible_school_ids(record: StaffSession) -> list[str] | None:
     """The schools an admin manages: ``None`` for a district admin (all of them)."""
     return None if record.staff.role == StaffRole.DISTRICT_ADMIN else [record.staff.school_id or ""]
+
+
+def policy_orgs(db: Session, record: StaffSession) -> list[Org]:
+    """The orgs whose policies this admin sets: the district (a district admin only) and the
+    open schools they manage."""
+    visible = visible_school_ids(record)
+    found = schools.find_schools(db, visible, open_only=True)
+    if visible is None:
+        found = [*db.scalars(select(Org).where(Org.type == "district").order_by(Org.name)), *found]
+    return found
 
 
 def visible_class(db: SessionDep, record: CurrentStaff, class_id: str) -> SchoolClass:

@@ -7,36 +7,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from badge_server import home_sign_in, schools
+from badge_server import home_sign_in
+from badge_server.badge_policy import ALL_GRADES
 from badge_server.errors import StaffForbidden
-from badge_server.settings import DEFAULT_BADGE_GRADES
 from badge_server.store.account_models import SignInPolicy
-from badge_server.store.models import Org, StaffSession
-from badge_server.web.console.access import AdminForm, CurrentAdmin, actor, visible_school_ids
+from badge_server.web.console.access import AdminForm, CurrentAdmin, actor, policy_orgs
 from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
 
 router = APIRouter(prefix="/staff/admin", include_in_schema=False)
 PAGE = "/staff/admin/home-sign-in"
-ALL_GRADES = (*DEFAULT_BADGE_GRADES, "06", "07", "08", "09", "10", "11", "12")
-
-
-def _orgs(db: Session, record: StaffSession) -> list[Org]:
-    """The district (for a district admin) and the schools this admin manages."""
-    visible = visible_school_ids(record)
-    found = schools.find_schools(db, visible, open_only=True)
-    if visible is None:
-        found = [*db.scalars(select(Org).where(Org.type == "district").order_by(Org.name)), *found]
-    return found
 
 
 @router.get("/home-sign-in", response_class=HTMLResponse)
 def home_policy_page(request: Request, db: SessionDep, runtime: RuntimeDep, record: CurrentAdmin) -> HTMLResponse:
     rows = []
-    for org in _orgs(db, record):
+    for org in policy_orgs(db, record):
         own = db.get(SignInPolicy, org.id)
         effective = home_sign_in.policy_for(db, runtime.settings, org.id if org.type == "school" else None)
         rows.append((org, own, effective))
@@ -54,7 +41,7 @@ def set_home_policy(
     pin_mode: Annotated[str, Form(pattern="^(inherit|set)$")] = "inherit",
     pin_grades: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    if org_id not in {org.id for org in _orgs(db, record)}:
+    if org_id not in {org.id for org in policy_orgs(db, record)}:
         raise StaffForbidden()  # another school's policy: 404, like a page that does not exist
     home_sign_in.set_policy(
         db,

@@ -24,6 +24,13 @@
       else { document.execCommand("copy"); done(); }
     });
   });
+  // A policy field's own value (a number, a grade) means "set here": choosing one picks that
+  // option, so a value typed next to "As the district" is not silently thrown away.
+  document.querySelectorAll("[data-choose]").forEach(function (field) {
+    var choose = function () { document.getElementById(field.dataset.choose).checked = true; };
+    field.addEventListener("input", choose);
+    field.addEventListener("change", choose);
+  });
   document.querySelectorAll("[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();

@@ -310,6 +310,20 @@ def test_a_school_admin_sees_only_their_school(
             assert response is not None and response.status == 404, url
         page.goto("/staff/admin/devices")
         assert page.get_by_label("School").locator("option").all_text_contents() == ["Lakeview Primary School"]
+        # Their school's badge policy: a shorter lifetime for new badges, then back to the district's.
+        page.get_by_role("link", name="Badge policy").click()
+        expect(page.get_by_role("heading", name="Lakeview Primary School")).to_be_visible()
+        expect(page.get_by_role("heading", name="Maple Street Elementary")).to_have_count(0)
+        # Typing a number picks "This many days": a value next to "As the district" would be lost.
+        page.get_by_label("Days a new badge lasts at Lakeview Primary School").fill("180")
+        expect(page.get_by_label("This many days:")).to_be_checked()
+        page.get_by_role("button", name="Save for Lakeview Primary School").click()
+        expect(page.locator("main")).to_contain_text("new badges last 180 days")
+        expect(page.get_by_label("This many days:")).to_be_checked()
+        assert look_at(page, "badge-policy") == []
+        page.get_by_label("Days a new badge lasts at Lakeview Primary School").fill("0")
+        page.get_by_role("button", name="Save for Lakeview Primary School").click()  # the browser refuses 0
+        expect(page.locator("main")).to_contain_text("new badges last 180 days")
     finally:
         context.close()
 
