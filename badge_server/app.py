@@ -38,6 +38,7 @@ from badge_server.web.console import admin, classes, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import badge_policy as badge_policy_pages
 from badge_server.web.console import catalog as catalog_pages
+from badge_server.web.console import day as day_pages
 from badge_server.web.console import devices as device_pages
 from badge_server.web.console import home_policy as home_policy_pages
 from badge_server.web.console import letters as letter_pages
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         password_pages,
         home_policy_pages,
         badge_policy_pages,
+        day_pages,
         letter_pages,
         pin_pages,
         my_apps_pages,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     secret_key_file: Path | None = Field(None, description="File holding the server key; default data_dir.")
     public_url: str | None = Field(None, description="Base URL for launch links; default: request URL.")
     district_name: str = "Demo District"
+    timezone: str = Field(
+        "UTC",
+        description="The district's time zone (IANA name, e.g. America/Chicago): what 'today' means to a "
+        "teacher, and the times staff see.",
+    )
 
     badge_grades: CommaList = Field(DEFAULT_BADGE_GRADES, description="Grades whose students get badges.")
     badge_expiry_days: int = Field(365, ge=1, le=3650)
@@ -54,8 +60,9 @@ class Settings(BaseSettings):
     retain_codes_days: int = Field(
         7, ge=1, description="Launch, enrolment, sign-in and hand-off codes are purged this long after they expire."
     )
+    # At least 7: a teacher's "not signed in for a week" list reads the sessions.
     retain_sessions_days: int = Field(
-        30, ge=1, description="Student and staff sessions are purged this long after they end or expire."
+        30, ge=7, description="Student and staff sessions are purged this long after they end or expire."
     )
     temp_code_default_hours: float = Field(4, gt=0, le=12)
     temp_code_max_hours: float = Field(12, gt=0, le=12)
@@ -137,6 +144,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not a time zone name such as America/Chicago or Europe/Madrid") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @model_validator(mode="after")
     def _temp_code_bounds(self) -> Settings:

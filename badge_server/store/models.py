@@ -298,7 +298,7 @@ class StudentSession(Base):
     device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
     client: Mapped[str] = mapped_column(String(16))  # kiosk | browser | home | staff
     method: Mapped[str] = mapped_column(String(16), default=SignInMethod.BADGE)  # SignInMethod
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # a teacher's day reads sessions by it
     last_seen_at: Mapped[datetime]
     idle_seconds: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime]

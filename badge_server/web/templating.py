@@ -7,18 +7,32 @@ computer the back button must not show the last person's page from the cache.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from badge_server.store.models import StaffSession
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+@pass_context
+def _local_time(context: Context, moment: datetime | None, layout: str = "%H:%M") -> str:
+    """A stored (UTC) time as the district's clock shows it (``BADGE_TIMEZONE``)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(context["request"].app.state.runtime.settings.zone).strftime(layout)
+
+
+templates.env.filters["local"] = _local_time
 
 
 def _no_store(response: HTMLResponse) -> HTMLResponse:

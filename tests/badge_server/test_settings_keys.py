@@ -66,3 +66,14 @@ def test_temporary_codes_cannot_be_configured_past_twelve_hours(tmp_path: Path) 
         make(tmp_path, temp_code_max_hours=13)
     with pytest.raises(ValueError, match="temp_code_default_hours"):
         make(tmp_path, temp_code_default_hours=6, temp_code_max_hours=5)
+
+
+def test_a_time_zone_must_be_one_the_database_of_zones_knows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BADGE_TIMEZONE", "America/Chicago")
+    assert Settings(_env_file=None, data_dir=tmp_path).zone.key == "America/Chicago"
+    monkeypatch.setenv("BADGE_TIMEZONE", "Central Time")
+    with pytest.raises(ValueError, match="'Central Time' is not a time zone name such as America/Chicago"):
+        Settings(_env_file=None, data_dir=tmp_path)
+    monkeypatch.setenv("BADGE_TIMEZONE", "../../etc/passwd")  # zoneinfo refuses paths, with ValueError
+    with pytest.raises(ValueError, match="is not a time zone name"):
+        Settings(_env_file=None, data_dir=tmp_path)

@@ -3,9 +3,6 @@ District admins only (rows span every school)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +13,7 @@ from badge_server.audit import AuditFilter
 from badge_server.errors import PolicyError
 from badge_server.store.models import AuditEvent
 from badge_server.web.console.access import CurrentDistrictAdmin
+from badge_server.web.console.csv_export import csv_download
 from badge_server.web.deps import SessionDep
 from badge_server.web.templating import render_page
 
@@ -49,30 +47,14 @@ def audit_log(request: Request, db: SessionDep, record: CurrentDistrictAdmin, fi
     )
 
 
-def _csv_cell(value: object) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    # A cell starting with = + - @ is a formula to a spreadsheet; a value from the network
-    # (a device name, a username) must not become one on an admin's computer.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @router.get(".csv")
 def audit_csv(db: SessionDep, record: CurrentDistrictAdmin, filters: Filters) -> Response:
     try:
         rows = audit.find_events(db, filters, CSV_MAX_ROWS)
     except PolicyError as exc:
         return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
-            [row.at.isoformat()]
-            + [_csv_cell(getattr(row, c) or "") for c in CSV_COLUMNS[1:-1]]
-            + [_csv_cell(row.detail)]
-        )
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+    return csv_download(
+        "audit.csv",
+        CSV_COLUMNS,
+        ([row.at.isoformat(), *(getattr(row, c) or "" for c in CSV_COLUMNS[1:-1]), row.detail] for row in rows),
     )

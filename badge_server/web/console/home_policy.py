@@ -16,7 +16,7 @@ from badge_server.web.console.access import AdminForm, CurrentAdmin, actor, poli
 from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
 
-router = APIRouter(prefix="/staff/admin", include_in_schema=False)
+router = APIRouter(prefix="/staff/admin")
 PAGE = "/staff/admin/home-sign-in"
 
 

@@ -16,7 +16,7 @@ from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.sso_pages import issuer_of
 from badge_server.web.templating import render_page
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff")
 PageSize = Annotated[str, Form(pattern="^(letter|a4)$")]
 
 

@@ -19,7 +19,7 @@ from badge_server.web.deps import SESSION_COOKIE, ClientIP, RuntimeDep, SessionD
 from badge_server.web.session_cookie import set_session_cookie
 from badge_server.web.templating import render_page
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff")
 
 
 @router.post("/my-apps")

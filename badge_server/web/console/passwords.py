@@ -20,7 +20,7 @@ from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.sso_pages import tell_apps_signed_out
 from badge_server.web.templating import render_page
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff")
 
 
 @router.post("/classes/{class_id}/students/{person_id}/password", response_class=HTMLResponse)

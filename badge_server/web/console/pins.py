@@ -18,7 +18,7 @@ from badge_server.store.models import App, Person, SchoolClass
 from badge_server.web.console.access import ClassForm, CurrentStaff, actor
 from badge_server.web.deps import RuntimeDep, SessionDep
 
-router = APIRouter(prefix="/staff", include_in_schema=False)
+router = APIRouter(prefix="/staff")
 
 
 def class_apps(db: Session, runtime: Runtime, school_class: SchoolClass) -> list[App]:

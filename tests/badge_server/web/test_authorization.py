@@ -66,13 +66,17 @@ DEVICE_API = {
 # Needs both a student's kiosk session (bearer) and that kiosk's device token (X-Device-Token).
 KIOSK_STUDENT_API = {("POST", "/api/v1/handoff")}
 # Staff pages any signed-in staff member may open (each shows only what the role may see).
-OWN_STAFF = {("GET", "/staff/classes"), ("POST", "/staff/logout")}
+OWN_STAFF = {("GET", "/staff/classes"), ("POST", "/staff/logout"), ("POST", "/staff/my-apps")}
 SCHOOL_ADMIN_OWN = {
     ("GET", "/staff/admin"),
     ("GET", "/staff/admin/people"),
     ("GET", "/staff/admin/staff"),
     ("GET", "/staff/admin/devices"),
     ("POST", "/staff/admin/staff"),  # creating accounts: scoped by the form's teacher/school
+    ("GET", "/staff/admin/badge-policy"),
+    ("GET", "/staff/admin/home-sign-in"),
+    ("GET", "/staff/admin/today"),
+    ("GET", "/staff/admin/today.csv"),
 }
 
 
@@ -157,6 +161,7 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
         "code": launch_code,
         "badge": district.payloads["st-0001"],
         "sp_id": "no-such-sp",
+        "org_id": "s-maple",
     }
     anonymous = httpx.Client(base_url=server.url, timeout=30)
     student = httpx.Client(
@@ -231,7 +236,7 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     for client in (anonymous, student, device, other_teacher, other_admin):
         client.close()
     assert unclassified == [], "classify these routes in this test"
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
     # Nothing was changed by all of that: the target's badge still works, the device still enabled.
     with httpx.Client(base_url=server.url) as kiosk:
         assert exchange(kiosk, district.device_token, district.payloads["st-0001"]).status_code == 200
@@ -246,7 +251,7 @@ def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, 
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
     ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
     ids["link_id"], ids["client_id"] = link_id, register_app(district.runtime).client_id
-    ids["sp_id"] = "no-such-sp"
+    ids["sp_id"], ids["org_id"], ids["app_id"] = "no-such-sp", "s-maple", "starfall"
     forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
     wrong = []
     with (

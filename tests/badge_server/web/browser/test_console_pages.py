@@ -24,7 +24,7 @@ from badge_server.settings import Settings
 from badge_server.staff import create_staff
 from badge_server.store.db import transaction
 from badge_server.store.models import Device, Person
-from tests.support.api import error_code, exchange
+from tests.support.api import error_code, exchange, sign_in
 from tests.support.browser import js_errors, new_page
 from tests.support.database import DEMO_ROSTER
 from tests.support.district import District
@@ -82,7 +82,7 @@ def test_a_teacher_prints_replaces_and_makes_a_temporary_code(
     try:
         sign_in_setting_up_totp(page, "lrivera", look_at)
         assert look_at(page, "my-classes") == []
-        page.get_by_role("link", name="Kindergarten – Ms. Rivera").click()
+        page.get_by_role("link", name="Kindergarten – Ms. Rivera", exact=True).click()
         expect(page.locator("tbody tr")).to_have_count(10)
         assert look_at(page, "class-roster") == []
 
@@ -116,6 +116,18 @@ def test_a_teacher_prints_replaces_and_makes_a_temporary_code(
         with httpx.Client(base_url=server.url) as kiosk:
             answer = exchange(kiosk, district.device_token, read.text)
             assert answer.status_code == 200 and answer.json()["user"]["display_name"] == "José García"
+
+        # The class's day: José signed in with his new badge, and his old one was held up once.
+        with httpx.Client(base_url=server.url) as kiosk:
+            sign_in(kiosk, district.device_token, new_badge)
+        page.goto("/staff/classes")
+        page.get_by_role("link", name="today in Kindergarten – Ms. Rivera").click()
+        expect(page.get_by_role("heading", name="Kindergarten – Ms. Rivera: today")).to_be_visible()
+        failed = page.locator("section", has=page.get_by_role("heading", name="Sign-ins that failed today"))
+        expect(failed.get_by_role("row", name="José García")).to_contain_text("replaced: give them their new one")
+        signed_in = page.locator("section", has=page.get_by_role("heading", name="Signed in today"))
+        expect(signed_in.get_by_role("row", name="José García")).to_contain_text("Test kiosk")
+        assert look_at(page, "class-today") == []
 
         # Another teacher's class, or a student of it, by URL: the same page as nothing at all.
         for url in ("/staff/classes/k-lake-4", "/staff/classes/k-maple-kg/students/st-0031"):
@@ -299,8 +311,8 @@ def test_a_school_admin_sees_only_their_school(
     context, page = new_page(chromium, server)
     try:
         sign_in_setting_up_totp(page, "lake-admin")
-        expect(page.get_by_role("link", name="Pre-K – Mrs. Chen")).to_be_visible()
-        expect(page.get_by_role("link", name="Kindergarten – Ms. Rivera")).to_have_count(0)
+        expect(page.get_by_role("link", name="Pre-K – Mrs. Chen", exact=True)).to_be_visible()
+        expect(page.get_by_role("link", name="Kindergarten – Ms. Rivera", exact=True)).to_have_count(0)
         page.goto("/staff/admin/people")
         expect(page.locator("main")).not_to_contain_text("José García")
         expect(page.locator("main")).to_contain_text("Mrs. Chen")
@@ -310,6 +322,12 @@ def test_a_school_admin_sees_only_their_school(
             assert response is not None and response.status == 404, url
         page.goto("/staff/admin/devices")
         assert page.get_by_label("School").locator("option").all_text_contents() == ["Lakeview Primary School"]
+        page.get_by_role("link", name="Today").click()
+        expect(page.get_by_role("row", name="Total")).to_contain_text("20")
+        expect(page.get_by_role("link", name="Pre-K – Mrs. Chen")).to_have_attribute(
+            "href", "/staff/classes/k-lake-pk/today"
+        )
+        assert look_at(page, "today") == []
         # Their school's badge policy: a shorter lifetime for new badges, then back to the district's.
         page.get_by_role("link", name="Badge policy").click()
         expect(page.get_by_role("heading", name="Lakeview Primary School")).to_be_visible()
@@ -352,7 +370,7 @@ def test_an_admin_creates_a_teacher_account_and_resets_its_second_factor(
         assert look_at(admin, "staff") == []
 
         sign_in_setting_up_totp(teacher, "okafor")
-        expect(teacher.get_by_role("link", name="Grade 2 – Mr. Okafor")).to_be_visible()
+        expect(teacher.get_by_role("link", name="Grade 2 – Mr. Okafor", exact=True)).to_be_visible()
 
         admin.on("dialog", lambda dialog: dialog.accept())
         admin.reload()
