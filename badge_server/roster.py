@@ -1,4 +1,5 @@
-"""OneRoster 1.1 bulk CSV import: validate everything first, then apply in one transaction.
+"""OneRoster bulk CSV import (1.1, and 1.2 with its roles.csv): validate everything first, then
+apply in one transaction.
 
 An import with any problem changes nothing and reports every problem with file, line and
 column. A valid import is idempotent: it updates what changed and deactivates people,
@@ -73,6 +74,27 @@ FILES: dict[str, tuple[tuple[str, ...], bool]] = {
     "courses.csv": (("sourcedId", "title", "orgSourcedId"), True),
     "academicSessions.csv": (("sourcedId", "title", "type", "startDate", "endDate"), True),
 }
+
+# OneRoster 1.2 moved a user's role and orgs out of users.csv into roles.csv (a row per role, one
+# of them the primary) and renamed preferredFirstName. A 1.2 folder is folded into 1.1's shape.
+USERS_1_2 = ("sourcedId", "enabledUser", "username", "givenName", "familyName")
+ROLES_1_2 = ("userSourcedId", "roleType", "role", "orgSourcedId")
+#: 1.2's role vocabulary, as the 1.1 role the product acts on (staff accounts: teachers, admins).
+ROLE_FROM_1_2 = {
+    "student": RosterRole.STUDENT,
+    "teacher": RosterRole.TEACHER,
+    "aide": RosterRole.AIDE,
+    "counselor": RosterRole.AIDE,
+    "proctor": RosterRole.PROCTOR,
+    "principal": RosterRole.ADMINISTRATOR,
+    "siteAdministrator": RosterRole.ADMINISTRATOR,
+    "districtAdministrator": RosterRole.ADMINISTRATOR,
+    "systemAdministrator": RosterRole.ADMINISTRATOR,
+    "guardian": RosterRole.GUARDIAN,
+    "parent": RosterRole.PARENT,
+    "relative": RosterRole.RELATIVE,
+}
+VERSIONS = {"1.0", "1.1", "1.2"}
 
 
 @dataclass
@@ -201,8 +223,8 @@ def _read_manifest(directory: Path, checker: _Checker) -> dict[str, str]:
     for row in _read_csv(path, checker, ("propertyName", "value")):
         values[row.get("propertyName")] = row.get("value")
     version = values.get("oneroster.version")
-    if version and version not in {"1.1", "1.0"}:
-        checker.add("manifest.csv", None, "value", f"oneroster.version {version!r} is not supported (1.1)")
+    if version and version not in VERSIONS:
+        checker.add("manifest.csv", None, "value", f"oneroster.version {version!r} is not supported (1.0, 1.1 or 1.2)")
     for file_name in FILES:
         mode = values.get(f"file.{file_name.removesuffix('.csv')}", "")
         if mode == "delta":
@@ -215,8 +237,12 @@ def _load(directory: Path, checker: _Checker) -> dict[str, list[Row]]:
         checker.add(str(directory), None, None, "not a folder of OneRoster CSV files")
         return {}
     manifest = _read_manifest(directory, checker)
+    version = manifest.get("oneroster.version") or ("1.2" if (directory / "roles.csv").exists() else "1.1")
+    files = dict(FILES)
+    if version == "1.2":
+        files |= {"users.csv": (USERS_1_2, False), "roles.csv": (ROLES_1_2, False)}
     tables: dict[str, list[Row]] = {}
-    for file_name, (required, optional) in FILES.items():
+    for file_name, (required, optional) in files.items():
         path = directory / file_name
         declared_absent = manifest.get(f"file.{file_name.removesuffix('.csv')}") == "absent"
         if not path.exists():
@@ -225,7 +251,35 @@ def _load(directory: Path, checker: _Checker) -> dict[str, list[Row]]:
             tables[file_name] = []
             continue
         tables[file_name] = _read_csv(path, checker, required)
+    if version == "1.2" and not checker.problems:
+        _fold_roles(tables["users.csv"], tables.pop("roles.csv"), checker)
     return tables
+
+
+def _fold_roles(users: list[Row], roles: list[Row], checker: _Checker) -> None:
+    """Give each 1.2 user row the 1.1 ``role`` and ``orgSourcedIds`` from its roles.csv rows
+    (the primary role first, its org first), and ``preferredFirstName`` from ``preferredGivenName``."""
+    known = {row.get("sourcedId") for row in users}
+    by_user: dict[str, list[Row]] = {}
+    for row in roles:
+        _require(row, checker, ROLES_1_2)
+        _check_choice(row, checker, "roleType", {"primary", "secondary"})
+        _check_choice(row, checker, "role", set(ROLE_FROM_1_2))
+        _check_choice(row, checker, "status", STATUSES)
+        user_id = row.get("userSourcedId")
+        if user_id and user_id not in known:
+            checker.add(row.file, row.line, "userSourcedId", f"user {user_id!r} is not in users.csv")
+        if row.get("status") != "tobedeleted":
+            by_user.setdefault(user_id, []).append(row)
+    for user in users:
+        held = sorted(by_user.get(user.get("sourcedId"), []), key=lambda role: role.get("roleType") != "primary")
+        if not held:
+            checker.add(user.file, user.line, "sourcedId", "this user has no role in roles.csv")
+            continue
+        orgs = [user.get("primaryOrgSourcedId"), *(role.get("orgSourcedId") for role in held)]
+        user.values["role"] = ROLE_FROM_1_2.get(held[0].get("role"), held[0].get("role"))
+        user.values["orgSourcedIds"] = ",".join(dict.fromkeys(org for org in orgs if org))
+        user.values.setdefault("preferredFirstName", user.get("preferredGivenName"))
 
 
 def _require(row: Row, checker: _Checker, columns: tuple[str, ...]) -> None:

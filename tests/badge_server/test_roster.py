@@ -285,3 +285,77 @@ def test_a_few_leavers_or_a_share_under_the_setting_import_without_confirmation(
     with transaction(lenient.factory) as session:
         report = import_roster(session, roster, lenient.keys, lenient.settings, actor="test")
     assert report.schools["s-maple"].deactivated == 7
+
+
+ROSTER_1_2 = Path(__file__).parent / "data" / "oneroster-1.2"
+
+
+@pytest.fixture
+def roster_1_2(tmp_path: Path) -> Path:
+    """The demo district as a OneRoster 1.2 export: roles in roles.csv, plus a principal of Maple
+    Street who also teaches at Lakeview (a secondary role)."""
+    folder = tmp_path / "roster-1.2"
+    shutil.copytree(ROSTER_1_2, folder)
+    return folder
+
+
+def test_a_one_roster_1_2_export_imports_like_its_1_1_twin(runtime: Runtime, roster: Path, roster_1_2: Path) -> None:
+    report = run_import(runtime, roster_1_2)
+    assert report["created"]["people"] == 45 and report["badges_issued"] == 40
+    with transaction(runtime.factory) as session:
+        principal = session.get(Person, "a-principal")
+        assert principal is not None and principal.role == "administrator" and principal.school_id == "s-maple"
+        assert principal.first_name == "Pat", "preferredGivenName"
+        teacher = session.get(Person, "t-rivera")
+        assert teacher is not None and teacher.role == "teacher" and teacher.school_id == "s-maple"
+    # The same district exported as 1.1 changes nobody but the principal it does not have.
+    again = run_import(runtime, roster)
+    assert again["updated"]["people"] == 0 and again["deactivated"]["people"] == 1
+
+
+@pytest.mark.parametrize(
+    ("breakage", "expected"),
+    [
+        (
+            lambda f: edit(
+                f,
+                "roles.csv",
+                lambda rows: [{**r, "role": "wizard"} if r["userSourcedId"] == "st-0003" else r for r in rows],
+            ),
+            "roles.csv, line 8, column role: 'wizard' is not one of",
+        ),
+        (
+            lambda f: edit(f, "roles.csv", lambda rows: [r for r in rows if r["userSourcedId"] != "st-0003"]),
+            "users.csv, line 8, column sourcedId: this user has no role in roles.csv",
+        ),
+        (
+            lambda f: edit(
+                f, "roles.csv", lambda rows: [*rows, {**rows[0], "sourcedId": "r-x", "userSourcedId": "ghost"}]
+            ),
+            "roles.csv, line 48, column userSourcedId: user 'ghost' is not in users.csv",
+        ),
+        (
+            lambda f: edit(f, "roles.csv", lambda rows: [{**rows[0], "roleType": "main"}, *rows[1:]]),
+            "roles.csv, line 2, column roleType: 'main' is not one of primary, secondary",
+        ),
+        (
+            lambda f: (f / "roles.csv").unlink(),
+            "roles.csv: required file is missing from the roster folder",
+        ),
+        (
+            lambda f: edit(
+                f,
+                "manifest.csv",
+                lambda rows: [{**r, "value": "1.3"} if r["propertyName"] == "oneroster.version" else r for r in rows],
+            ),
+            "manifest.csv, column value: oneroster.version '1.3' is not supported (1.0, 1.1 or 1.2)",
+        ),
+    ],
+    ids=["unknown-role", "user-without-role", "role-of-nobody", "role-type", "no-roles-file", "version"],
+)
+def test_each_kind_of_bad_1_2_file_is_refused_naming_file_line_and_column(
+    runtime: Runtime, roster_1_2: Path, breakage: Callable[[Path], None], expected: str
+) -> None:
+    breakage(roster_1_2)
+    problems = problems_of(runtime, roster_1_2)
+    assert any(p.startswith(expected) for p in problems), problems

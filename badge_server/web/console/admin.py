@@ -45,6 +45,7 @@ ROSTER_FILES = (
     "classes.csv",
     "users.csv",
     "enrollments.csv",
+    "roles.csv",  # OneRoster 1.2
     "demographics.csv",
 )
 MAX_ROSTER_BYTES = 200 * 1024 * 1024  # unpacked; a 50,000-student district is a few tens of MB
@@ -113,7 +114,7 @@ async def _unpack_upload(files: list[StarletteUploadFile], target: Path) -> list
             (target / name).write_bytes(data)
             written.append(name)
         elif name:
-            raise UploadRefused(f"{name} is not a OneRoster file (expected {', '.join(ROSTER_FILES[:7])} or a ZIP)")
+            raise UploadRefused(f"{name} is not a OneRoster file (expected {', '.join(ROSTER_FILES[:8])} or a ZIP)")
     if not written:
         raise UploadRefused("choose the roster's CSV files, or one ZIP of them")
     return written
