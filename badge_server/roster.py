@@ -1,9 +1,10 @@
-"""OneRoster bulk CSV import (1.1, and 1.2 with its roles.csv): validate everything first, then
-apply in one transaction.
+"""OneRoster CSV import (1.1, and 1.2 with its roles.csv; bulk and delta files): validate
+everything first, then apply in one transaction.
 
 An import with any problem changes nothing and reports every problem with file, line and
 column. A valid import is idempotent: it updates what changed and deactivates people,
-classes and enrolments that disappeared, without deleting their history.
+classes and enrolments that disappeared from a bulk file (or that a delta marks
+``tobedeleted``), without deleting their history.
 """
 
 from __future__ import annotations
@@ -225,14 +226,48 @@ def _read_manifest(directory: Path, checker: _Checker) -> dict[str, str]:
     version = values.get("oneroster.version")
     if version and version not in VERSIONS:
         checker.add("manifest.csv", None, "value", f"oneroster.version {version!r} is not supported (1.0, 1.1 or 1.2)")
-    for file_name in FILES:
-        mode = values.get(f"file.{file_name.removesuffix('.csv')}", "")
-        if mode == "delta":
-            checker.add("manifest.csv", None, "value", f"{file_name} is a delta file; only bulk is supported")
+    for key, mode in values.items():
+        if key.startswith("file.") and mode not in {"bulk", "delta", "absent"}:
+            checker.add("manifest.csv", None, "value", f"{key} is {mode!r}; expected bulk, delta or absent")
     return values
 
 
-def _load(directory: Path, checker: _Checker) -> dict[str, list[Row]]:
+@dataclass
+class Existing:
+    """What the database already holds, for a delta export's rows to refer to: ids per roster
+    file, each org's type, and each person's role and school."""
+
+    ids: dict[str, set[str]] = field(default_factory=dict)
+    org_types: dict[str, str] = field(default_factory=dict)
+    people: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, session: Session) -> Existing:
+        org_types = {org_id: org_type for org_id, org_type in session.execute(select(Org.id, Org.type))}
+        people = {
+            person_id: (role, school_id)
+            for person_id, role, school_id in session.execute(select(Person.id, Person.role, Person.school_id))
+        }
+        ids = {
+            "orgs.csv": set(org_types),
+            "users.csv": set(people),
+            "classes.csv": set(session.scalars(select(SchoolClass.id))),
+            "courses.csv": set(session.scalars(select(Course.id))),
+            "academicSessions.csv": set(session.scalars(select(AcademicSession.id))),
+        }
+        return cls(ids, org_types, people)
+
+
+def _delta_files(manifest: dict[str, str]) -> set[str]:
+    """The files a manifest declares as deltas: only changed rows, the rest stays as it is."""
+    return {
+        f"{key.removeprefix('file.')}.csv"
+        for key, mode in manifest.items()
+        if key.startswith("file.") and mode == "delta"
+    }
+
+
+def _load(directory: Path, checker: _Checker, existing: Existing) -> dict[str, list[Row]]:
     if not directory.is_dir():
         checker.add(str(directory), None, None, "not a folder of OneRoster CSV files")
         return {}
@@ -252,13 +287,14 @@ def _load(directory: Path, checker: _Checker) -> dict[str, list[Row]]:
             continue
         tables[file_name] = _read_csv(path, checker, required)
     if version == "1.2" and not checker.problems:
-        _fold_roles(tables["users.csv"], tables.pop("roles.csv"), checker)
+        _fold_roles(tables["users.csv"], tables.pop("roles.csv"), checker, existing)
     return tables
 
 
-def _fold_roles(users: list[Row], roles: list[Row], checker: _Checker) -> None:
+def _fold_roles(users: list[Row], roles: list[Row], checker: _Checker, existing: Existing) -> None:
     """Give each 1.2 user row the 1.1 ``role`` and ``orgSourcedIds`` from its roles.csv rows
-    (the primary role first, its org first), and ``preferredFirstName`` from ``preferredGivenName``."""
+    (the primary role first, its org first), and ``preferredFirstName`` from ``preferredGivenName``.
+    A delta's user whose roles did not change (no roles.csv row) keeps the role and school it has."""
     known = {row.get("sourcedId") for row in users}
     by_user: dict[str, list[Row]] = {}
     for row in roles:
@@ -274,7 +310,11 @@ def _fold_roles(users: list[Row], roles: list[Row], checker: _Checker) -> None:
     for user in users:
         held = sorted(by_user.get(user.get("sourcedId"), []), key=lambda role: role.get("roleType") != "primary")
         if not held:
-            checker.add(user.file, user.line, "sourcedId", "this user has no role in roles.csv")
+            kept = existing.people.get(user.get("sourcedId"))
+            if kept is None:
+                checker.add(user.file, user.line, "sourcedId", "this user has no role in roles.csv")
+            else:
+                user.values["role"], user.values["orgSourcedIds"] = kept[0], kept[1] or ""
             continue
         orgs = [user.get("primaryOrgSourcedId"), *(role.get("orgSourcedId") for role in held)]
         user.values["role"] = ROLE_FROM_1_2.get(held[0].get("role"), held[0].get("role"))
@@ -309,12 +349,14 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def _validate(tables: dict[str, list[Row]], checker: _Checker) -> dict[str, dict[str, Row]]:
+def _validate(tables: dict[str, list[Row]], checker: _Checker, existing: Existing) -> dict[str, dict[str, Row]]:
     by_id = {name: _unique(rows, checker) for name, rows in tables.items()}
-    orgs, users, classes = by_id["orgs.csv"], by_id["users.csv"], by_id["classes.csv"]
-    courses, terms = by_id["courses.csv"], by_id["academicSessions.csv"]
+    # A reference may name a row of this export or, in a delta, one the database already has.
+    known = {name: set(rows) | existing.ids.get(name, set()) for name, rows in by_id.items()}
+    orgs, users, classes = known["orgs.csv"], known["users.csv"], known["classes.csv"]
+    courses, terms = known["courses.csv"], known["academicSessions.csv"]
 
-    def ref(row: Row, column: str, known: dict[str, Row], what: str, *, many: bool = False) -> None:
+    def ref(row: Row, column: str, known: set[str], what: str, *, many: bool = False) -> None:
         values = _split(row.get(column)) if many else [row.get(column)]
         for value in values:
             if value and value not in known:
@@ -364,9 +406,13 @@ def _apply(
     fields: Callable[[Row], dict[str, Any]],
     report: ImportReport,
     label: str,
+    *,
+    delta: bool = False,
 ) -> None:
+    """Upsert ``rows``. A bulk file is the whole truth, so what it lacks is deactivated; a delta
+    file holds only changes, so what it lacks stays as it is (its ``tobedeleted`` rows go)."""
     existing = {obj.id: obj for obj in session.scalars(select(model))}
-    created = updated = 0
+    created = updated = deactivated = 0
     # People carry when they left (purge-people counts from it): set as they go, cleared on return.
     dates_leaving = hasattr(model, "deactivated_at")
     now = utcnow()
@@ -379,19 +425,23 @@ def _apply(
             session.add(model(id=key, **values))
             created += 1
         elif any(getattr(obj, k) != v for k, v in values.items()):
+            if obj.active and not values.get("active", True):
+                deactivated += 1
+            else:
+                updated += 1
             for k, v in values.items():
                 setattr(obj, k, v)
-            updated += 1
-    gone = [k for k, obj in existing.items() if k not in rows and obj.active]
+    gone = [] if delta else [k for k, obj in existing.items() if k not in rows and obj.active]
     if gone:
         leaving = {"deactivated_at": now} if dates_leaving else {}
         session.execute(update(model).where(model.id.in_(gone)).values(active=False, **leaving))
-    report.created[label], report.updated[label], report.deactivated[label] = created, updated, len(gone)
+    report.created[label], report.updated[label] = created, updated
+    report.deactivated[label] = deactivated + len(gone)
 
 
-def _person_fields(row: Row, orgs: dict[str, Row]) -> dict[str, Any]:
+def _person_fields(row: Row, org_types: dict[str, str]) -> dict[str, Any]:
     org_ids = _split(row.get("orgSourcedIds"))
-    school = next((o for o in org_ids if orgs[o].get("type") == "school"), org_ids[0] if org_ids else None)
+    school = next((o for o in org_ids if org_types.get(o) == "school"), org_ids[0] if org_ids else None)
     grades = _split(row.get("grades"))
     return {
         "role": row.get("role"),
@@ -409,9 +459,11 @@ def _person_fields(row: Row, orgs: dict[str, Row]) -> dict[str, Any]:
     }
 
 
-def _students_per_school(session: Session, users: dict[str, Row], orgs: dict[str, Row]) -> dict[str, SchoolStudents]:
+def _students_per_school(
+    session: Session, users: dict[str, Row], orgs: dict[str, Row], org_types: dict[str, str], *, delta: bool
+) -> dict[str, SchoolStudents]:
     """Per school, the students active now, the new ones, and those this import deactivates
-    (gone from users.csv, or no longer active there). A student moving school is neither."""
+    (gone from a bulk users.csv, or no longer active there). A student moving school is neither."""
     names = {org.id: org.name for org in session.scalars(select(Org))}
     names |= {key: row.get("name") for key, row in orgs.items()}
     schools: dict[str, SchoolStudents] = {}
@@ -428,11 +480,11 @@ def _students_per_school(session: Session, users: dict[str, Row], orgs: dict[str
         if active:
             school(school_id).active_before += 1
             row = users.get(person_id)
-            if row is None or not _person_fields(row, orgs)["active"]:
+            if (row is None and not delta) or (row is not None and not _person_fields(row, org_types)["active"]):
                 school(school_id).deactivated += 1
     for person_id, row in users.items():
         if row.get("role") == RosterRole.STUDENT.value and person_id not in before:
-            school(_person_fields(row, orgs)["school_id"]).added += 1
+            school(_person_fields(row, org_types)["school_id"]).added += 1
     return schools
 
 
@@ -457,14 +509,29 @@ def _refuse_mass_deactivation(schools: dict[str, SchoolStudents], share: float) 
         raise RosterImportError(problems)
 
 
-def validate_roster(directory: Path) -> dict[str, dict[str, Row]]:
-    """Read and check a roster folder; raise :class:`RosterImportError` listing every problem."""
+@dataclass(frozen=True)
+class CheckedRoster:
+    """A roster folder that passed every check: its rows by file and id, and which files are deltas."""
+
+    by_id: dict[str, dict[str, Row]]
+    delta: frozenset[str]
+    existing: Existing
+
+    def org_types(self) -> dict[str, str]:
+        return self.existing.org_types | {key: row.get("type") for key, row in self.by_id["orgs.csv"].items()}
+
+
+def validate_roster(directory: Path, session: Session | None = None) -> CheckedRoster:
+    """Read and check a roster folder; raise :class:`RosterImportError` listing every problem.
+    A delta export's rows may refer to what ``session``'s database already holds."""
     checker = _Checker()
-    tables = _load(directory, checker)
-    by_id = _validate(tables, checker) if tables and not checker.problems else {}
+    delta = frozenset(_delta_files(_read_manifest(directory, _Checker()) if directory.is_dir() else {}))
+    existing = Existing.of(session) if delta and session is not None else Existing()
+    tables = _load(directory, checker, existing)
+    by_id = _validate(tables, checker, existing) if tables and not checker.problems else {}
     if checker.problems:
         raise RosterImportError(checker.problems)
-    return by_id
+    return CheckedRoster(by_id, delta, existing)
 
 
 def import_roster(
@@ -481,9 +548,12 @@ def import_roster(
     all in the caller's transaction (all or nothing). Refused, changing nothing, when it would
     deactivate too many of a school's students, unless ``allow_mass_deactivation``. A dry run is
     this in a transaction the caller rolls back: the report is what would change."""
-    by_id = validate_roster(directory)
+    checked = validate_roster(directory, session)
+    by_id, org_types, delta = checked.by_id, checked.org_types(), checked.delta
     orgs = by_id["orgs.csv"]
-    report = ImportReport(schools=_students_per_school(session, by_id["users.csv"], orgs))
+    report = ImportReport(
+        schools=_students_per_school(session, by_id["users.csv"], orgs, org_types, delta="users.csv" in delta)
+    )
     if not allow_mass_deactivation:
         _refuse_mass_deactivation(report.schools, settings.roster_max_deactivation_share)
     _apply(
@@ -499,6 +569,7 @@ def import_roster(
         },
         report,
         "orgs",
+        delta="orgs.csv" in delta,
     )
     _apply(
         session,
@@ -513,6 +584,7 @@ def import_roster(
         },
         report,
         "academic_sessions",
+        delta="academicSessions.csv" in delta,
     )
     _apply(
         session,
@@ -525,8 +597,17 @@ def import_roster(
         },
         report,
         "courses",
+        delta="courses.csv" in delta,
     )
-    _apply(session, Person, by_id["users.csv"], lambda r: _person_fields(r, orgs), report, "people")
+    _apply(
+        session,
+        Person,
+        by_id["users.csv"],
+        lambda r: _person_fields(r, org_types),
+        report,
+        "people",
+        delta="users.csv" in delta,
+    )
     _apply(
         session,
         SchoolClass,
@@ -540,6 +621,7 @@ def import_roster(
         },
         report,
         "classes",
+        delta="classes.csv" in delta,
     )
     _apply(
         session,
@@ -554,6 +636,7 @@ def import_roster(
         },
         report,
         "enrollments",
+        delta="enrollments.csv" in delta,
     )
     session.flush()
     report.badges_issued = issue_missing_badges(session, keys, settings, actor=actor)

@@ -59,7 +59,7 @@ def init(ctx: click.Context) -> None:
 def import_roster(
     ctx: click.Context, directory: Path, as_json: bool, dry_run: bool, allow_mass_deactivation: bool
 ) -> None:
-    """Import a OneRoster 1.1 or 1.2 bulk CSV folder (all or nothing) and issue missing badges."""
+    """Import a OneRoster 1.1 or 1.2 CSV folder, bulk or delta (all or nothing), and issue missing badges."""
     from badge_server.roster import import_roster as run_import
 
     with unit_of_work(ctx) as (runtime, session):

@@ -188,9 +188,9 @@ def problems_of(runtime: Runtime, roster: Path) -> list[str]:
             lambda f: edit(
                 f,
                 "manifest.csv",
-                lambda rows: [{**r, "value": "delta"} if r["propertyName"] == "file.users" else r for r in rows],
+                lambda rows: [{**r, "value": "partial"} if r["propertyName"] == "file.users" else r for r in rows],
             ),
-            "manifest.csv, column value: users.csv is a delta file; only bulk is supported",
+            "manifest.csv, column value: file.users is 'partial'; expected bulk, delta or absent",
         ),
         (
             lambda f: (f / "orgs.csv").write_text('sourcedId,name,type\n"s1,Broken school,school\n', encoding="utf-8"),
@@ -207,7 +207,7 @@ def problems_of(runtime: Runtime, roster: Path) -> list[str]:
         "missing-file",
         "not-utf8",
         "binary",
-        "delta-manifest",
+        "manifest-mode",
         "csv-syntax",
     ],
 )
@@ -359,3 +359,109 @@ def test_each_kind_of_bad_1_2_file_is_refused_naming_file_line_and_column(
     breakage(roster_1_2)
     problems = problems_of(runtime, roster_1_2)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+DELTA_MANIFEST = """propertyName,value
+manifest.version,1.0
+oneroster.version,{version}
+file.academicSessions,absent
+file.classes,absent
+file.courses,absent
+file.enrollments,{enrollments}
+file.orgs,absent
+file.users,delta
+"""
+
+
+def delta_folder(tmp_path: Path, users: str, enrollments: str = "", *, version: str = "1.1", roles: str = "") -> Path:
+    """A delta export as a SIS sends one overnight: only the rows that changed."""
+    folder = tmp_path / "delta"
+    folder.mkdir()
+    mode = "delta" if enrollments else "absent"
+    (folder / "manifest.csv").write_text(DELTA_MANIFEST.format(version=version, enrollments=mode), encoding="utf-8")
+    (folder / "users.csv").write_text(users, encoding="utf-8")
+    if enrollments:
+        (folder / "enrollments.csv").write_text(enrollments, encoding="utf-8")
+    if version == "1.2":
+        (folder / "roles.csv").write_text(roles, encoding="utf-8")
+    return folder
+
+
+USERS_1_1 = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName,grades\n"
+ENROLLMENTS = "sourcedId,status,classSourcedId,schoolSourcedId,userSourcedId,role,primary\n"
+
+
+def test_a_delta_changes_only_the_rows_it_lists(runtime: Runtime, roster: Path, tmp_path: Path) -> None:
+    run_import(runtime, roster)
+    before = snapshot(runtime)
+    folder = delta_folder(
+        tmp_path,
+        USERS_1_1
+        + "st-0001,active,2026-12-03,true,s-maple,student,s00002,Josefina,García,KG\n"
+        + "st-0002,tobedeleted,2026-12-03,true,s-maple,student,s00003,Zoë,Müller,KG\n"
+        + "st-0099,active,2026-12-03,true,s-maple,student,s00100,Nia,Adeyemi,KG\n",
+        ENROLLMENTS + "e-st-0099,active,k-maple-kg,s-maple,st-0099,student,false\n",
+    )
+    report = run_import(runtime, folder)
+    assert (report["created"]["people"], report["updated"]["people"], report["deactivated"]["people"]) == (1, 1, 1)
+    assert report["badges_issued"] == 1 and report["created"]["enrollments"] == 1
+    assert report["schools"]["s-maple"] == {
+        "name": "Maple Street Elementary",
+        "active_before": 20,
+        "added": 1,
+        "deactivated": 1,
+    }
+    after = snapshot(runtime)
+    assert after["people"] == before["people"] + 1 and after["active_people"] == before["active_people"]
+    assert after["classes"] == before["classes"] and after["enrollments"] == before["enrollments"] + 1
+    with transaction(runtime.factory) as session:
+        jose, zoe = session.get(Person, "st-0001"), session.get(Person, "st-0002")
+        assert jose is not None and jose.given_name == "Josefina" and jose.active
+        assert zoe is not None and not zoe.active and zoe.deactivated_at is not None
+        untouched = session.get(Person, "st-0005")
+        assert untouched is not None and untouched.active, "a delta's missing rows are unchanged, not gone"
+
+
+def test_a_delta_may_refer_to_what_the_database_has_but_not_to_nothing(
+    runtime: Runtime, roster: Path, tmp_path: Path
+) -> None:
+    run_import(runtime, roster)
+    folder = delta_folder(
+        tmp_path,
+        USERS_1_1 + "st-0099,active,2026-12-03,true,s-maple,student,s00100,Nia,Adeyemi,KG\n",
+        ENROLLMENTS
+        + "e-st-0099,active,k-maple-kg,s-maple,st-0099,student,false\n"
+        + "e-st-0005-x,active,k-nowhere,s-maple,st-0005,student,false\n",
+    )
+    assert problems_of(runtime, folder) == [
+        "enrollments.csv, line 3, column classSourcedId: class 'k-nowhere' is not in the roster"
+    ]
+
+
+def test_a_delta_deactivating_a_schools_students_is_refused_like_a_truncated_export(
+    runtime: Runtime, roster: Path, tmp_path: Path
+) -> None:
+    run_import(runtime, roster)
+    leaving = "".join(
+        f"st-{n:04d},tobedeleted,2026-12-03,true,s-maple,student,s{n + 1:05d},Child,{n},KG\n" for n in range(1, 13)
+    )
+    problems = problems_of(runtime, delta_folder(tmp_path, USERS_1_1 + leaving))
+    assert problems[0].startswith(
+        "users.csv: this import would deactivate 12 of the 20 active students of Maple Street Elementary (s-maple), 60%"
+    )
+
+
+def test_a_1_2_delta_keeps_the_role_and_school_of_a_user_whose_roles_did_not_change(
+    runtime: Runtime, roster_1_2: Path, tmp_path: Path
+) -> None:
+    run_import(runtime, roster_1_2)
+    header = (ROSTER_1_2 / "users.csv").read_text(encoding="utf-8").splitlines()[0]
+    renamed = "t-rivera,active,2026-12-03,true,lrivera,,Lucía,Rivera-Soto,,,lrivera@riverside.example,,,,,,,,,,,,\n"
+    roles_header = (ROSTER_1_2 / "roles.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+    folder = delta_folder(tmp_path, header + "\n" + renamed, version="1.2", roles=roles_header)
+    report = run_import(runtime, folder)
+    assert report["updated"]["people"] == 1 and report["deactivated"]["people"] == 0
+    with transaction(runtime.factory) as session:
+        rivera = session.get(Person, "t-rivera")
+        assert rivera is not None and rivera.family_name == "Rivera-Soto"
+        assert rivera.role == "teacher" and rivera.school_id == "s-maple" and rivera.active
