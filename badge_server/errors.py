@@ -301,6 +301,10 @@ class UploadRefused(BadgeServerError):
     """Raised when an uploaded file (a roster, an app icon) is the wrong kind or too large."""
 
 
+class DropRefused(BadgeServerError):
+    """Raised when a roster export left in the drop folder was refused; it is filed with its problems."""
+
+
 class SsoRegistrationRefused(BadgeServerError):
     """Raised when an app's SSO registration is refused: a redirect URI that is not absolute https
     (or http to loopback), an unknown scope or catalog app, an unknown client to disable."""

@@ -20,6 +20,7 @@ from badge_server.ops.private_files import open_private
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
 from badge_server.printing import PrintRequest
+from badge_server.roster import ImportReport
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.models import Badge, StaffRole
@@ -73,7 +74,12 @@ def import_roster(
         )
         if dry_run:
             session.rollback()  # the same work, undone: the report is what an import would change
-    lines = [f"{'would import (dry run, nothing changed)' if dry_run else 'imported'} {directory}"]
+    verb = "would import (dry run, nothing changed)" if dry_run else "imported"
+    emit(as_json, report.as_dict() | {"dry_run": dry_run}, _report_text(f"{verb} {directory}", report, dry_run))
+
+
+def _report_text(first_line: str, report: ImportReport, dry_run: bool = False) -> str:
+    lines = [first_line]
     for label, count in report.created.items():
         lines.append(
             f"  {label}: {count} new, {report.updated[label]} updated, {report.deactivated[label]} deactivated"
@@ -84,7 +90,32 @@ def import_roster(
             f"  students at {counts.name} ({school_id}): {counts.active_before} active before, "
             f"{counts.added} new, {counts.deactivated} deactivated"
         )
-    emit(as_json, report.as_dict() | {"dry_run": dry_run}, "\n".join(lines))
+    return "\n".join(lines)
+
+
+@main.command("import-drop")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--settle-seconds",
+    type=click.FloatRange(0),
+    default=120,
+    show_default=True,
+    help="Import only once nothing in the folder changed for this long (an upload still arriving waits).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@fail_cleanly
+def import_drop_command(ctx: click.Context, folder: Path, settle_seconds: float, as_json: bool) -> None:
+    """Import the roster export a SIS left in FOLDER (badge-server-roster.timer runs this), then
+    file it under FOLDER/imported or FOLDER/refused (which fails the command)."""
+    from badge_server.ops.roster_drop import import_drop
+
+    outcome = import_drop(ctx.obj, folder, settle_seconds=settle_seconds, actor=ACTOR)
+    data = {"state": outcome.state, "message": outcome.message, "filed": str(outcome.filed or "")}
+    if outcome.report is None:
+        emit(as_json, data, outcome.message)
+        return
+    emit(as_json, data | {"report": outcome.report.as_dict()}, _report_text(outcome.message, outcome.report))
 
 
 @main.command("enroll-code")

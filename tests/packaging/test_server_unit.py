@@ -96,6 +96,12 @@ def test_the_unit_command_lines_and_environment_file_serve_a_sign_in(tmp_path: P
     assert nightly[0].startswith("/usr/local/sbin/badge-server-backup ") and len(nightly) == 2
     purged = run(command_line(nightly[1], env), env=env)
     assert purged.stdout.startswith("purged audit events before"), purged.stdout
+    # The scheduled import, on a drop folder here in place of /srv/badge-roster: nothing waits.
+    roster_unit = dict(unit_lines(SERVER / "badge-server-roster.service"))
+    *words, folder = command_line(roster_unit["ExecStart"], env)
+    assert folder == roster_unit["ReadWritePaths"] == "/srv/badge-roster"
+    (tmp_path / "drop").mkdir()
+    assert run([*words, str(tmp_path / "drop")], env=env).stdout.startswith("nothing to import")
 
 
 def test_install_server_installs_units_that_systemd_accepts(tmp_path: Path) -> None:
@@ -104,7 +110,13 @@ def test_install_server_installs_units_that_systemd_accepts(tmp_path: Path) -> N
     installed = run([*sudo, str(SERVER / "install-server")], timeout=900, cwd=ROOT)
     assert "installed badge-server, version" in installed.stdout
     try:
-        for unit in ("badge-server.service", "badge-server-backup.service", "badge-server-backup.timer"):
+        for unit in (
+            "badge-server.service",
+            "badge-server-backup.service",
+            "badge-server-backup.timer",
+            "badge-server-roster.service",
+            "badge-server-roster.timer",
+        ):
             verify = run([analyze, "verify", "--man=no", f"/etc/systemd/system/{unit}"], check=False)
             assert verify.returncode == 0, verify.stderr
         assert run(["/opt/badge-server/bin/badge-server", "--version"]).stdout.startswith("badge-server, version")
@@ -134,6 +146,9 @@ def test_install_server_installs_units_that_systemd_accepts(tmp_path: Path) -> N
                 "/etc/systemd/system/badge-server.service",
                 "/etc/systemd/system/badge-server-backup.service",
                 "/etc/systemd/system/badge-server-backup.timer",
+                "/etc/systemd/system/badge-server-roster.service",
+                "/etc/systemd/system/badge-server-roster.timer",
+                "/srv/badge-roster",
             ],
             check=False,
         )

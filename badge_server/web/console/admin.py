@@ -4,12 +4,9 @@ accounts. School admins see their school; district admins everything."""
 
 from __future__ import annotations
 
-import io
 import tempfile
-import zipfile
-import zlib
 from functools import partial
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -23,6 +20,7 @@ from badge_server import schools
 from badge_server import staff as staff_accounts
 from badge_server.errors import NotFoundError, PolicyError, RosterImportError, StaffForbidden, UploadRefused
 from badge_server.roster import import_roster, last_import
+from badge_server.roster_files import ROSTER_FILES, unpack_roster
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import (
     AccountForm,
@@ -37,18 +35,6 @@ from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
 
 router = APIRouter(prefix="/staff/admin")
-ROSTER_FILES = (
-    "manifest.csv",
-    "orgs.csv",
-    "academicSessions.csv",
-    "courses.csv",
-    "classes.csv",
-    "users.csv",
-    "enrollments.csv",
-    "roles.csv",  # OneRoster 1.2
-    "demographics.csv",
-)
-MAX_ROSTER_BYTES = 200 * 1024 * 1024  # unpacked; a 50,000-student district is a few tens of MB
 
 
 @router.get("", response_class=HTMLResponse)
@@ -72,52 +58,9 @@ def people(
     return render_page(request, "people.html", record, people=found, q=q, role=role)
 
 
-def _unpacked(archive: zipfile.ZipFile, member: zipfile.ZipInfo, zip_name: str) -> bytes:
-    """One member's bytes, or a refusal naming it: a bad CRC, a password, a cut-off file or an
-    unknown compression must not become a 500."""
-    if member.flag_bits & 0x1:
-        raise UploadRefused(f"{member.filename} in {zip_name} is encrypted; export the roster without a password")
-    try:
-        data = archive.read(member)
-    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
-        raise UploadRefused(
-            f"{member.filename} in {zip_name} cannot be unpacked ({exc}); export the roster again"
-        ) from None
-    # Declared sizes can lie: what was unpacked counts, not what the header said.
-    if len(data) != member.file_size:
-        raise UploadRefused(f"{member.filename} in {zip_name} is not the size its ZIP entry says")
-    return data
-
-
 async def _unpack_upload(files: list[StarletteUploadFile], target: Path) -> list[str]:
-    """Roster files from the upload (loose CSVs or one ZIP) into ``target``; only known names."""
-    written: list[str] = []
-    total = 0
-    for upload in files:
-        data = await upload.read()
-        name = PurePosixPath(upload.filename or "").name
-        if name.lower().endswith(".zip"):
-            try:
-                archive = zipfile.ZipFile(io.BytesIO(data))
-            except (zipfile.BadZipFile, ValueError, EOFError) as exc:
-                raise UploadRefused(f"{name} is not a readable ZIP file") from exc
-            for member in archive.infolist():
-                inner = PurePosixPath(member.filename).name  # folders inside the ZIP are ignored
-                if inner in ROSTER_FILES:
-                    total += member.file_size  # the declared size; a ZIP bomb stops here
-                    if total > MAX_ROSTER_BYTES:
-                        raise UploadRefused("the roster is larger than 200 MB unpacked")
-                    (target / inner).write_bytes(_unpacked(archive, member, name))
-                    written.append(inner)
-        elif name in ROSTER_FILES:
-            total += len(data)
-            (target / name).write_bytes(data)
-            written.append(name)
-        elif name:
-            raise UploadRefused(f"{name} is not a OneRoster file (expected {', '.join(ROSTER_FILES[:8])} or a ZIP)")
-    if not written:
-        raise UploadRefused("choose the roster's CSV files, or one ZIP of them")
-    return written
+    """The upload's roster files (loose CSVs or one ZIP) into ``target``."""
+    return unpack_roster([(upload.filename or "", await upload.read()) for upload in files], target)
 
 
 @router.post("/roster", response_class=HTMLResponse)
