@@ -110,16 +110,21 @@ def issue_badge(
     return issued
 
 
-def issue_missing_badges(session: Session, keys: ServerKeys, settings: Settings, *, actor: str) -> int:
-    """Issue badges to every eligible student without an active one; returns how many."""
+def issue_missing_badges(
+    session: Session, keys: ServerKeys, settings: Settings, *, actor: str, limit: int | None = None
+) -> int:
+    """Issue badges to eligible students without an active one (at most ``limit``); returns how many."""
     have = select(Badge.person_id).where(Badge.kind == BadgeKind.BADGE, Badge.status == BadgeStatus.ACTIVE)
     people = session.scalars(
-        select(Person).where(
+        select(Person)
+        .where(
             Person.active.is_(True),
             Person.role == RosterRole.STUDENT,
             Person.grade.in_(settings.badge_grades),
             Person.id.not_in(have),
         )
+        .order_by(Person.id)
+        .limit(limit)
     ).all()
     policies = PolicyCache(session, settings)
     for person in people:

@@ -11,24 +11,29 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server import audit
 from badge_server.badges import issue_missing_badges
 from badge_server.clock import utcnow
+from badge_server.contract.payload import BadgeKind
 from badge_server.errors import RosterImportError, RosterProblem
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
+from badge_server.store.db import read_only_transaction, transaction
 from badge_server.store.models import (
     ENROLLMENT_ROLES,
     AcademicSession,
+    Badge,
+    BadgeStatus,
     Course,
     Enrollment,
     ImportRun,
@@ -157,12 +162,16 @@ def _first_nul(data: bytes) -> tuple[int | None, str | None]:
     """The line and column of the first NUL byte, for the person who must fix the file."""
     try:
         text = data.decode("utf-8-sig", errors="replace").replace("\x00", "\ufffe")
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for row in reader:
-            for column, cell in row.items():
-                if cell is not None and "\ufffe" in cell:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = next(reader, [])
+        line = reader.line_num + 1  # where the next record starts: a quoted cell may span lines
+        for record in reader:
+            for at, cell in enumerate(record):
+                if "\ufffe" in cell:
+                    column = header[at] if at < len(header) else None
                     named = column is not None and column.isprintable() and "\ufffd" not in column
-                    return reader.line_num, column if named else None
+                    return line, column if named else None
+            line = reader.line_num + 1
     except csv.Error:
         pass
     return data[: data.index(b"\x00")].count(b"\n") + 1, None
@@ -399,8 +408,35 @@ def _active(row: Row) -> bool:
     return row.get("status") in {"", "active"}
 
 
-def _apply(
-    session: Session,
+@dataclass
+class _Change:
+    """What an import does to one table: rows to add, rows to change (by id), ids to deactivate."""
+
+    table: Table
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    deactivate: list[str] = field(default_factory=list)
+    leaving: dict[str, Any] = field(default_factory=dict)
+
+    def write(self, db: Session) -> None:
+        """Core statements, many rows each: the ORM's per-object work held SQLite's writer for
+        seconds on a district's roster (benchmarks/roster_import.py)."""
+        table = self.table
+        if self.inserts:
+            db.execute(insert(table), self.inserts)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for values in self.updates:
+            by_columns[tuple(sorted(values))].append({f"v_{k}": v for k, v in values.items()})
+        for columns, rows in by_columns.items():
+            changed: dict[str, Any] = {column: bindparam(f"v_{column}") for column in columns if column != "id"}
+            db.execute(update(table).where(table.c.id == bindparam("v_id")).values(changed), rows)
+        for start in range(0, len(self.deactivate), 5000):
+            gone = self.deactivate[start : start + 5000]
+            db.execute(update(table).where(table.c.id.in_(gone)).values(active=False, **self.leaving))
+
+
+def _plan(
+    db: Session,
     model: type[Any],
     rows: dict[str, Row],
     fields: Callable[[Row], dict[str, Any]],
@@ -408,35 +444,35 @@ def _apply(
     label: str,
     *,
     delta: bool = False,
-) -> None:
-    """Upsert ``rows``. A bulk file is the whole truth, so what it lacks is deactivated; a delta
-    file holds only changes, so what it lacks stays as it is (its ``tobedeleted`` rows go)."""
-    existing = {obj.id: obj for obj in session.scalars(select(model))}
-    created = updated = deactivated = 0
+) -> _Change:
+    """What upserting ``rows`` changes, read without writing. A bulk file is the whole truth, so
+    what it lacks is deactivated; a delta file holds only changes, so what it lacks stays as it is
+    (its ``tobedeleted`` rows go)."""
+    table: Table = model.__table__
+    current = {row["id"]: row for row in db.execute(select(table)).mappings()}
+    change = _Change(table)
+    deactivated = 0
     # People carry when they left (purge-people counts from it): set as they go, cleared on return.
-    dates_leaving = hasattr(model, "deactivated_at")
+    dates_leaving = "deactivated_at" in table.c
     now = utcnow()
     for key, row in rows.items():
         values = fields(row)
-        obj = existing.get(key)
-        if dates_leaving and (obj is None or obj.active != values["active"]):
+        old = current.get(key)
+        if dates_leaving and (old is None or old["active"] != values["active"]):
             values["deactivated_at"] = None if values["active"] else now
-        if obj is None:
-            session.add(model(id=key, **values))
-            created += 1
-        elif any(getattr(obj, k) != v for k, v in values.items()):
-            if obj.active and not values.get("active", True):
+        if old is None:
+            change.inserts.append({"id": key, **values})
+        elif any(old[k] != v for k, v in values.items()):
+            if old["active"] and not values.get("active", True):
                 deactivated += 1
-            else:
-                updated += 1
-            for k, v in values.items():
-                setattr(obj, k, v)
-    gone = [] if delta else [k for k, obj in existing.items() if k not in rows and obj.active]
-    if gone:
-        leaving = {"deactivated_at": now} if dates_leaving else {}
-        session.execute(update(model).where(model.id.in_(gone)).values(active=False, **leaving))
-    report.created[label], report.updated[label] = created, updated
-    report.deactivated[label] = deactivated + len(gone)
+            change.updates.append({"id": key, **values})
+    if not delta:
+        change.deactivate = [key for key, old in current.items() if key not in rows and old["active"]]
+    change.leaving = {"deactivated_at": now} if dates_leaving else {}
+    report.created[label] = len(change.inserts)
+    report.updated[label] = len(change.updates) - deactivated
+    report.deactivated[label] = deactivated + len(change.deactivate)
+    return change
 
 
 def _person_fields(row: Row, org_types: dict[str, str]) -> dict[str, Any]:
@@ -535,7 +571,7 @@ def validate_roster(directory: Path, session: Session | None = None) -> CheckedR
 
 
 def import_roster(
-    session: Session,
+    factory: sessionmaker[Session],
     directory: Path,
     keys: ServerKeys,
     settings: Settings,
@@ -543,11 +579,51 @@ def import_roster(
     actor: str,
     source: str | None = None,
     allow_mass_deactivation: bool = False,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Validate, then upsert everything and issue badges to eligible students who have none,
-    all in the caller's transaction (all or nothing). Refused, changing nothing, when it would
-    deactivate too many of a school's students, unless ``allow_mass_deactivation``. A dry run is
-    this in a transaction the caller rolls back: the report is what would change."""
+    """Validate, then upsert everything (all or nothing) and issue badges to eligible students who
+    have none. Refused, changing nothing, when it would deactivate too many of a school's students,
+    unless ``allow_mass_deactivation``. ``dry_run``: the report of what would change, nothing written.
+
+    Kiosks keep signing students in meanwhile: the files are checked and the changes worked out
+    in a transaction that only reads (on SQLite it takes no write lock), then written in one short
+    transaction; the new badges follow in small ones (a first import issues tens of thousands, at
+    a millisecond or two each). A crash between leaves the roster imported and some badges to
+    issue: the next import issues them.
+    """
+    with read_only_transaction(factory) as reading:
+        report, changes, to_badge = _work_out(reading, directory, settings, allow_mass_deactivation)
+    if dry_run:
+        report.badges_issued = to_badge
+        return report
+    source = source or str(directory)
+    with transaction(factory) as writing:
+        for change in changes:
+            change.write(writing)
+        audit.record(writing, "roster.import", actor=actor, source=source, **report.as_dict())
+    report.badges_issued = _issue_badges(factory, keys, settings, actor=actor)
+    with transaction(factory) as writing:
+        writing.add(ImportRun(at=utcnow(), source=source, report=report.as_dict()))
+    return report
+
+
+BADGES_PER_TRANSACTION = 200
+
+
+def _issue_badges(factory: sessionmaker[Session], keys: ServerKeys, settings: Settings, *, actor: str) -> int:
+    issued = 0
+    while True:
+        with transaction(factory) as writing:
+            batch = issue_missing_badges(writing, keys, settings, actor=actor, limit=BADGES_PER_TRANSACTION)
+        issued += batch
+        if batch < BADGES_PER_TRANSACTION:
+            return issued
+
+
+def _work_out(
+    session: Session, directory: Path, settings: Settings, allow_mass_deactivation: bool
+) -> tuple[ImportReport, list[_Change], int]:
+    """The report, every table's changes and how many badges to issue, read without writing."""
     checked = validate_roster(directory, session)
     by_id, org_types, delta = checked.by_id, checked.org_types(), checked.delta
     orgs = by_id["orgs.csv"]
@@ -556,50 +632,57 @@ def import_roster(
     )
     if not allow_mass_deactivation:
         _refuse_mass_deactivation(report.schools, settings.roster_max_deactivation_share)
-    _apply(
-        session,
-        Org,
-        orgs,
-        lambda r: {
-            "name": r.get("name"),
-            "type": r.get("type"),
-            "identifier": r.get("identifier") or None,
-            "parent_id": r.get("parentSourcedId") or None,
-            "active": _active(r),
-        },
-        report,
-        "orgs",
-        delta="orgs.csv" in delta,
+    changes: list[_Change] = []
+    changes.append(
+        _plan(
+            session,
+            Org,
+            orgs,
+            lambda r: {
+                "name": r.get("name"),
+                "type": r.get("type"),
+                "identifier": r.get("identifier") or None,
+                "parent_id": r.get("parentSourcedId") or None,
+                "active": _active(r),
+            },
+            report,
+            "orgs",
+            delta="orgs.csv" in delta,
+        )
     )
-    _apply(
-        session,
-        AcademicSession,
-        by_id["academicSessions.csv"],
-        lambda r: {
-            "title": r.get("title"),
-            "type": r.get("type"),
-            "start_date": r.get("startDate"),
-            "end_date": r.get("endDate"),
-            "active": _active(r),
-        },
-        report,
-        "academic_sessions",
-        delta="academicSessions.csv" in delta,
+    changes.append(
+        _plan(
+            session,
+            AcademicSession,
+            by_id["academicSessions.csv"],
+            lambda r: {
+                "title": r.get("title"),
+                "type": r.get("type"),
+                "start_date": r.get("startDate"),
+                "end_date": r.get("endDate"),
+                "active": _active(r),
+            },
+            report,
+            "academic_sessions",
+            delta="academicSessions.csv" in delta,
+        )
     )
-    _apply(
-        session,
-        Course,
-        by_id["courses.csv"],
-        lambda r: {
-            "title": r.get("title"),
-            "org_id": r.get("orgSourcedId"),
-            "active": _active(r),
-        },
-        report,
-        "courses",
-        delta="courses.csv" in delta,
+    changes.append(
+        _plan(
+            session,
+            Course,
+            by_id["courses.csv"],
+            lambda r: {
+                "title": r.get("title"),
+                "org_id": r.get("orgSourcedId"),
+                "active": _active(r),
+            },
+            report,
+            "courses",
+            delta="courses.csv" in delta,
+        )
     )
-    _apply(
+    people = _plan(
         session,
         Person,
         by_id["users.csv"],
@@ -608,42 +691,65 @@ def import_roster(
         "people",
         delta="users.csv" in delta,
     )
-    _apply(
-        session,
-        SchoolClass,
-        by_id["classes.csv"],
-        lambda r: {
-            "title": r.get("title"),
-            "school_id": r.get("schoolSourcedId"),
-            "course_id": r.get("courseSourcedId") or None,
-            "grades": r.get("grades") or None,
-            "active": _active(r),
-        },
-        report,
-        "classes",
-        delta="classes.csv" in delta,
+    changes.append(people)
+    changes.append(
+        _plan(
+            session,
+            SchoolClass,
+            by_id["classes.csv"],
+            lambda r: {
+                "title": r.get("title"),
+                "school_id": r.get("schoolSourcedId"),
+                "course_id": r.get("courseSourcedId") or None,
+                "grades": r.get("grades") or None,
+                "active": _active(r),
+            },
+            report,
+            "classes",
+            delta="classes.csv" in delta,
+        )
     )
-    _apply(
-        session,
-        Enrollment,
-        by_id["enrollments.csv"],
-        lambda r: {
-            "class_id": r.get("classSourcedId"),
-            "person_id": r.get("userSourcedId"),
-            "role": r.get("role"),
-            "primary": r.get("primary").lower() == "true",
-            "active": _active(r),
-        },
-        report,
-        "enrollments",
-        delta="enrollments.csv" in delta,
+    changes.append(
+        _plan(
+            session,
+            Enrollment,
+            by_id["enrollments.csv"],
+            lambda r: {
+                "class_id": r.get("classSourcedId"),
+                "person_id": r.get("userSourcedId"),
+                "role": r.get("role"),
+                "primary": r.get("primary").lower() == "true",
+                "active": _active(r),
+            },
+            report,
+            "enrollments",
+            delta="enrollments.csv" in delta,
+        )
     )
-    session.flush()
-    report.badges_issued = issue_missing_badges(session, keys, settings, actor=actor)
-    source = source or str(directory)
-    session.add(ImportRun(at=utcnow(), source=source, report=report.as_dict()))
-    audit.record(session, "roster.import", actor=actor, source=source, **report.as_dict())
-    return report
+    return report, changes, _badges_to_issue(session, settings, people)
+
+
+def _badges_to_issue(session: Session, settings: Settings, people: _Change) -> int:
+    """How many students would have no badge once ``people`` is written: active, in a badge grade."""
+    now = session.execute(select(Person.id, Person.role, Person.grade, Person.active)).mappings()
+    final = {row["id"]: dict(row) for row in now}
+    for values in [*people.inserts, *people.updates]:
+        final.setdefault(values["id"], {}).update(values)
+    for key in people.deactivate:
+        final[key]["active"] = False
+    have = set(
+        session.scalars(
+            select(Badge.person_id).where(Badge.kind == BadgeKind.BADGE, Badge.status == BadgeStatus.ACTIVE)
+        )
+    )
+    return sum(
+        1
+        for key, person in final.items()
+        if person["active"]
+        and person["role"] == RosterRole.STUDENT
+        and (person["grade"] or "") in settings.badge_grades
+        and key not in have
+    )
 
 
 def last_import(session: Session) -> ImportRun | None:

@@ -21,6 +21,7 @@ ALL = {
     "handoff": [],
     "sso": [],
     "sso_saml": [],
+    "roster_import": [],
 }
 
 

@@ -79,8 +79,8 @@ def make_district(folder: Path, database_url: str | None) -> District:
     initialise(settings)
     runtime = Runtime.start(settings)
     tokens, payloads = [], []
+    import_roster(runtime.factory, DEMO_ROSTER, runtime.keys, settings, actor="bench")
     with transaction(runtime.factory) as session:
-        import_roster(session, DEMO_ROSTER, runtime.keys, settings, actor="bench")
         add_demo_catalog(session)
         for badge in session.query(Badge).all():
             payloads.append(str(badges.reprint(session, runtime.keys, badge, actor="bench").payload))

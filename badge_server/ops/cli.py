@@ -63,17 +63,19 @@ def import_roster(
     """Import a OneRoster 1.1 or 1.2 CSV folder, bulk or delta (all or nothing), and issue missing badges."""
     from badge_server.roster import import_roster as run_import
 
-    with unit_of_work(ctx) as (runtime, session):
+    runtime = Runtime.start(ctx.obj)
+    try:
         report = run_import(
-            session,
+            runtime.factory,
             directory,
             runtime.keys,
             runtime.settings,
             actor=ACTOR,
             allow_mass_deactivation=allow_mass_deactivation,
+            dry_run=dry_run,
         )
-        if dry_run:
-            session.rollback()  # the same work, undone: the report is what an import would change
+    finally:
+        runtime.engine.dispose()
     verb = "would import (dry run, nothing changed)" if dry_run else "imported"
     emit(as_json, report.as_dict() | {"dry_run": dry_run}, _report_text(f"{verb} {directory}", report, dry_run))
 

@@ -46,8 +46,8 @@ def build_demo(settings: Settings, *, host: str, port: int) -> str:
     runtime = Runtime.start(settings)
     data_dir = settings.data_dir
     try:
+        issued = import_roster(runtime.factory, DEMO_ROSTER, runtime.keys, settings, actor=ACTOR).badges_issued
         with transaction(runtime.factory) as session:
-            issued = import_roster(session, DEMO_ROSTER, runtime.keys, settings, actor=ACTOR).badges_issued
             add_demo_catalog(session)
             code = devices.create_enroll_code(session, DEMO_SCHOOL, minutes=24 * 60, actor=ACTOR)
             device_file = data_dir / "demo-device.json"

@@ -21,7 +21,6 @@ from badge_server.roster import ImportReport, import_roster
 from badge_server.roster_files import unpack_roster
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.store.db import transaction
 
 KEEP = 14
 FILED = ("processing", "imported", "refused")
@@ -72,15 +71,14 @@ def import_drop(settings: Settings, drop: Path, *, settle_seconds: float, actor:
         names = unpack_roster([(entry.name, entry.read_bytes()) for entry in arrived], unpacked)
         runtime = Runtime.start(settings)
         try:
-            with transaction(runtime.factory) as session:
-                report = import_roster(
-                    session,
-                    unpacked,
-                    runtime.keys,
-                    runtime.settings,
-                    actor=actor,
-                    source=f"drop folder {drop}: {', '.join(sorted(names))}",
-                )
+            report = import_roster(
+                runtime.factory,
+                unpacked,
+                runtime.keys,
+                runtime.settings,
+                actor=actor,
+                source=f"drop folder {drop}: {', '.join(sorted(names))}",
+            )
         finally:
             runtime.engine.dispose()
     except (RosterImportError, UploadRefused) as exc:

@@ -34,8 +34,8 @@ class District:
 
 
 def build_district(runtime: Runtime) -> District:
+    import_roster(runtime.factory, DEMO_ROSTER, runtime.keys, runtime.settings, actor="test")
     with transaction(runtime.factory) as session:
-        import_roster(session, DEMO_ROSTER, runtime.keys, runtime.settings, actor="test")
         add_demo_catalog(session)
         payloads = {}
         for badge in session.query(Badge).all():

@@ -79,12 +79,15 @@ async def upload_roster(
             with tempfile.TemporaryDirectory(prefix="roster-") as folder:
                 names = await _unpack_upload(files, Path(folder))
                 label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
+                # The import writes in transactions of its own: this request's (it checked the
+                # staff session) ends first, or on SQLite the import would wait on its writer lock.
+                await run_in_threadpool(db.commit)
                 # In a worker thread: a district's import takes seconds, and on the event loop it
                 # held up every other request of this process meanwhile.
                 report = await run_in_threadpool(
                     partial(
                         import_roster,
-                        db,
+                        runtime.factory,
                         Path(folder),
                         runtime.keys,
                         runtime.settings,
