@@ -41,6 +41,7 @@ from badge_server.web.console import catalog as catalog_pages
 from badge_server.web.console import day as day_pages
 from badge_server.web.console import devices as device_pages
 from badge_server.web.console import home_policy as home_policy_pages
+from badge_server.web.console import invitations as invitation_pages
 from badge_server.web.console import letters as letter_pages
 from badge_server.web.console import my_apps as my_apps_pages
 from badge_server.web.console import passwords as password_pages
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         home_policy_pages,
         badge_policy_pages,
         day_pages,
+        invitation_pages,
         letter_pages,
         pin_pages,
         my_apps_pages,

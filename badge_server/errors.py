@@ -301,6 +301,14 @@ class UploadRefused(BadgeServerError):
     """Raised when an uploaded file (a roster, an app icon) is the wrong kind or too large."""
 
 
+class InvitationNotAccepted(BadgeServerError):
+    """Raised when a staff invitation link is unknown, used, expired or its account disabled."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class DropRefused(BadgeServerError):
     """Raised when a roster export left in the drop folder was refused; it is filed with its problems."""
 

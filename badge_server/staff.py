@@ -67,6 +67,7 @@ def create_staff(
     actor: str,
     person_id: str | None = None,
     school_id: str | None = None,
+    hashed: str | None = None,
 ) -> StaffUser:
     username = username.strip().lower()
     if role not in set(StaffRole):
@@ -82,7 +83,7 @@ def create_staff(
         raise NotFoundError(f"a school admin account needs a school; {school_id!r} is not one")
     user = StaffUser(
         username=username,
-        password_hash=_hasher.hash(password),
+        password_hash=hashed or _hasher.hash(password),
         role=role,
         # A teacher's school is their roster record's; only a school admin has a school of its own
         # (an admin's roster record, if any, only gives them "My apps"; it never scopes them).
@@ -94,6 +95,24 @@ def create_staff(
     session.flush()
     audit.record(session, "staff.create", actor=actor, username=username, role=role)
     return user
+
+
+def create_invited(
+    session: Session, username: str, role: str, *, actor: str, person_id: str | None, school_id: str | None
+) -> StaffUser:
+    """An account whose owner sets the password through an invitation (staff_invitations.py):
+    until then no password signs in to it."""
+    # A random placeholder that is not an argon2 hash: verification refuses every password.
+    return create_staff(
+        session,
+        username,
+        secrets.token_urlsafe(24),
+        role,
+        actor=actor,
+        person_id=person_id,
+        school_id=school_id,
+        hashed=f"invited:{secrets.token_hex(8)}",
+    )
 
 
 def _end_open_sessions(session: Session, user: StaffUser) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
-from badge_server.ops import retention_commands, saml_commands
+from badge_server.ops import retention_commands, saml_commands, staff_commands
 from badge_server.ops.command_runs import emit, fail_cleanly, unit_of_work
 from badge_server.ops.private_files import open_private
 from badge_server.ops.setup import initialise, write_badge_pdf
@@ -588,6 +588,9 @@ def enrol_link_revoke(ctx: click.Context, link_id: str) -> None:
 # Single sign-on registration (ops/sso_commands.py).
 main.add_command(oidc_client)
 main.add_command(rotate_signing_key)
+
+# Staff accounts from the roster, with invitations (ops/staff_commands.py).
+main.add_command(staff_commands.invite_staff)
 
 # Retention: purge (nightly) and purge-people (ops/retention_commands.py).
 main.add_command(retention_commands.purge)

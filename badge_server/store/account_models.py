@@ -72,3 +72,17 @@ class ClassPin(Base):
     pinned_at: Mapped[datetime]
     # None: until a teacher unpins it. Else the end of the day it was pinned for.
     until: Mapped[datetime | None]
+
+
+class StaffInvitation(Base):
+    """A single-use, expiring link where a new staff member sets their own password. Only the
+    SHA-256 of the link's secret is kept."""
+
+    __tablename__ = "staff_invitations"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(255))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -42,6 +42,8 @@ PUBLIC = {
     ("POST", "/staff/mfa"),
     ("GET", "/staff/mfa/setup"),
     ("POST", "/staff/mfa/setup"),
+    ("GET", "/staff/invite/{token}"),  # the link's secret is the credential
+    ("POST", "/staff/invite/{token}"),
 }
 # A student's browser pages: without a student session, back to the scanner or the goodbye page.
 STUDENT_PAGES = {("GET", "/apps/{app_id}/open")}
@@ -66,7 +68,13 @@ DEVICE_API = {
 # Needs both a student's kiosk session (bearer) and that kiosk's device token (X-Device-Token).
 KIOSK_STUDENT_API = {("POST", "/api/v1/handoff")}
 # Staff pages any signed-in staff member may open (each shows only what the role may see).
-OWN_STAFF = {("GET", "/staff/classes"), ("POST", "/staff/logout"), ("POST", "/staff/my-apps")}
+OWN_STAFF = {
+    ("GET", "/staff/classes"),
+    ("POST", "/staff/logout"),
+    ("POST", "/staff/my-apps"),
+    ("GET", "/staff/account/password"),
+    ("POST", "/staff/account/password"),
+}
 SCHOOL_ADMIN_OWN = {
     ("GET", "/staff/admin"),
     ("GET", "/staff/admin/people"),
@@ -77,6 +85,7 @@ SCHOOL_ADMIN_OWN = {
     ("GET", "/staff/admin/home-sign-in"),
     ("GET", "/staff/admin/today"),
     ("GET", "/staff/admin/today.csv"),
+    ("POST", "/staff/admin/staff/invite-roster"),  # accounts for their own school's teachers
 }
 
 
@@ -162,6 +171,7 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
         "badge": district.payloads["st-0001"],
         "sp_id": "no-such-sp",
         "org_id": "s-maple",
+        "token": "not-an-invitation",
     }
     anonymous = httpx.Client(base_url=server.url, timeout=30)
     student = httpx.Client(
@@ -252,7 +262,11 @@ def test_every_console_form_refuses_a_forged_csrf_token(server: LoopbackServer, 
     ids = {"class_id": "k-maple-kg", "person_id": "st-0001", "staff_id": rivera_id, "device_id": district.device_id}
     ids["link_id"], ids["client_id"] = link_id, register_app(district.runtime).client_id
     ids["sp_id"], ids["org_id"], ids["app_id"] = "no-such-sp", "s-maple", "starfall"
-    forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p != "/staff/login"]
+    ids["token"] = "not-an-invitation"
+    # The sign-in form has its own double-submit token; an invitation's link secret is its own
+    # (a page that knows it could set the password itself, so forging the form gains nothing).
+    unsigned = ("/staff/login", "/staff/invite/{token}")
+    forms = [(m, p) for m, p in routes(server) if m == "POST" and p.startswith("/staff") and p not in unsigned]
     wrong = []
     with (
         closing(staff_client(server, district, "it-admin", "district_admin")) as admin,

@@ -385,3 +385,41 @@ def test_an_admin_creates_a_teacher_account_and_resets_its_second_factor(
     finally:
         admin_context.close()
         teacher_context.close()
+
+
+def test_an_admin_invites_the_roster_and_a_teacher_opens_her_printed_qr_code(
+    chromium: Browser, server: LoopbackServer, district: District, look_at: Callable[..., Any]
+) -> None:
+    add_staff(district, "it-admin", "district_admin")
+    admin_context, admin = new_page(chromium, server)
+    teacher_context, teacher = new_page(chromium, server)
+    try:
+        sign_in_setting_up_totp(admin, "it-admin")
+        admin.get_by_role("link", name="Staff").click()
+        admin.get_by_role("button", name="Make accounts and invitations").click()
+        expect(admin.get_by_role("heading", name="Invitations")).to_be_visible()
+        cards = admin.locator("ul.invitations li")
+        expect(cards).to_have_count(4)
+        assert look_at(admin, "invitations") == []
+        # The printed card's QR code is the link: read it off the screen, as a phone would.
+        rivera = cards.filter(has_text="Lucía Rivera")
+        shot = np.frombuffer(rivera.locator(".qr").screenshot(), np.uint8)
+        (read,) = zxingcpp.read_barcodes(cv2.imdecode(shot, cv2.IMREAD_GRAYSCALE))
+        assert read.text == rivera.get_by_role("link").get_attribute("href")
+
+        teacher.goto(read.text)
+        teacher.get_by_label("New password").fill("a lantern by the river")
+        teacher.get_by_label("The same again").fill("a lantern by the river")
+        assert look_at(teacher, "invitation") == []
+        teacher.get_by_role("button", name="Set my password").click()
+        expect(teacher.get_by_role("status")).to_contain_text("Your password is set")
+        teacher.get_by_role("link", name="Sign in as lrivera").click()
+        teacher.get_by_label("Username").fill("lrivera")
+        teacher.get_by_label("Password").fill("a lantern by the river")
+        teacher.get_by_role("button", name="Sign in").click()
+        # This district asks teachers for a second factor too: set up next, as for any account.
+        expect(teacher.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
+        assert js_errors(admin) == [] and js_errors(teacher) == []
+    finally:
+        admin_context.close()
+        teacher_context.close()
