@@ -17,9 +17,10 @@ from badge_server.roster import import_roster
 from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
 from badge_server.store.models import AuditEvent, Badge, Person
-from tests.support.api import error_code, exchange
+from tests.support.api import error_code, exchange, exchange_while_held
 from tests.support.database import DEMO_ROSTER, snapshot
 from tests.support.district import District
+from tests.support.servers import LoopbackServer
 
 Rows = list[dict[str, str]]
 
@@ -470,3 +471,22 @@ def test_a_nul_in_a_cell_that_spans_lines_is_named_at_the_line_its_row_starts(ru
     assert problems_of(runtime, roster) == [
         "users.csv, line 2, column givenName: a NUL byte: the file is binary, or this cell was damaged; not CSV text"
     ]
+
+
+def test_kiosks_sign_students_in_while_an_import_works_out_its_changes(
+    monkeypatch: pytest.MonkeyPatch, server: LoopbackServer, district: District, roster: Path
+) -> None:
+    # The import is held open after reading everything and working out its changes; a kiosk
+    # exchange meanwhile must not wait for it (on SQLite it waited for the import's write lock).
+    runtime = district.runtime
+    edit(roster, "users.csv", lambda rows: [{**r, "familyName": r["familyName"] + "-Nueva"} for r in rows])
+    answer, reports = exchange_while_held(
+        monkeypatch,
+        "badge_server.roster._badges_to_issue",
+        lambda: import_roster(runtime.factory, roster, runtime.keys, runtime.settings, actor="test"),
+        server.url,
+        district.device_token,
+        district.payloads["st-0001"],
+    )
+    assert answer.status_code == 200, answer.text
+    assert reports and reports[0].updated["people"] == 44, "and the import went on to finish"
