@@ -580,6 +580,7 @@ def import_roster(
     source: str | None = None,
     allow_mass_deactivation: bool = False,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """Validate, then upsert everything (all or nothing) and issue badges to eligible students who
     have none. Refused, changing nothing, when it would deactivate too many of a school's students,
@@ -591,17 +592,20 @@ def import_roster(
     a millisecond or two each). A crash between leaves the roster imported and some badges to
     issue: the next import issues them.
     """
+    tell = progress or _quiet
+    tell("checking the files and working out the changes", 0, 1)
     with read_only_transaction(factory) as reading:
         report, changes, to_badge = _work_out(reading, directory, settings, allow_mass_deactivation)
     if dry_run:
         report.badges_issued = to_badge
         return report
     source = source or str(directory)
+    tell("writing the roster", 0, 1)
     with transaction(factory) as writing:
         for change in changes:
             change.write(writing)
         audit.record(writing, "roster.import", actor=actor, source=source, **report.as_dict())
-    report.badges_issued = _issue_badges(factory, keys, settings, actor=actor)
+    report.badges_issued = _issue_badges(factory, keys, settings, actor=actor, expected=to_badge, tell=tell)
     with transaction(factory) as writing:
         writing.add(ImportRun(at=utcnow(), source=source, report=report.as_dict()))
     return report
@@ -610,13 +614,25 @@ def import_roster(
 BADGES_PER_TRANSACTION = 200
 
 
-def _issue_badges(factory: sessionmaker[Session], keys: ServerKeys, settings: Settings, *, actor: str) -> int:
+#: Told where a long import is: a step's name, how much of it is done, and of how much.
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(_step: str, _done: int, _total: int) -> None:
+    pass
+
+
+def _issue_badges(
+    factory: sessionmaker[Session], keys: ServerKeys, settings: Settings, *, actor: str, expected: int, tell: Progress
+) -> int:
     issued = 0
     while True:
+        tell("issuing badges", issued, expected)
         with transaction(factory) as writing:
             batch = issue_missing_badges(writing, keys, settings, actor=actor, limit=BADGES_PER_TRANSACTION)
         issued += batch
         if batch < BADGES_PER_TRANSACTION:
+            tell("issuing badges", issued, max(issued, expected))
             return issued
 
 

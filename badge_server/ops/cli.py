@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from badge_server import __version__, badges, devices
 from badge_server.errors import BadgeServerError
 from badge_server.ops import retention_commands, saml_commands, staff_commands
-from badge_server.ops.command_runs import emit, fail_cleanly, unit_of_work
+from badge_server.ops.command_runs import ImportProgress, emit, fail_cleanly, unit_of_work
 from badge_server.ops.private_files import open_private
 from badge_server.ops.setup import initialise, write_badge_pdf
 from badge_server.ops.sso_commands import oidc_client, rotate_signing_key
@@ -65,15 +65,17 @@ def import_roster(
 
     runtime = Runtime.start(ctx.obj)
     try:
-        report = run_import(
-            runtime.factory,
-            directory,
-            runtime.keys,
-            runtime.settings,
-            actor=ACTOR,
-            allow_mass_deactivation=allow_mass_deactivation,
-            dry_run=dry_run,
-        )
+        with ImportProgress() as progress:
+            report = run_import(
+                runtime.factory,
+                directory,
+                runtime.keys,
+                runtime.settings,
+                actor=ACTOR,
+                allow_mass_deactivation=allow_mass_deactivation,
+                dry_run=dry_run,
+                progress=progress,
+            )
     finally:
         runtime.engine.dispose()
     verb = "would import (dry run, nothing changed)" if dry_run else "imported"

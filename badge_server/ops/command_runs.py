@@ -45,3 +45,30 @@ def unit_of_work(ctx: click.Context) -> Iterator[tuple[Runtime, Session]]:
             yield runtime, session
     finally:
         runtime.engine.dispose()
+
+
+class ImportProgress:
+    """A long roster import's steps on stderr (stdout stays the report, or its JSON), and a bar
+    while its badges are issued: a first import of a district issues tens of thousands."""
+
+    def __init__(self) -> None:
+        self._step = ""
+        self._bar: Any = None
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step != self._step:
+            self._step = step
+            if step != "issuing badges":
+                click.echo(f"{step}...", err=True)
+            elif total:
+                self._bar = click.progressbar(length=total, label=step, file=sys.stderr, show_pos=True)
+                self._bar.__enter__()
+        if self._bar is not None:
+            self._bar.update(done - self._bar.pos)
+
+    def __enter__(self) -> ImportProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)

@@ -76,6 +76,7 @@ async def upload_roster(
             check_csrf(record.csrf_token, csrf if isinstance(csrf, str) else "")
             files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
             confirmed = form.get("allow_mass_deactivation") == "yes"
+            preview = form.get("preview") == "yes"
             with tempfile.TemporaryDirectory(prefix="roster-") as folder:
                 names = await _unpack_upload(files, Path(folder))
                 label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
@@ -94,6 +95,7 @@ async def upload_roster(
                         actor=actor(record),
                         source=label,
                         allow_mass_deactivation=confirmed,
+                        dry_run=preview,
                     )
                 )
     except MultiPartException as exc:
@@ -103,7 +105,7 @@ async def upload_roster(
         return render_page(request, "roster_result.html", record, problems=exc.problems, status=422)
     except UploadRefused as exc:
         return render_page(request, "roster_result.html", record, refused=str(exc), status=400)
-    return render_page(request, "roster_result.html", record, report=report.as_dict())
+    return render_page(request, "roster_result.html", record, report=report.as_dict(), preview=preview)
 
 
 @router.get("/staff", response_class=HTMLResponse)
