@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -61,7 +61,8 @@ class AuditFilter(BaseModel):
     end: str = Field("", max_length=255)
 
 
-def _when(value: str, field: str) -> datetime | None:
+def _when(value: str, field: str, zone: tzinfo) -> datetime | None:
+    """A time as an admin types it: in the district's time zone unless it says otherwise."""
     if not value:
         return None
     try:
@@ -70,10 +71,10 @@ def _when(value: str, field: str) -> datetime | None:
         raise PolicyError(
             f"{field}: {value[:30]!r} is not a date or date and time (2026-11-26 or 2026-11-26T08:00)"
         ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
-def _matching(filters: AuditFilter) -> Select[AuditEvent]:
+def _matching(filters: AuditFilter, zone: tzinfo) -> Select[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc())
     for column, value in (
         (AuditEvent.person_id, filters.person),
@@ -84,7 +85,7 @@ def _matching(filters: AuditFilter) -> Select[AuditEvent]:
     ):
         if value.strip():
             query = query.where(column == value.strip())
-    since, until = _when(filters.start, "from"), _when(filters.end, "to")
+    since, until = _when(filters.start, "from", zone), _when(filters.end, "to", zone)
     if since:
         query = query.where(AuditEvent.at >= since)
     if until:
@@ -92,9 +93,10 @@ def _matching(filters: AuditFilter) -> Select[AuditEvent]:
     return query
 
 
-def find_events(session: Session, filters: AuditFilter, limit: int) -> list[AuditEvent]:
-    """The newest ``limit`` rows that match; PolicyError for a time that is not one."""
-    return list(session.scalars(_matching(filters).limit(limit)))
+def find_events(session: Session, filters: AuditFilter, limit: int, zone: tzinfo = UTC) -> list[AuditEvent]:
+    """The newest ``limit`` rows that match (times without an offset are in ``zone``);
+    PolicyError for a time that is not one."""
+    return list(session.scalars(_matching(filters, zone).limit(limit)))
 
 
 def event_kinds(session: Session) -> list[str]:

@@ -14,7 +14,7 @@ from badge_server.errors import PolicyError
 from badge_server.store.models import AuditEvent
 from badge_server.web.console.access import CurrentDistrictAdmin
 from badge_server.web.console.csv_export import csv_download
-from badge_server.web.deps import SessionDep
+from badge_server.web.deps import RuntimeDep, SessionDep
 from badge_server.web.templating import render_page
 
 router = APIRouter(prefix="/staff/admin/audit")
@@ -26,11 +26,13 @@ Filters = Annotated[AuditFilter, Query()]
 
 
 @router.get("", response_class=HTMLResponse)
-def audit_log(request: Request, db: SessionDep, record: CurrentDistrictAdmin, filters: Filters) -> HTMLResponse:
+def audit_log(
+    request: Request, db: SessionDep, runtime: RuntimeDep, record: CurrentDistrictAdmin, filters: Filters
+) -> HTMLResponse:
     error = ""
     rows: list[AuditEvent] = []
     try:
-        rows = audit.find_events(db, filters, PAGE_ROWS)
+        rows = audit.find_events(db, filters, PAGE_ROWS, runtime.settings.zone)
     except PolicyError as exc:
         error = str(exc)
     return render_page(
@@ -44,17 +46,22 @@ def audit_log(request: Request, db: SessionDep, record: CurrentDistrictAdmin, fi
         error=error,
         limit=PAGE_ROWS,
         query_string=request.url.query,
+        zone=runtime.settings.timezone,
     )
 
 
 @router.get(".csv")
-def audit_csv(db: SessionDep, record: CurrentDistrictAdmin, filters: Filters) -> Response:
+def audit_csv(db: SessionDep, runtime: RuntimeDep, record: CurrentDistrictAdmin, filters: Filters) -> Response:
+    zone = runtime.settings.zone
     try:
-        rows = audit.find_events(db, filters, CSV_MAX_ROWS)
+        rows = audit.find_events(db, filters, CSV_MAX_ROWS, zone)
     except PolicyError as exc:
         return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")
     return csv_download(
         "audit.csv",
         CSV_COLUMNS,
-        ([row.at.isoformat(), *(getattr(row, c) or "" for c in CSV_COLUMNS[1:-1]), row.detail] for row in rows),
+        (
+            [row.at.astimezone(zone).isoformat(), *(getattr(row, c) or "" for c in CSV_COLUMNS[1:-1]), row.detail]
+            for row in rows
+        ),
     )
