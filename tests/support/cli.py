@@ -61,14 +61,16 @@ def badge_server_process(
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
-def run_against(runtime: Runtime, *args: str, ok: bool = True) -> Ran:
-    """Run a command with the settings ``runtime`` (a test's server) runs with: its database and key."""
+def run_against(runtime: Runtime, *args: str, ok: bool = True, **more: str) -> Ran:
+    """Run a command with the settings ``runtime`` (a test's server) runs with: its database and
+    key, and ``more`` BADGE_* settings (``BADGE_PUBLIC_URL="..."``)."""
     settings = runtime.settings
     environment = {
         "BADGE_ENV": "production",
         "BADGE_DATA_DIR": str(settings.data_dir),
         "BADGE_DATABASE_URL": settings.database_url or "",
         "BADGE_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
+        **more,
     }
     done = badge_server(args, environment)
     assert (done.returncode == 0) == ok, done.stderr

@@ -4,7 +4,6 @@ a school admin only for their own school."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -22,14 +21,6 @@ PUBLIC_URL = "https://badges.example.org"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"public_url": PUBLIC_URL})
-
-
-@pytest.fixture
-def district_admin(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    add_staff(district, "it-admin", "district_admin")
-    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as client:
-        sign_in_setting_up_totp(client, "it-admin")
-        yield client
 
 
 def make_link(client: httpx.Client, school_id: str = "s-maple", **form: str) -> httpx.Response:

@@ -14,7 +14,7 @@ import pytest
 
 from badge_server import clock
 from tests.support.api import audit_count
-from tests.support.cli import badge_server, run_against
+from tests.support.cli import run_against
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 from tests.support.staff import add_staff, csrf_of, sign_in, sign_in_setting_up_totp
@@ -23,23 +23,15 @@ NEW_PASSWORD = "a lantern by the river"
 
 
 @pytest.fixture
-def admin(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    add_staff(district, "it-admin", "district_admin")
-    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=20) as client:
-        sign_in_setting_up_totp(client, "it-admin")
-        yield client
-
-
-@pytest.fixture
 def browser(server: LoopbackServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, follow_redirects=True, timeout=20) as client:
         yield client
 
 
-def invite_the_roster(admin: httpx.Client) -> dict[str, str]:
+def invite_the_roster(an_admin: httpx.Client) -> dict[str, str]:
     """Press the button on the staff page; each invited username and its link."""
-    page = admin.get("/staff/admin/staff")
-    made = admin.post("/staff/admin/staff/invite-roster", data={"csrf": csrf_of(page)})
+    page = an_admin.get("/staff/admin/staff")
+    made = an_admin.post("/staff/admin/staff/invite-roster", data={"csrf": csrf_of(page)})
     assert made.status_code == 200, made.text[:500]
     found = re.findall(r"Username: <code>([^<]+)</code><br>\s*<a href=\"([^\"]+)\">", made.text)
     assert made.text.count("<svg") == len(found), "a QR code for each link"
@@ -47,9 +39,9 @@ def invite_the_roster(admin: httpx.Client) -> dict[str, str]:
 
 
 def test_the_roster_teachers_get_accounts_and_set_their_own_passwords(
-    admin: httpx.Client, browser: httpx.Client, district: District
+    district_admin: httpx.Client, browser: httpx.Client, district: District
 ) -> None:
-    links = invite_the_roster(admin)
+    links = invite_the_roster(district_admin)
     assert sorted(links) == ["cokafor", "lhaddad", "lrivera", "mchen"]
     assert audit_count(district.runtime, "staff.invite") == 4
     assert sign_in(browser, "lrivera", "anything at all, 12+").url.path == "/staff/login", "no password works yet"
@@ -74,13 +66,13 @@ def test_the_roster_teachers_get_accounts_and_set_their_own_passwords(
         == 410
     )
 
-    assert invite_the_roster(admin) == {}, "everyone has an account now"
+    assert invite_the_roster(district_admin) == {}, "everyone has an account now"
 
 
 def test_an_expired_or_unknown_link_says_so_and_a_new_one_replaces_the_old(
-    admin: httpx.Client, browser: httpx.Client, server: LoopbackServer
+    district_admin: httpx.Client, browser: httpx.Client, server: LoopbackServer
 ) -> None:
-    links = invite_the_roster(admin)
+    links = invite_the_roster(district_admin)
     clock.advance(timedelta(days=8))
     expired = browser.get(links["mchen"])
     assert expired.status_code == 410 and "This invitation has expired. Ask your admin for a new link." in expired.text
@@ -127,16 +119,7 @@ def test_it_invites_the_roster_from_the_command_line_and_the_links_work(
     runtime = district.runtime
     refused = run_against(runtime, "invite-staff", ok=False)
     assert "set BADGE_PUBLIC_URL" in refused.stderr
-    settings = runtime.settings
-    environment = {
-        "BADGE_ENV": "production",
-        "BADGE_DATA_DIR": str(settings.data_dir),
-        "BADGE_DATABASE_URL": settings.database_url or "",
-        "BADGE_SECRET_KEY": settings.secret_key.get_secret_value() if settings.secret_key else "",
-        "BADGE_PUBLIC_URL": server.url,
-    }
-    made = badge_server(["invite-staff", "--school", "s-maple", "--json"], environment)
-    assert made.returncode == 0, made.stderr
+    made = run_against(runtime, "invite-staff", "--school", "s-maple", "--json", BADGE_PUBLIC_URL=server.url)
     rows = json.loads(made.stdout)
     assert [row["username"] for row in rows] == ["cokafor", "lrivera"]
     assert rows[0]["school"] == "Maple Street Elementary" and rows[0]["role"] == "teacher"

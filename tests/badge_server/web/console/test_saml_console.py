@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from cryptography import x509
 
 from tests.support.api import audit_count
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
-from tests.support.staff import add_staff, sign_in_setting_up_totp
-
-
-@pytest.fixture
-def admin(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    add_staff(district, "it-admin", "district_admin")
-    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as client:
-        sign_in_setting_up_totp(client, "it-admin")
-        yield client
 
 
 def _csrf(page: httpx.Response) -> str:
@@ -30,9 +19,9 @@ def _csrf(page: httpx.Response) -> str:
 
 
 def test_the_admin_sees_the_urls_and_certificate_adds_google_and_disables_it(
-    admin: httpx.Client, server: LoopbackServer, district: District
+    district_admin: httpx.Client, server: LoopbackServer, district: District
 ) -> None:
-    page = admin.get("/staff/admin/saml")
+    page = district_admin.get("/staff/admin/saml")
     assert page.status_code == 200
     assert f"{server.url}/saml/metadata" in page.text and f"{server.url}/saml/sso" in page.text
     pem = re.search(r'<pre id="certificate">([^<]+)</pre>', page.text)
@@ -45,13 +34,13 @@ def test_the_admin_sees_the_urls_and_certificate_adds_google_and_disables_it(
         "acs_url": "https://www.google.com/a/riverside.example/acs",
         "nameid": "email",
     }
-    bad = admin.post("/staff/admin/saml", data={**google, "acs_url": "http://www.google.com/a/x/acs"})
+    bad = district_admin.post("/staff/admin/saml", data={**google, "acs_url": "http://www.google.com/a/x/acs"})
     assert bad.status_code == 400 and "must use https://" in bad.text
     assert "None yet." in bad.text  # nothing written
-    added = admin.post("/staff/admin/saml", data=google)
+    added = district_admin.post("/staff/admin/saml", data=google)
     assert added.status_code == 200 and "google.com/a/riverside.example" in added.text
     sp_id = re.search(r'action="/staff/admin/saml/(\w+)/disable"', added.text)
     assert sp_id is not None
-    disabled = admin.post(f"/staff/admin/saml/{sp_id[1]}/disable", data={"csrf": _csrf(added)})
+    disabled = district_admin.post(f"/staff/admin/saml/{sp_id[1]}/disable", data={"csrf": _csrf(added)})
     assert disabled.status_code == 200 and "is disabled" in disabled.text
     assert audit_count(district.runtime, "saml.sp.add") == 1 and audit_count(district.runtime, "saml.sp.disable") == 1

@@ -4,7 +4,6 @@ registered with the secret shown once — and that secret then works for a real 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,20 +18,12 @@ from tests.support.api import audit_count
 from tests.support.district import District
 from tests.support.oidc_app import CALLBACK, Registered, RelyingParty, browser_for, sign_in_through_scan
 from tests.support.servers import LoopbackServer
-from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
+from tests.support.staff import csrf_of
 
 
 @pytest.fixture
 def database_url(sqlite_database_url: str) -> str:
     return sqlite_database_url
-
-
-@pytest.fixture
-def district_admin(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    add_staff(district, "it-admin", "district_admin")
-    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as client:
-        sign_in_setting_up_totp(client, "it-admin")
-        yield client
 
 
 def register(client: httpx.Client, **form: str) -> httpx.Response:
