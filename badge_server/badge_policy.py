@@ -76,8 +76,9 @@ class PolicyCache:
         return self._found[school_id]
 
 
-def policy_row(db: Session, org_id: str) -> SignInPolicy:
-    """The org's own row, made if it has none yet; refused for an org that is not an open one."""
+def policy_row(db: Session, org_id: str, *, actor: str) -> SignInPolicy:
+    """The org's own row to change (made if it has none yet), stamped with who changes it and when;
+    refused for an org that is not an open one."""
     org = db.get(Org, org_id)
     if org is None or not org.active:
         raise PolicyError(f"no active district or school with id {org_id!r}")
@@ -85,6 +86,7 @@ def policy_row(db: Session, org_id: str) -> SignInPolicy:
     if row is None:
         row = SignInPolicy(org_id=org_id)
         db.add(row)
+    row.updated_at, row.updated_by = utcnow(), actor
     return row
 
 
@@ -108,10 +110,9 @@ def set_badge_policy(
             f"temporary code: {temp_code_hours:g} hours is not more than 0 and at most "
             f"{settings.temp_code_max_hours:g} (BADGE_TEMP_CODE_MAX_HOURS)"
         )
-    row = policy_row(db, org_id)
+    row = policy_row(db, org_id, actor=actor)
     row.badge_expiry_days, row.temp_code_hours = expiry_days, temp_code_hours
     row.pin_grades = None if pin_grades is None else list(pin_grades)
-    row.updated_at, row.updated_by = utcnow(), actor
     audit.record(
         db,
         "policy.badges",

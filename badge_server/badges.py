@@ -40,7 +40,12 @@ class IssuedBadge:
 
 def is_eligible(person: Person, settings: Settings) -> bool:
     """Active students in a badge grade (a district setting, PK-5 by default) get badges."""
-    return person.active and person.role == RosterRole.STUDENT and (person.grade or "") in settings.badge_grades
+    return eligible(person.active, person.role, person.grade, settings)
+
+
+def eligible(active: bool, role: str, grade: str | None, settings: Settings) -> bool:
+    """The rule of :func:`is_eligible`, for a person known only by these fields (a roster row)."""
+    return active and role == RosterRole.STUDENT and (grade or "") in settings.badge_grades
 
 
 def _new_badge(

@@ -147,9 +147,8 @@ def set_policy(
     actor: str,
 ) -> SignInPolicy:
     """Set (or, with all None, clear) a district's or school's home sign-in policy; audited."""
-    row = policy_row(db, org_id)
+    row = policy_row(db, org_id, actor=actor)
     row.home_sign_in, row.home_grades, row.home_pin_grades = home_sign_in, home_grades, home_pin_grades
-    row.updated_at, row.updated_by = utcnow(), actor
     audit.record(
         db,
         "policy.home_sign_in",

@@ -188,25 +188,15 @@ def purge_people(
         )
     cutoff = datetime.combine(left_before, time(), tzinfo=UTC)
     outcome = PeoplePurge(left_before)
+    left = select(Person.id).where(Person.active.is_(False), Person.deactivated_at < cutoff)
     with transaction(factory) as db:
-        outcome.people = list(
-            db.scalars(
-                select(Person.id).where(Person.active.is_(False), Person.deactivated_at < cutoff).order_by(Person.id)
-            )
-        )
+        outcome.people = list(db.scalars(left.order_by(Person.id)))
         accounts = db.execute(
-            select(StaffUser.id, StaffUser.username, StaffUser.person_id)
-            .where(
-                or_(
-                    StaffUser.active.is_(False) & (StaffUser.disabled_at < cutoff),
-                    StaffUser.person_id.in_(
-                        select(Person.id).where(Person.active.is_(False), Person.deactivated_at < cutoff)
-                    ),
-                )
-            )
+            select(StaffUser.id, StaffUser.username)
+            .where(or_(StaffUser.active.is_(False) & (StaffUser.disabled_at < cutoff), StaffUser.person_id.in_(left)))
             .order_by(StaffUser.username)
         ).all()
-    outcome.staff_accounts = [username for _id, username, _person in accounts]
+    outcome.staff_accounts = [username for _id, username in accounts]
     if dry_run:
         return outcome
     for start in range(0, len(outcome.people), PEOPLE_BATCH):
@@ -214,7 +204,7 @@ def purge_people(
         with transaction(factory) as db:
             _delete_people(db, batch, outcome.rows)
             audit.record(db, "people.purge", actor=actor, left_before=left_before.isoformat(), people=batch)
-    account_ids = [account_id for account_id, _username, _person in accounts]
+    account_ids = [account_id for account_id, _username in accounts]
     if account_ids:
         with transaction(factory) as db:
             sessions = _rows(db, delete(StaffSession).where(StaffSession.staff_id.in_(account_ids)))

@@ -22,7 +22,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from badge_server import audit
-from badge_server.badges import issue_missing_badges
+from badge_server.badges import eligible, issue_missing_badges
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgeKind
 from badge_server.errors import RosterImportError, RosterProblem
@@ -761,10 +761,7 @@ def _badges_to_issue(session: Session, settings: Settings, people: _Change) -> i
     return sum(
         1
         for key, person in final.items()
-        if person["active"]
-        and person["role"] == RosterRole.STUDENT
-        and (person["grade"] or "") in settings.badge_grades
-        and key not in have
+        if key not in have and eligible(person["active"], person["role"], person["grade"], settings)
     )
 
 
