@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TypeVar, cast
 
 import httpx
@@ -174,7 +174,10 @@ def test_pin_guesses_stop_for_the_day_and_the_teacher_can_see_whose_badge(
     badge = district.payloads[NOAH]
     per_day = district.runtime.settings.pin_tries_per_badge_per_day
     now = clock.utcnow()
-    clock.advance(timedelta(hours=24 - now.hour - 1))  # early in a UTC day's last hour
+    # To the start of the UTC day's last hour, to the minute: whole hours alone left as little as
+    # a minute of the day when the test ran late in an hour, and the tries ran into tomorrow.
+    last_hour = datetime.combine(now.date(), time(23), tzinfo=UTC)
+    clock.advance((last_hour if last_hour > now else last_hour + timedelta(days=1)) - now)
     tries = 0
     while tries < per_day:
         for _ in range(min(15, per_day - tries)):  # under the badge's 20 a minute
