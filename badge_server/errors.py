@@ -309,6 +309,14 @@ class InvitationNotAccepted(BadgeServerError):
         self.reason = reason
 
 
+class StaffSsoRefused(BadgeServerError):
+    """Raised when a staff sign-in through the district's identity provider is refused (answer, email, account)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class DropRefused(BadgeServerError):
     """Raised when a roster export left in the drop folder was refused; it is filed with its problems."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -109,6 +110,30 @@ class Settings(BaseSettings):
     )
     teacher_mfa_required: bool = Field(False, description="Teachers must set up TOTP too (admins always must).")
 
+    staff_oidc_issuer: str | None = Field(
+        None,
+        description="Staff sign in with the district's own accounts: the OpenID Connect issuer, e.g. "
+        "https://accounts.google.com or https://login.microsoftonline.com/<tenant id>/v2.0 (unset: passwords only).",
+    )
+    staff_oidc_client_id: str | None = Field(None, description="This server's client id at that issuer.")
+    staff_oidc_client_secret: SecretStr | None = Field(None, description="Its client secret (prefer the _file).")
+    staff_oidc_client_secret_file: Path | None = Field(None, description="A file holding the client secret.")
+    staff_oidc_label: str | None = Field(
+        None, description="The button says 'Sign in with <label>' (default: Google, Microsoft or the issuer's host)."
+    )
+    staff_oidc_email_domains: CommaList = Field(
+        (), description="The district's email domains; an account outside them is refused (required with an issuer)."
+    )
+    staff_oidc_email_claim: Literal["email", "preferred_username", "upn"] = Field(
+        "email",
+        description="The ID token claim holding the staff member's email: 'email' (Google; needs email_verified) "
+        "or 'preferred_username' (Microsoft Entra: the user principal name, in a domain the tenant verified).",
+    )
+    staff_oidc_trusts_mfa: bool = Field(
+        False,
+        description="The district's identity provider already requires a second factor for this app: a sign-in "
+        "through it counts as both factors, so no TOTP code is asked here.",
+    )
     rate_staff_login_per_address_per_minute: int = Field(
         30,
         ge=1,
@@ -137,6 +162,7 @@ class Settings(BaseSettings):
         "home_grades",
         "home_pin_grades",
         "student_chooses_password_grades",
+        "staff_oidc_email_domains",
         mode="before",
     )
     @classmethod
@@ -162,6 +188,26 @@ class Settings(BaseSettings):
     def _temp_code_bounds(self) -> Settings:
         if self.temp_code_default_hours > self.temp_code_max_hours:
             raise ValueError("temp_code_default_hours must not exceed temp_code_max_hours")
+        return self
+
+    @model_validator(mode="after")
+    def _staff_oidc_complete(self) -> Settings:
+        if self.staff_oidc_issuer is None:
+            return self
+        secret = self.staff_oidc_client_secret or self.staff_oidc_client_secret_file
+        needed = (
+            ("BADGE_STAFF_OIDC_CLIENT_ID", self.staff_oidc_client_id),
+            ("BADGE_STAFF_OIDC_CLIENT_SECRET or _FILE", secret),
+            ("BADGE_STAFF_OIDC_EMAIL_DOMAINS", self.staff_oidc_email_domains),
+        )
+        missing = [name for name, value in needed if not value]
+        if missing:
+            raise ValueError(f"BADGE_STAFF_OIDC_ISSUER is set, so {', '.join(missing)} must be too")
+        parts = urlsplit(self.staff_oidc_issuer)
+        loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError(f"BADGE_STAFF_OIDC_ISSUER {self.staff_oidc_issuer!r} must use https")
+        self.staff_oidc_email_domains = tuple(domain.lower().lstrip("@") for domain in self.staff_oidc_email_domains)
         return self
 
     @property

@@ -145,22 +145,30 @@ def verify_staff_password(password_hash: str | None, password: str) -> bool:
 
 
 def start_session(
-    session: Session, user: StaffUser, *, source_ip: str | None, teachers_need_mfa: bool = False
+    session: Session,
+    user: StaffUser,
+    *,
+    source_ip: str | None,
+    teachers_need_mfa: bool = False,
+    step: str = "password",
+    second_factor_done: bool = False,
 ) -> NewStaffSession:
+    """A session after the first step (``step``: a password, or the district's own sign-in, whose
+    provider may vouch for the second factor too)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     record = StaffSession(
         token_digest=token_digest(token),
         staff_id=user.id,
         csrf_token=secrets.token_urlsafe(24),
-        mfa_done=not needs_second_factor(user, teachers_too=teachers_need_mfa),
+        mfa_done=second_factor_done or not needs_second_factor(user, teachers_too=teachers_need_mfa),
         created_at=now,
         last_seen_at=now,
         expires_at=now + timedelta(hours=SESSION_HOURS),
     )
     session.add(record)
     session.flush()
-    audit.record(session, "staff.sign_in", actor=user.username, source_ip=source_ip, step="password")
+    audit.record(session, "staff.sign_in", actor=user.username, source_ip=source_ip, step=step)
     return NewStaffSession(token, record)
 
 

@@ -80,13 +80,18 @@ def invite_from_roster(db: Session, school_ids: Collection[str] | None, *, actor
     for person in sorted(db.scalars(query), key=lambda p: (schools.get(p.school_id or "", ""), p.family_name)):
         if person.id in have or person.school_id not in schools:
             continue  # has an account; or an administrator of the district, not of a school
-        username = _free_username(person, taken)
-        taken.add(username)
-        role = StaffRole.TEACHER if person.role == RosterRole.TEACHER else StaffRole.SCHOOL_ADMIN
-        user = create_invited(db, username, role, actor=actor, person_id=person.id, school_id=person.school_id)
+        user = roster_account(db, person, taken, actor=actor)
         school = schools[person.school_id or ""]
         invited.append(invite(db, user, actor=actor, name=person.display_name, school=school))
     return invited
+
+
+def roster_account(db: Session, person: Person, taken: set[str], *, actor: str) -> StaffUser:
+    """A new account, with no password yet, for a roster teacher or a school's administrator."""
+    username = _free_username(person, taken)
+    taken.add(username)
+    role = StaffRole.TEACHER if person.role == RosterRole.TEACHER else StaffRole.SCHOOL_ADMIN
+    return create_invited(db, username, role, actor=actor, person_id=person.id, school_id=person.school_id)
 
 
 def _free_username(person: Person, taken: set[str]) -> str:

@@ -13,6 +13,7 @@ import pytest
 from badge_server.errors import ConfigError
 from badge_server.keys import ServerKeys, load_keys
 from badge_server.settings import Settings
+from badge_server.staff_oidc import DistrictIdentityProvider
 
 
 def make(tmp_path: Path, **values: Any) -> Settings:
@@ -77,3 +78,26 @@ def test_a_time_zone_must_be_one_the_database_of_zones_knows(tmp_path: Path, mon
     monkeypatch.setenv("BADGE_TIMEZONE", "../../etc/passwd")  # zoneinfo refuses paths, with ValueError
     with pytest.raises(ValueError, match="is not a time zone name"):
         Settings(_env_file=None, data_dir=tmp_path)
+
+
+def test_staff_sign_in_with_the_districts_account_needs_all_of_its_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BADGE_STAFF_OIDC_ISSUER", "https://login.microsoftonline.com/0000-tenant/v2.0")
+    with pytest.raises(ValueError, match="so BADGE_STAFF_OIDC_CLIENT_ID, BADGE_STAFF_OIDC_CLIENT_SECRET or _FILE, "
+                       "BADGE_STAFF_OIDC_EMAIL_DOMAINS must be too"):  # fmt: skip
+        Settings(_env_file=None, data_dir=tmp_path)
+    (tmp_path / "client-secret").write_text("s3cret\n")
+    monkeypatch.setenv("BADGE_STAFF_OIDC_CLIENT_ID", "badge-console")
+    monkeypatch.setenv("BADGE_STAFF_OIDC_CLIENT_SECRET_FILE", str(tmp_path / "client-secret"))
+    monkeypatch.setenv("BADGE_STAFF_OIDC_EMAIL_DOMAINS", "@Riverside.example, staff.riverside.example")
+    monkeypatch.setenv("BADGE_STAFF_OIDC_EMAIL_CLAIM", "preferred_username")
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    assert settings.staff_oidc_email_domains == ("riverside.example", "staff.riverside.example")
+    provider = DistrictIdentityProvider.from_settings(settings)
+    assert provider is not None and provider.label == "Microsoft" and provider.email_claim == "preferred_username"
+    monkeypatch.setenv("BADGE_STAFF_OIDC_ISSUER", "http://idp.riverside.example")
+    with pytest.raises(ValueError, match=r"'http://idp\.riverside\.example' must use https"):
+        Settings(_env_file=None, data_dir=tmp_path)
+    monkeypatch.delenv("BADGE_STAFF_OIDC_ISSUER")
+    assert DistrictIdentityProvider.from_settings(Settings(_env_file=None, data_dir=tmp_path)) is None

@@ -137,9 +137,13 @@ def scan(browser: httpx.Client, district: District, person_id: str) -> httpx.Res
 def sign_in_through_scan(browser: httpx.Client, district: District, person_id: str, authorize_url: str) -> str:
     """Authorize without a session -> the scanner -> a scan -> back to the app; the app's Location."""
     waiting = browser.get(authorize_url)
-    assert waiting.status_code == 303 and waiting.headers["location"] == "/scan", waiting.text
+    assert waiting.status_code == 303 and waiting.headers["location"] == "/scan", (
+        waiting.status_code,
+        waiting.headers,
+        waiting.text,
+    )
     launched = scan(browser, district, person_id)
-    assert launched.headers["location"] == "/sso/continue"
+    assert launched.headers.get("location") == "/sso/continue", launched.text
     resumed = browser.get("/sso/continue")
     assert resumed.status_code == 302, resumed.text
     location: str = resumed.headers["location"]

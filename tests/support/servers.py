@@ -34,8 +34,8 @@ def wait_until_serving(base_url: str, seconds: float = 60) -> bool:
 class LoopbackServer:
     """uvicorn serving an app on 127.0.0.1 in a thread of the test process."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.port = free_port()
+    def __init__(self, runtime: Runtime, port: int | None = None) -> None:
+        self.port = port or free_port()
         config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

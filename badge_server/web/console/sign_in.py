@@ -15,6 +15,7 @@ from badge_server.clock import utcnow
 from badge_server.errors import RateLimited, StaffSignInNeeded
 from badge_server.keys import token_digest
 from badge_server.ratelimit import Limit, enforce_limits
+from badge_server.runtime import Runtime
 from badge_server.staff_sign_in import AUDIT_KIND, StaffAttempt, audit_refusal, check_staff_password, checked_account
 from badge_server.store.db import read_only_transaction
 from badge_server.store.models import StaffSession
@@ -37,11 +38,8 @@ PASSWORD_TRIES_PER_MINUTE = 10  # throttled, never locked out: a teacher can alw
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> HTMLResponse:
-    csrf = secrets.token_urlsafe(24)
-    response = render_page(request, "login.html", csrf=csrf)
-    response.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https")
-    return response
+def login_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    return login_page(request, runtime)
 
 
 @router.post("/login")
@@ -60,14 +58,24 @@ def login(
         checked = check_staff_password(runtime, StaffAttempt(username, password, ip))
         user = checked_account(db, checked)
     except staff_accounts.SignInRefused as exc:
-        return render_page(request, "login.html", csrf=csrf, error=str(exc), status=401)
+        return login_page(request, runtime, csrf=csrf, error=str(exc), status=401)
     started = staff_accounts.start_session(
         db, user, source_ip=ip, teachers_need_mfa=runtime.settings.teacher_mfa_required
     )
-    target = "/staff/classes"
-    if not started.record.mfa_done:
-        target = "/staff/mfa" if user.totp_enabled else "/staff/mfa/setup"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(next_step(started), status_code=303)
+    set_session_cookie(request, response, started)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def next_step(started: staff_accounts.NewStaffSession) -> str:
+    """Where a session goes after its first step: the classes, or the second factor."""
+    if started.record.mfa_done:
+        return "/staff/classes"
+    return "/staff/mfa" if started.record.staff.totp_enabled else "/staff/mfa/setup"
+
+
+def set_session_cookie(request: Request, response: Response, started: staff_accounts.NewStaffSession) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         started.token,
@@ -77,8 +85,21 @@ def login(
         secure=request.url.scheme == "https",
         max_age=staff_accounts.SESSION_HOURS * 3600,
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
+
+
+def login_page(
+    request: Request, runtime: Runtime, *, csrf: str | None = None, error: str = "", status: int = 200
+) -> HTMLResponse:
+    """The password form (with a new CSRF token unless the form's own is passed back), and the
+    district's own sign-in where one is configured."""
+    provider = runtime.staff_identity_provider
+    label = provider.label if provider else None
+    token = csrf or secrets.token_urlsafe(24)
+    page = render_page(request, "login.html", csrf=token, error=error, status=status, district_sign_in=label)
+    if csrf is None:
+        secure = request.url.scheme == "https"
+        page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure)
+    return page
 
 
 def _pending(request: Request, db: Session) -> StaffSession:

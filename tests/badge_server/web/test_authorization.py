@@ -44,6 +44,8 @@ PUBLIC = {
     ("POST", "/staff/mfa/setup"),
     ("GET", "/staff/invite/{token}"),  # the link's secret is the credential
     ("POST", "/staff/invite/{token}"),
+    ("GET", "/staff/login/district"),  # leaves for the district's own sign-in (404 where none is set up)
+    ("GET", "/staff/login/district/return"),  # its answer, checked against this browser's sealed state
 }
 # A student's browser pages: without a student session, back to the scanner or the goodbye page.
 STUDENT_PAGES = {("GET", "/apps/{app_id}/open")}
