@@ -34,7 +34,7 @@ from badge_server.web import after_scan, api, api_docs, handoff, home_scan, pass
 from badge_server.web import oidc as oidc_pages
 from badge_server.web import saml as saml_pages
 from badge_server.web.access_log import loggable_path, redact_access_log
-from badge_server.web.console import admin, classes, district_sign_in, sign_in
+from badge_server.web.console import admin, classes, district_sign_in, roster_upload, sign_in
 from badge_server.web.console import audit as audit_pages
 from badge_server.web.console import badge_policy as badge_policy_pages
 from badge_server.web.console import catalog as catalog_pages
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         pin_pages,
         my_apps_pages,
         admin,
+        roster_upload,
         device_pages,
         catalog_pages,
         audit_pages,

@@ -35,6 +35,7 @@ from badge_server.store.models import (
     ImportRun,
     LaunchCode,
     Person,
+    RosterImportJob,
     StaffSession,
     StaffUser,
     StudentSession,
@@ -103,6 +104,9 @@ def purge_expired(factory: sessionmaker[Session], settings: Settings, *, actor: 
         (OidcCode, (OidcCode.expires_at < codes_cutoff) & ~OidcCode.id.in_(select(OidcToken.code_id))),
     ):
         report.add(model.__tablename__, _delete_in_batches(factory, _table(model), expired))
+    # A console import's progress and outcome: wanted for a day at most; its report is kept in import_runs.
+    jobs = _delete_in_batches(factory, _table(RosterImportJob), RosterImportJob.started_at < codes_cutoff)
+    report.add(RosterImportJob.__tablename__, jobs)
     with transaction(factory) as db:
         seen = _rows(db, delete(SamlSeenRequest).where(SamlSeenRequest.expires_at < codes_cutoff))
         report.add(SamlSeenRequest.__tablename__, seen)

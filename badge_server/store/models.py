@@ -379,6 +379,25 @@ class ImportRun(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class RosterImportJob(Base):
+    """A roster import started from the console: where it is, for the page that watches it, and
+    how it ended (the report, the problems or the refusal)."""
+
+    __tablename__ = "roster_import_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    started_by: Mapped[str] = mapped_column(String(255))  # the staff account, by username
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(Text)
+    preview: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))  # running, done, problems, refused, failed
+    step: Mapped[str] = mapped_column(String(64), default="")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None]
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class StaffUser(Base):
     """A teacher or admin who signs in to the web console (never with a badge)."""
 

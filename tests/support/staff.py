@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import httpx
 import pyotp
@@ -40,3 +41,14 @@ def sign_in_setting_up_totp(browser: httpx.Client, username: str, password: str 
         code = pyotp.TOTP(secret[1]).at(clock.utcnow())
         step = browser.post("/staff/mfa/setup", data={"code": code, "csrf": csrf_of(step)})
     return step
+
+
+def until_imported(admin: httpx.Client, answer: httpx.Response, seconds: float = 120) -> httpx.Response:
+    """A roster upload's answer followed to its end: the import's page, reloaded (as its own
+    refresh does in a browser) until the import finished."""
+    deadline = time.monotonic() + seconds
+    while "data-running" in answer.text:
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.1)
+        answer = admin.get(answer.url)
+    return answer

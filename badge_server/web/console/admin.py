@@ -1,34 +1,25 @@
-"""The admin console: schools and people from the roster (read-only), the last import and a
-roster upload (the same all-or-nothing importer as the command line), badge policy, and staff
-accounts. School admins see their school; district admins everything."""
+"""The admin console: schools and people from the roster (read-only), the last import (the upload
+is roster_upload.py), badge policy, and staff accounts. School admins see their school; district
+admins everything."""
 
 from __future__ import annotations
 
-import tempfile
-from functools import partial
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile as StarletteUploadFile
-from starlette.formparsers import MultiPartException
 
 from badge_server import schools
 from badge_server import staff as staff_accounts
-from badge_server.errors import NotFoundError, PolicyError, RosterImportError, StaffForbidden, UploadRefused
-from badge_server.roster import import_roster, last_import
-from badge_server.roster_files import ROSTER_FILES, unpack_roster
+from badge_server.errors import NotFoundError, PolicyError, StaffForbidden
+from badge_server.roster import last_import
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import (
     AccountForm,
     AdminForm,
     CurrentAdmin,
-    CurrentDistrictAdmin,
     actor,
-    check_csrf,
     visible_school_ids,
 )
 from badge_server.web.deps import RuntimeDep, SessionDep
@@ -56,56 +47,6 @@ def people(
 ) -> HTMLResponse:
     found = schools.find_people(db, visible_school_ids(record), text=q, school=school, role=role)
     return render_page(request, "people.html", record, people=found, q=q, role=role)
-
-
-async def _unpack_upload(files: list[StarletteUploadFile], target: Path) -> list[str]:
-    """The upload's roster files (loose CSVs or one ZIP) into ``target``."""
-    return unpack_roster([(upload.filename or "", await upload.read()) for upload in files], target)
-
-
-@router.post("/roster", response_class=HTMLResponse)
-async def upload_roster(
-    request: Request, db: SessionDep, runtime: RuntimeDep, record: CurrentDistrictAdmin
-) -> HTMLResponse:
-    # No File() or Form() parameters: FastAPI would read (and spool to disk) the whole body to
-    # fill them before any dependency ran, so an anonymous client could upload 100 MB. The
-    # session is checked first (from the cookie), then the body is read and its CSRF token.
-    try:
-        async with request.form(max_files=len(ROSTER_FILES)) as form:  # closes its temp files
-            csrf = form.get("csrf")
-            check_csrf(record.csrf_token, csrf if isinstance(csrf, str) else "")
-            files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]
-            confirmed = form.get("allow_mass_deactivation") == "yes"
-            preview = form.get("preview") == "yes"
-            with tempfile.TemporaryDirectory(prefix="roster-") as folder:
-                names = await _unpack_upload(files, Path(folder))
-                label = f"upload by {record.staff.username}: {', '.join(sorted(names))}"
-                # The import writes in transactions of its own: this request's (it checked the
-                # staff session) ends first, or on SQLite the import would wait on its writer lock.
-                await run_in_threadpool(db.commit)
-                # In a worker thread: a district's import takes seconds, and on the event loop it
-                # held up every other request of this process meanwhile.
-                report = await run_in_threadpool(
-                    partial(
-                        import_roster,
-                        runtime.factory,
-                        Path(folder),
-                        runtime.keys,
-                        runtime.settings,
-                        actor=actor(record),
-                        source=label,
-                        allow_mass_deactivation=confirmed,
-                        dry_run=preview,
-                    )
-                )
-    except MultiPartException as exc:
-        refused = f"the upload is not readable ({exc.message})"
-        return render_page(request, "roster_result.html", record, refused=refused, status=400)
-    except RosterImportError as exc:
-        return render_page(request, "roster_result.html", record, problems=exc.problems, status=422)
-    except UploadRefused as exc:
-        return render_page(request, "roster_result.html", record, refused=str(exc), status=400)
-    return render_page(request, "roster_result.html", record, report=report.as_dict(), preview=preview)
 
 
 @router.get("/staff", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from badge_server import enrol_links
+from badge_server import enrol_links, roster_jobs
 from badge_server.store.db import transaction
 from badge_server.store.models import StaffUser
 from tests.support.api import exchange, sign_in
@@ -160,8 +160,10 @@ def test_every_route_refuses_everyone_it_is_not_for(server: LoopbackServer, dist
     with transaction(district.runtime.factory) as session:
         rivera_id = session.query(StaffUser).filter_by(username="lrivera").one().id
         link_id = enrol_links.create_link(session, "s-maple", server.url, actor="test").link_id
+        job_id = roster_jobs.start_job(session, started_by="it-admin", source="test", preview=True).id
     client_id = register_app(district.runtime).client_id
     ids = {
+        "job_id": job_id,
         "link_id": link_id,
         "client_id": client_id,
         "class_id": "k-maple-kg",

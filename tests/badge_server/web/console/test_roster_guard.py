@@ -12,7 +12,7 @@ from tests.support.api import exchange
 from tests.support.database import DEMO_ROSTER
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
-from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
+from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp, until_imported
 
 
 def roster_without(students: set[str]) -> list[tuple[str, tuple[str, bytes]]]:
@@ -40,23 +40,29 @@ def test_an_upload_losing_a_schools_students_is_refused_until_confirmed(
         page = admin.get("/staff/admin")
         assert "deactivate them even if that is more than 10% of a school" in " ".join(page.text.split())
         csrf = csrf_of(page)
-        refused = admin.post("/staff/admin/roster", data={"csrf": csrf}, files=roster_without(lost))
+        refused = until_imported(
+            admin, admin.post("/staff/admin/roster", data={"csrf": csrf}, files=roster_without(lost))
+        )
         assert refused.status_code == 422 and "Nothing was changed" in refused.text
         assert "would deactivate 12 of the 20 active students of Maple Street Elementary" in refused.text
         # A preview first: what the import would do, and nothing done.
-        preview = admin.post(
-            "/staff/admin/roster",
-            data={"csrf": csrf, "allow_mass_deactivation": "yes", "preview": "yes"},
-            files=roster_without(lost),
+        preview = until_imported(
+            admin,
+            admin.post(
+                "/staff/admin/roster",
+                data={"csrf": csrf, "allow_mass_deactivation": "yes", "preview": "yes"},
+                files=roster_without(lost),
+            ),
         )
         assert preview.status_code == 200 and "Preview: nothing was changed" in preview.text
         row = preview.text.split("Maple Street Elementary</td>", 1)[1].split("</tr>", 1)[0]
         assert re.findall(r"<td>(\d+)</td>", row) == ["20", "0", "12"]
         assert exchange(admin, district.device_token, district.payloads["st-0001"]).status_code == 200
-        confirmed = admin.post(
-            "/staff/admin/roster",
-            data={"csrf": csrf, "allow_mass_deactivation": "yes"},
-            files=roster_without(lost),
+        confirmed = until_imported(
+            admin,
+            admin.post(
+                "/staff/admin/roster", data={"csrf": csrf, "allow_mass_deactivation": "yes"}, files=roster_without(lost)
+            ),
         )
         assert confirmed.status_code == 200 and "Imported." in confirmed.text
         assert "Students per school" in confirmed.text
