@@ -49,6 +49,32 @@ def record(
     )
 
 
+def record_many(
+    session: Executor, kind: str, subjects: list[tuple[str | None, str | None]], *, actor: str | None = None
+) -> None:
+    """One ``kind`` row for each (person id, badge id), in one statement: a batch of badges issued."""
+    if not subjects:
+        return
+    at = utcnow()
+    session.execute(
+        _INSERT,
+        [
+            {
+                "at": at,
+                "kind": kind,
+                "outcome": "ok",
+                "actor": actor,
+                "person_id": person_id,
+                "badge_id": badge_id,
+                "device_id": None,
+                "source_ip": None,
+                "detail": {},
+            }
+            for person_id, badge_id in subjects
+        ],
+    )
+
+
 class AuditFilter(BaseModel):
     """What an admin looks for in the log: ids, kind and outcome exactly, times as ISO dates."""
 
