@@ -25,12 +25,23 @@ from badge_server.errors import (
     RateLimited,
     StaffSignInNeeded,
 )
+from badge_server.metrics import ServerMetrics
 from badge_server.ratelimit import count_attempts
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.store.db import transaction
 from badge_server.store.migrate import is_current
-from badge_server.web import after_scan, api, api_docs, handoff, home_scan, password_sign_in, scanner, student
+from badge_server.web import (
+    after_scan,
+    api,
+    api_docs,
+    handoff,
+    home_scan,
+    metrics_endpoint,
+    password_sign_in,
+    scanner,
+    student,
+)
 from badge_server.web import oidc as oidc_pages
 from badge_server.web import saml as saml_pages
 from badge_server.web.access_log import loggable_path, redact_access_log
@@ -51,6 +62,7 @@ from badge_server.web.console import sso as sso_pages
 from badge_server.web.deps import failure_audit, limits_to_recount
 from badge_server.web.middleware import SECURITY_HEADERS, BodySizeLimit, InFlightLimit, SecurityHeaders
 from badge_server.web.openapi import openapi_schema
+from badge_server.web.telemetry import RequestTelemetry
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
 
 # Sign-in steps a browser walks through on the way to an app: their errors are pages for a child.
@@ -105,6 +117,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="Badge login server", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     redact_access_log()
     app.state.runtime = runtime
+    app.state.metrics = ServerMetrics(runtime.factory)
+    app.state.metrics_bearer = runtime.settings.metrics_bearer
+    app.include_router(metrics_endpoint.router)
     app.include_router(api.router)
     app.include_router(oidc_pages.router)
     app.include_router(handoff.router)  # a kiosk tile's browser hand-off (API + page)
@@ -143,11 +158,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(InFlightLimit, limit=limit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestTelemetry, metrics=app.state.metrics)  # sees every answer, 413 and 503 too
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> Response:
         # Off the event loop: a blocking wait for the database here would stall the very
         # requests that must finish (and release SQLite's write lock) first.
+        request.state.error_code = error.code  # for the request's log line and metrics (web/telemetry.py)
         await run_in_threadpool(_record_failure, runtime, request, error)
         headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
         if request.url.path.startswith("/staff"):  # a person at a console reads a page, not JSON
@@ -175,6 +192,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @app.exception_handler(OperationalError)
     async def database_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)
+        request.state.error_code = DatabaseUnavailable.code
         return JSONResponse(error_body(DatabaseUnavailable()), status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
@@ -183,6 +201,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         log.error("unhandled %s on %s %s", type(exc).__name__, request.method, loggable_path(request.url.path))
         await run_in_threadpool(_record_failure, runtime, request, None)
         error = InternalError()
+        request.state.error_code = error.code
         response: Response
         if request.url.path.startswith("/staff"):
             response = render_page(request, "error.html", status=error.status, message=error.message)

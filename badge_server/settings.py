@@ -156,6 +156,14 @@ class Settings(BaseSettings):
         32, ge=1, description="Per server process; past it, requests get 503 + Retry-After at once (load shedding)."
     )
 
+    metrics_token: SecretStr | None = Field(
+        None, description="Bearer token Prometheus sends to GET /metrics (prefer the _file); unset: no /metrics."
+    )
+    metrics_token_file: Path | None = Field(None, description="A file holding the metrics token.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="badge-server serve logs one JSON line per request (journald), or plain text."
+    )
+
     @field_validator(
         "badge_grades",
         "pin_required_grades",
@@ -209,6 +217,15 @@ class Settings(BaseSettings):
             raise ValueError(f"BADGE_STAFF_OIDC_ISSUER {self.staff_oidc_issuer!r} must use https")
         self.staff_oidc_email_domains = tuple(domain.lower().lstrip("@") for domain in self.staff_oidc_email_domains)
         return self
+
+    @property
+    def metrics_bearer(self) -> str | None:
+        """The metrics token, from the setting or its file (read when the app is built)."""
+        if self.metrics_token is not None:
+            return self.metrics_token.get_secret_value()
+        if self.metrics_token_file is not None:
+            return self.metrics_token_file.read_text().strip() or None
+        return None
 
     @property
     def effective_database_url(self) -> str:

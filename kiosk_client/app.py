@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication
 
 from kiosk_client.api import BadgeServerClient
@@ -57,11 +57,17 @@ def on_own_thread(worker: Worker, loop: Callable[[], None] | None = None) -> Wor
     return WorkerThread(worker, thread)
 
 
+#: How often a kiosk tells the server it is on, signed in to or not (the server's metrics read it).
+CHECK_IN_SECONDS = 120
+
+
 class KioskApp(QObject):
     """The whole kiosk. ``start()`` shows it; ``stop()`` ends every worker cooperatively.
 
     A worker that fails ends the kiosk with ``EXIT_WORKER_FAILED`` as the application's exit status.
     """
+
+    request_check_in = Signal()
 
     def __init__(self, config: KioskConfig, client: BadgeServerClient) -> None:
         super().__init__()
@@ -114,6 +120,11 @@ class KioskApp(QObject):
         # Pinged from the GUI thread: if its event loop hangs, the pings stop and systemd restarts us.
         self.watchdog = QTimer(interval=watchdog_interval_ms() or 0)
         self.watchdog.timeout.connect(lambda: notify("WATCHDOG=1"))
+        # Every few minutes, whether or not anyone signs in: the server's "kiosks seen" metric and
+        # IT's "kiosk silent during school hours" alert rest on it.
+        self.check_in = QTimer(interval=CHECK_IN_SECONDS * 1000)
+        self.check_in.timeout.connect(self.request_check_in.emit)
+        self.request_check_in.connect(self.network.check_in)
         self.stopped = False
         self.failed_worker: str | None = None
 
@@ -136,6 +147,8 @@ class KioskApp(QObject):
             self.window.resize(1280, 800)
             self.window.show()
         self.repaint.start()
+        self.check_in.start()
+        self.request_check_in.emit()
         notify("READY=1")
         if self.watchdog.interval():
             self.watchdog.start()
@@ -148,6 +161,7 @@ class KioskApp(QObject):
         notify("STOPPING=1")
         self.watchdog.stop()
         self.repaint.stop()
+        self.check_in.stop()
         self.controller.shutdown()
         token = self.controller.session_token
         for pair in self.workers:

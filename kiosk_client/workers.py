@@ -129,6 +129,16 @@ class NetworkWorker(Worker):
             self.client.logout(session_token)
 
     @Slot()
+    def check_in(self) -> None:
+        """Tell the server this kiosk is on (its "last seen"), so IT's monitoring can tell a kiosk that
+        is off or offline from one nobody used; a failure here changes nothing on the screen (the next
+        sign-in or health check says so)."""
+        if self._stop.is_set():
+            return
+        with self.reporting_failures(), contextlib.suppress(ServerUnreachable, ServerRefused):
+            self.client.whoami()
+
+    @Slot()
     def check_health(self) -> None:
         if self._stop.is_set():
             return

@@ -451,7 +451,15 @@ def demo(data_dir: Path, host: str, port: int, no_serve: bool) -> None:
     """Set up a whole demo district on the embedded database, then serve it."""
     from badge_server.ops.demo import build_demo
 
-    settings = Settings(env="development", data_dir=data_dir, database_url=None, public_url=f"http://{host}:{port}")
+    # A person watches the demo's terminal: plain text, unless they ask for the JSON a server logs.
+    log_format = os.environ.get("BADGE_LOG_FORMAT", "text")
+    settings = Settings(
+        env="development",
+        data_dir=data_dir,
+        database_url=None,
+        public_url=f"http://{host}:{port}",
+        log_format=log_format,
+    )
     click.echo(build_demo(settings, host=host, port=port))
     if not no_serve:
         from badge_server.ops.demo_app import CONFIG_FILE, DemoApp, DemoAppConfig, demo_app_router

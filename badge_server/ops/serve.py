@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
 from collections.abc import Sequence
 from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
+from pythonjsonlogger.core import RESERVED_ATTRS
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from badge_server.app import create_app
+from badge_server.metrics import MULTIPROCESS_DIR
 from badge_server.settings import Settings
 
 
@@ -40,14 +44,63 @@ def app_from_environment() -> FastAPI:
     return create_app(Settings())
 
 
+def log_config(log_format: str) -> dict[str, Any]:
+    """Python logging for the server: one JSON object a line (journald keeps each whole), or text.
+
+    uvicorn's own access log is off: the server logs each request itself (web/telemetry.py), with
+    its request id and outcome, and never its query string."""
+    formatter: dict[str, Any] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    if log_format == "json":
+        formatter = {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601, UTC
+            "json_ensure_ascii": False,
+            "reserved_attrs": [*RESERVED_ATTRS, "color_message"],  # uvicorn's copy with terminal colours
+        }
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"server": formatter},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "server", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": "INFO"},
+        "loggers": {
+            "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
+            "uvicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+def share_metrics_between_workers(settings: Settings) -> None:
+    """Each worker process writes its metrics to files here, and a scrape of any sums them all.
+    Emptied at each start: counters begin again from zero, as Prometheus expects after a restart."""
+    folder = settings.data_dir / "metrics"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True, mode=0o700)
+    os.environ[MULTIPROCESS_DIR] = str(folder)  # inherited by the workers, read when they import
+
+
 def run(settings: Settings, *, host: str, port: int, workers: int, extra_routers: Sequence[APIRouter] = ()) -> None:
     """Serve; ``extra_routers`` (the demo's own app) are served beside the server, one process only."""
+    if workers > 1:
+        share_metrics_between_workers(settings)
     # Build the app once here even with workers: a bad key or an old schema stops the
     # command with a clear message instead of N workers crashing in a loop.
     app = create_app(settings)
     for router in extra_routers:
         app.include_router(router)
-    common = {"host": host, "port": port, "proxy_headers": True, "log_level": "info", "http": NoDelayHTTPProtocol}
+    common = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "log_level": "info",
+        "log_config": log_config(settings.log_format),
+        "access_log": False,
+        "http": NoDelayHTTPProtocol,
+    }
     if workers == 1:
         uvicorn.run(app, **common)  # type: ignore[arg-type]
     else:

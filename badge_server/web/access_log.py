@@ -1,13 +1,13 @@
 """What the server's logs may say about a request's path: launch and hand-off codes travel in
-URLs (``/launch/<code>``, ``/handoff/<code>``) and sign a child in within their minute, so no log
-line carries them."""
+URLs (``/launch/<code>``, ``/handoff/<code>``) and sign a child in within their minute, and a staff
+invitation's secret is its link (``/staff/invite/<token>``), so no log line carries them."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_SECRET_IN_PATH = re.compile(r"^/(launch|handoff)/[^/?#]+")
+_SECRET_IN_PATH = re.compile(r"^/(launch|handoff|staff/invite)/[^/?#]+")
 
 
 def loggable_path(path: str) -> str:

@@ -143,6 +143,7 @@ class InFlightLimit:
             receive = received
         if self.saturated:
             busy = ServerBusy()
+            scope.setdefault("state", {})["error_code"] = busy.code  # for the request's log line and metrics
             await _answer(send, busy.status, busy.code, busy.message, retry_after=busy.retry_after)
             return
         self.in_flight += 1

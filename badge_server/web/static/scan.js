@@ -20,6 +20,8 @@
   var dark = false;
   var lastLightCheck = 0;
   var MESSAGE_MS = 3000;
+  var CHECK_IN_MS = 120000;  // as the kiosk (kiosk_client/app.py CHECK_IN_SECONDS)
+  var checkingIn = null;
   var video = document.getElementById("camera");
   var canvas = document.getElementById("frame");
   var context = canvas.getContext("2d", { willReadFrequently: true });
@@ -119,6 +121,8 @@
         linkToken = "";  // already a scanner: a link opened again must not enrol it twice
         document.getElementById("device-name").textContent = reply.data.name + (reply.data.school ? " · " + reply.data.school : "");
         startCamera();
+        // Every few minutes, used or not: IT's monitoring tells a scanner that is off from one nobody used.
+        if (!checkingIn) checkingIn = setInterval(function () { api("/scan/device", {}, true).catch(function () {}); }, CHECK_IN_MS);
       } else if (reply.status === 401 && stored) {
         linkToken = "";  // disabled by an admin: a link pushed again must not undo that by itself
         window.localStorage.removeItem(TOKEN_KEY);

@@ -5,9 +5,11 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from badge_server.contract.payload import BadgePayload, parse_payload
 from badge_server.runtime import Runtime
@@ -59,6 +61,9 @@ def test_past_the_in_flight_limit_requests_get_503_at_once_and_the_rest_are_serv
     busy = [answer for answer in answers if answer.status_code == 503]
     assert all(error_code(a) == "server_busy" and a.headers["Retry-After"] == "2" for a in busy)
     assert all(a.headers["X-Content-Type-Options"] == "nosniff" for a in busy)
+    registry = cast(FastAPI, server.server.config.app).state.metrics.registry
+    assert registry.get_sample_value("badge_requests_shed_total") == len(busy), "/metrics counts each one"
+    assert registry.get_sample_value("badge_exchanges_total", {"outcome": "server_busy"}) == len(busy)
     with httpx.Client(base_url=server.url) as client:  # the load gone, all is well again
         assert client.get("/healthz").status_code == 200
         assert exchange(client, district.device_token, district.payloads["st-0001"]).status_code == 200
