@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -48,6 +49,26 @@ def test_the_package_passes_lintian_without_errors(kiosk_deb: Path) -> None:
     )
     errors = [line for line in checked.stdout.splitlines() if line.startswith("E:")]
     assert checked.returncode == 0 and errors == [], checked.stdout[-3000:]
+
+
+def test_the_package_holds_exactly_the_locked_versions_and_names_its_lock(kiosk_deb: Path, tmp_path: Path) -> None:
+    """Issue 18: built from requirements/kiosk.lock, not from whatever PyPI had that day."""
+    run(["dpkg-deb", "-x", str(kiosk_deb), str(tmp_path)])
+    lock = (ROOT / "requirements" / "kiosk.lock").read_text()
+    pinned: dict[str, set[str]] = {}  # a package may have a pin per Python version (markers)
+    for name, version in re.findall(r"^([A-Za-z0-9._-]+)==([^ ;\\]+)", lock, flags=re.MULTILINE):
+        pinned.setdefault(re.sub(r"[-_.]+", "-", name).lower(), set()).add(version)
+    installed = {
+        re.sub(r"[-_.]+", "-", found[1]).lower(): found[2]
+        for path in tmp_path.glob("opt/badge-kiosk/lib/python3*/site-packages/*.dist-info")
+        if (found := re.fullmatch(r"(.+)-([^-]+)\.dist-info", path.name))
+    }
+    assert installed.pop("badge-login") == __version__
+    assert len(installed) >= 20 and {"pyside6-essentials", "requests", "zxing-cpp"} <= set(installed)
+    assert {name: version for name, version in installed.items() if version not in pinned.get(name, ())} == {}
+    doc = tmp_path / "usr/share/doc/badge-kiosk"
+    assert (doc / "kiosk.lock").read_text() == lock
+    assert (doc / "kiosk.lock.sha256").read_text().strip() == hashlib.sha256(lock.encode()).hexdigest()
 
 
 def test_install_enrol_check_upgrade_and_uninstall(

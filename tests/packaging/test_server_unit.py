@@ -120,6 +120,14 @@ def test_install_server_installs_units_that_systemd_accepts(tmp_path: Path) -> N
             verify = run([analyze, "verify", "--man=no", f"/etc/systemd/system/{unit}"], check=False)
             assert verify.returncode == 0, verify.stderr
         assert run(["/opt/badge-server/bin/badge-server", "--version"]).stdout.startswith("badge-server, version")
+        # Issue 18: exactly the lock's versions, and the lock kept beside them for IT to compare.
+        lock = (ROOT / "requirements" / "server.lock").read_text()
+        assert run([*sudo, "cat", "/opt/badge-server/server.lock"]).stdout == lock
+        frozen = run(["/opt/badge-server/bin/python", "-m", "pip", "freeze", "--exclude", "badge-login"]).stdout
+        pins = set(re.findall(r"^([A-Za-z0-9._-]+==[^ ;\\]+)", lock, flags=re.MULTILINE))
+        normal = {re.sub(r"[-_.]+", "-", pin).lower() for pin in pins}
+        off_lock = [line for line in frozen.split() if re.sub(r"[-_.]+", "-", line).lower() not in normal]
+        assert len(frozen.split()) >= 40 and off_lock == []
         if not sudo:
             # The admin wrapper: a command as the service user with the service's environment.
             run(["install", "-d", "-o", "badge-server", "-g", "badge-server", "-m", "0700", "/var/lib/badge-server"])
