@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
 import sys
@@ -15,6 +16,7 @@ import click
 
 from kiosk_client import __version__
 from kiosk_client.api import BadgeServerClient
+from kiosk_client.browser_sandbox import can_hide_credentials
 from kiosk_client.config import SYSTEM_CONFIG, KioskConfig, load_config, save_server_url
 from kiosk_client.credentials import backend_for, load_token, save_token
 from kiosk_client.errors import KioskError, NotEnrolled, ServerRefused, ServerUnreachable
@@ -191,6 +193,15 @@ def run_check(config: KioskConfig, seconds: float, expect_badge: bool) -> tuple[
         problems.append(f"the server does not accept this device: {exc.message}")
     except ServerUnreachable:
         pass
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    if credentials and config.browser_command:
+        # The app browser starts only where it cannot read the device token (browser_sandbox.py).
+        report["browser_hides_token"] = can_hide_credentials(credentials)
+        if not report["browser_hides_token"]:
+            problems.append(
+                "apps will not open: this machine does not let the kiosk hide its device token from the app "
+                "browser (unprivileged user namespaces are off: sysctl kernel.unprivileged_userns_clone=1)"
+            )
     report["ok"] = not problems
     report["problems"] = problems
     return report, problems

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from badge_server.contract.words import ERROR_STATES as CONTRACT_ERROR_STATES
 from badge_server.contract.words import STATE_LOOKS, text
 from kiosk_client.api import App
+from kiosk_client.browser_sandbox import without_credentials
 from kiosk_client.config import KioskConfig
 from kiosk_client.events import log_event
 
@@ -284,7 +285,8 @@ class KioskController(QObject):
             if any(PROFILE in part for part in command):
                 self.browser_profile = tempfile.mkdtemp(prefix="badge-app-profile-")
                 command = [part.replace(PROFILE, self.browser_profile) for part in command]
-            self.browser = subprocess.Popen(command)  # noqa: S603 - the administrator's configured command
+            # Started where the kiosk's device token cannot be read (browser_sandbox.py).
+            self.browser = subprocess.Popen(without_credentials(command))  # noqa: S603 - the administrator's command
             log_event("browser_started", command=shlex.join(self.config.browser_command))
         else:
             webbrowser.open(url)

@@ -21,7 +21,7 @@ from tests.support.servers import LoopbackServer
 
 pytestmark = pytest.mark.runs_long(170)
 
-UNIT = Path("/lib/systemd/system/badge-kiosk.service")
+UNIT = Path("/usr/lib/systemd/system/badge-kiosk.service")
 TOKEN = Path("/etc/badge-kiosk/device-token")
 CONFIG = Path("/etc/badge-kiosk/kiosk.toml")
 
@@ -137,3 +137,16 @@ def test_install_enrol_check_upgrade_and_uninstall(
         run([*sudo, "dpkg", "-P", "badge-kiosk"], env=env, check=False)
     assert not Path("/etc/badge-kiosk").exists() and not Path("/var/lib/badge-kiosk").exists()
     assert run(["dpkg-query", "-W", "badge-kiosk"], check=False).returncode != 0
+
+
+def test_the_kiosk_unit_is_hardened_to_an_exposure_of_at_most_three() -> None:
+    """Issue 18: `systemd-analyze security` rated the unit 8.7 (exposed)."""
+    analyze = need("systemd-analyze", "systemd")
+    unit = ROOT / "packaging" / "kiosk" / "badge-kiosk.service"
+    rated = run([analyze, "security", "--offline=yes", "--no-pager", str(unit)], check=False)
+    found = re.search(r"Overall exposure level for badge-kiosk\.service: (\d+\.\d)", rated.stdout)
+    assert found, rated.stdout[-2000:] + rated.stderr
+    assert float(found[1]) <= 3.0, rated.stdout[-3000:]
+    # What the devices the kiosk needs are, and nothing more: a camera, a screen, input and sound.
+    allowed = re.findall(r"^DeviceAllow=(\S+)", unit.read_text(), flags=re.MULTILINE)
+    assert allowed == ["char-drm", "char-video4linux", "char-input", "char-alsa", "char-tty"]
