@@ -7,11 +7,13 @@ way to the PDF.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from typing import BinaryIO
 
+import pypdfium2 as pdfium
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,7 @@ from badge_printing.card import BadgeCard, name_sort_key
 from badge_printing.sheets import PrintOptions, write_groups_zip, write_sheets
 from badge_server import audit
 from badge_server.badges import reprint
-from badge_server.contract.payload import BadgeKind
+from badge_server.contract.payload import BadgeKind, new_payload
 from badge_server.errors import NotFoundError, PolicyError, PrintingError
 from badge_server.keys import ServerKeys
 from badge_server.store.models import Badge, BadgeStatus, Enrollment, Org, Person, RosterRole, SchoolClass
@@ -106,13 +108,17 @@ def class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
 
 def badge_cards(session: Session, keys: ServerKeys, rows: list[tuple[Badge, str]], actor: str) -> Iterator[BadgeCard]:
     """The cards of these badges (each a reprint of its current secret, audited as a print)."""
+    return _cards(session, rows, lambda badge: str(reprint(session, keys, badge, actor=actor).payload))
+
+
+def _cards(session: Session, rows: list[tuple[Badge, str]], payload_of: Callable[[Badge], str]) -> Iterator[BadgeCard]:
     schools: dict[str, str] = {}
     for badge, class_label in rows:
         person = badge.person
         if person.school_id and person.school_id not in schools:
             org = session.get(Org, person.school_id)
             schools[person.school_id] = org.name if org else ""
-        payload = str(reprint(session, keys, badge, actor=actor).payload)
+        payload = payload_of(badge)
         yield BadgeCard(
             payload=payload,
             name=person.display_name,
@@ -179,3 +185,41 @@ def _print_badges(
         school_id=request.school_id,
     )
     return count
+
+
+#: The preview's resolution: a US Letter sheet is 1020 x 1320 pixels, enough to read every name.
+PREVIEW_DPI = 120
+
+
+@dataclass(frozen=True)
+class SheetPreview:
+    """The first sheet of a print, as a picture: how many badges the whole print holds, on how many sheets."""
+
+    png: bytes
+    badges: int
+    sheets: int
+
+
+def preview_first_sheet(session: Session, request: PrintRequest, template_name: str) -> SheetPreview:
+    """The first sheet as it will print, names and all, but with codes that open nothing: a new
+    random secret each, never stored. Nothing is audited or marked printed; no secret is read."""
+    try:
+        template = get_template(template_name)
+    except BadgePrintingError as exc:
+        raise PrintingError(str(exc)) from exc
+    title, rows = _badges(session, request)
+    if not rows:
+        what = "new badges" if request.only_new else "active badges"
+        raise PolicyError(f"no {what} to print for {title}")
+    first = rows[: template.per_sheet]
+    cards = list(_cards(session, first, lambda badge: str(new_payload(BadgeKind.BADGE, badge.generation))))
+    pdf = io.BytesIO()
+    write_sheets(cards, template, pdf, PrintOptions(title=f"Badges: {title}", cover_page=False))
+    document = pdfium.PdfDocument(pdf.getvalue())
+    try:
+        picture = document[0].render(scale=PREVIEW_DPI / 72).to_pil()
+    finally:
+        document.close()
+    png = io.BytesIO()
+    picture.save(png, format="PNG", optimize=True)
+    return SheetPreview(png.getvalue(), len(rows), -(-len(rows) // template.per_sheet))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import Annotated
 from urllib.parse import quote
@@ -14,7 +15,7 @@ from badge_printing import BUILT_IN
 from badge_server import badges, classrooms, home_sign_in, student_passwords, tiles
 from badge_server.clock import utcnow
 from badge_server.errors import PolicyError, PrintingError
-from badge_server.printing import PrintRequest, print_badges
+from badge_server.printing import PrintRequest, preview_first_sheet, print_badges
 from badge_server.runtime import Runtime
 from badge_server.store.models import SchoolClass, StaffSession
 from badge_server.web.console.access import (
@@ -124,6 +125,33 @@ def print_class(
 ) -> Response:
     what = PrintRequest(class_id=school_class.id, only_new=only_new)
     return _badge_pdf(request, db, runtime, record, what, template, school_class.title)
+
+
+@router.post("/classes/{class_id}/print/preview", response_class=HTMLResponse)
+def preview_class(
+    request: Request,
+    db: SessionDep,
+    record: CurrentStaff,
+    school_class: ClassForm,
+    template: Annotated[str, Form()] = "square-2in-letter",
+    only_new: Annotated[bool, Form()] = False,
+) -> HTMLResponse:
+    """The first sheet as a picture before printing: is it the right stock, are these the students?"""
+    what = PrintRequest(class_id=school_class.id, only_new=only_new)
+    try:
+        preview = preview_first_sheet(db, what, template)
+    except (PrintingError, PolicyError) as exc:
+        return render_page(request, "error.html", record, status=409, message=str(exc))
+    return render_page(
+        request,
+        "print_preview.html",
+        record,
+        school_class=school_class,
+        template=BUILT_IN[template],
+        only_new=only_new,
+        preview=preview,
+        picture=base64.b64encode(preview.png).decode("ascii"),
+    )
 
 
 def _student_page(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -86,9 +87,15 @@ def test_a_teacher_prints_replaces_and_makes_a_temporary_code(
         expect(page.locator("tbody tr")).to_have_count(10)
         assert look_at(page, "class-roster") == []
 
-        # Print the class set on Avery 5395: the PDF downloads and every code on it decodes.
+        # A look at the first sheet first, then print the class set on Avery 5395 from there: the PDF
+        # downloads and every code on it decodes.
         page.get_by_label("Label stock").select_option("avery-5395")
+        page.get_by_role("button", name="Preview the first sheet").click()
+        expect(page.get_by_role("heading", name="Before you print")).to_be_visible()
+        expect(page.get_by_role("img", name=re.compile(r"The first sheet: 8 badges on .*Avery 5395"))).to_be_visible()
+        assert look_at(page, "print-preview") == []
         pdf = download(page, lambda: page.get_by_role("button", name="Print the class set (PDF)").click())
+        page.get_by_role("link", name="Kindergarten – Ms. Rivera").click()
         template = BUILT_IN["avery-5395"]
         printed = set(payloads_by_label(pdf, 1, template, 150).values()) | set(
             payloads_by_label(pdf, 2, template, 150).values()
