@@ -34,7 +34,7 @@ class KioskConfig(BaseModel):
         pattern=r"^([A-Z0-9]{4})?$",
         description="Pixel format asked of the camera (MJPG: 1080p at 30 fps over USB); empty: the camera's own.",
     )
-    language: Literal["en", "es"] = Field("en", description="Words on screen: en or es.")
+    language: Literal["en", "es", "ar"] = Field("en", description="Words on screen: en, es or ar (right to left).")
     token_store: Literal["file", "systemd", "keyring"] = Field("file", description="Where the device token lives.")
     token_file: Path = Field(Path("/var/lib/badge-kiosk/device-token.json"), description="For token_store = file.")
     credential_file: Path = Field(

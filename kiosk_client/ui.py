@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from badge_server.contract.words import text
+from badge_server.contract.words import RIGHT_TO_LEFT, text
 from kiosk_client.api import App
 from kiosk_client.app_tile import AppTile
 from kiosk_client.controller import State, View
@@ -302,11 +302,13 @@ class PinPage(QWidget):
             button.clicked.connect(lambda _=False, k=key: self.press(k))
             self.pad.addWidget(button, index // 3, index % 3)
             self.buttons[key] = button
+        self.pad_widget = QWidget()  # a widget of its own: its direction can differ from the page's
+        self.pad_widget.setLayout(self.pad)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(self.prompt)
         layout.addWidget(self.dots)
-        layout.addLayout(self.pad)
+        layout.addWidget(self.pad_widget)
         layout.addStretch(1)
         self.pad.setAlignment(Qt.AlignmentFlag.AlignHCenter)
 
@@ -344,6 +346,11 @@ class KioskWindow(QMainWindow):
         for page in (self.scan, self.welcome, self.dashboard, self.pin):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
+        if language in RIGHT_TO_LEFT:
+            # Arabic reads from the right: Qt mirrors every layout (the name before the avatar, the
+            # tiles from the right); the PIN pad stays 1-2-3 from the left, as on an Arabic phone.
+            self.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
+            self.pin.pad_widget.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         self.setStyleSheet("QMainWindow, QWidget { background: #fdfcf7; color: #1d1d1d; }")
         self.metrics = Metrics(0, 0)
         self._fit(Metrics(1366, 768))

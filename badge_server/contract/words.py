@@ -1,4 +1,4 @@
-"""Words and looks of the kiosk's screens, in English and Spanish. Short: the readers are five.
+"""Words and looks of the kiosk's screens, in English, Spanish and Arabic. Short: the readers are five.
 
 Shared by the Qt kiosk and the server's browser scanner page, so both say the same thing, and
 both show the same state for the same API error code.
@@ -6,51 +6,57 @@ both show the same state for the same API error code.
 
 from __future__ import annotations
 
+import gettext
+from pathlib import Path
+
+
+def N_(message: str) -> str:
+    """Marks an English message for the catalogues (scripts/translations extracts it); translated later."""
+    return message
+
+
+#: The English words, the catalogues' source (locale/badge.pot); each language's are in
+#: locale/<language>/LC_MESSAGES/badge.po, compiled to .mo beside it (scripts/translations).
+ENGLISH: dict[str, str] = {
+    "ready": N_("Show your badge"),
+    "ready_hint": N_("Hold it in the box"),
+    "reading": N_("Reading…"),
+    "welcome": N_("Hi, {name}!"),
+    "not_a_badge": N_("That's not a login badge"),
+    "replaced": N_("This badge was replaced. Ask your teacher"),
+    "not_accepted": N_("This badge does not work. Ask your teacher"),
+    "expired": N_("This badge is too old. Ask your teacher"),
+    "too_many": N_("Too many tries. Wait {seconds}"),
+    "unreachable": N_("Can't reach the server. Trying again…"),
+    "no_camera": N_("No camera. Ask a grown-up"),
+    "too_dark": N_("Too dark. Turn on a light"),
+    "pin": N_("Type your secret number"),
+    "pin_wrong": N_("Not right. Try again"),
+    "sign_out": N_("Sign out"),
+    "signed_out": N_("Bye!"),
+    "not_enrolled": N_("This kiosk is not set up. Ask IT"),
+    "no_permission": N_("The camera is turned off. Ask a grown-up"),
+    "home_off": N_("Badges don't work at home here. Use your password"),
+    "pin_not_set": N_("Ask your teacher for your secret number"),
+    "use_password": N_("No camera? Use my username and password"),
+    "setup_scanner": N_("Setting up a school scanner?"),
+}
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "badge"
+#: Every language the kiosk and the scanner speak; the first is the catalogues' source.
+LANGUAGES = ("en", "es", "ar")
+RIGHT_TO_LEFT = frozenset({"ar"})
+
+
+def catalogue(language: str) -> gettext.NullTranslations:
+    """The language's compiled catalogue; English (the source) for any other."""
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+#: Every key in every language, as the browser scanner page embeds them.
 STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "ready": "Show your badge",
-        "ready_hint": "Hold it in the box",
-        "reading": "Reading…",
-        "welcome": "Hi, {name}!",
-        "not_a_badge": "That's not a login badge",
-        "replaced": "This badge was replaced. Ask your teacher",
-        "not_accepted": "This badge does not work. Ask your teacher",
-        "expired": "This badge is too old. Ask your teacher",
-        "too_many": "Too many tries. Wait {seconds}",
-        "unreachable": "Can't reach the server. Trying again…",
-        "no_camera": "No camera. Ask a grown-up",
-        "too_dark": "Too dark. Turn on a light",
-        "pin": "Type your secret number",
-        "pin_wrong": "Not right. Try again",
-        "sign_out": "Sign out",
-        "signed_out": "Bye!",
-        "not_enrolled": "This kiosk is not set up. Ask IT",
-        "no_permission": "The camera is turned off. Ask a grown-up",
-        "home_off": "Badges don't work at home here. Use your password",
-        "pin_not_set": "Ask your teacher for your secret number",
-    },
-    "es": {
-        "ready": "Muestra tu tarjeta",
-        "ready_hint": "Ponla en el cuadro",
-        "reading": "Leyendo…",
-        "welcome": "¡Hola, {name}!",
-        "not_a_badge": "Esa no es tu tarjeta de entrada",
-        "replaced": "Esta tarjeta fue cambiada. Pregunta a tu maestra",
-        "not_accepted": "Esta tarjeta no funciona. Pregunta a tu maestra",
-        "expired": "Esta tarjeta ya venció. Pregunta a tu maestra",
-        "too_many": "Demasiados intentos. Espera {seconds}",
-        "unreachable": "No hay conexión. Intentando otra vez…",
-        "no_camera": "No hay cámara. Pide ayuda a un adulto",
-        "too_dark": "Está muy oscuro. Enciende una luz",
-        "pin": "Escribe tu número secreto",
-        "pin_wrong": "No es correcto. Inténtalo otra vez",
-        "sign_out": "Salir",
-        "signed_out": "¡Adiós!",
-        "not_enrolled": "Este quiosco no está configurado. Pide ayuda a TI",
-        "no_permission": "La cámara está apagada. Pide ayuda a un adulto",
-        "home_off": "Aquí la tarjeta no funciona en casa. Usa tu contraseña",
-        "pin_not_set": "Pide tu número secreto en la escuela",
-    },
+    language: {key: catalogue(language).gettext(english) for key, english in ENGLISH.items()} for language in LANGUAGES
 }
 
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from badge_server import devices, enrol_links
 from badge_server.contract.payload import BROWSER_PATTERN
-from badge_server.contract.words import BROWSER_ERROR_STATES, STATE_LOOKS, STRINGS
+from badge_server.contract.words import BROWSER_ERROR_STATES, RIGHT_TO_LEFT, STATE_LOOKS, STRINGS
 from badge_server.errors import DeviceNotAuthorized
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.store.models import Org
@@ -37,6 +37,7 @@ def scanner_page(request: Request) -> HTMLResponse:
         request,
         "scan.html",
         strings=STRINGS,
+        right_to_left=sorted(RIGHT_TO_LEFT),
         looks=STATE_LOOKS,
         error_states=BROWSER_ERROR_STATES,
         badge_pattern=BROWSER_PATTERN,

@@ -116,3 +116,31 @@ def test_the_welcome_fits(window: KioskWindow, tmp_path: Path) -> None:
     show(window, State.WELCOME, "welcome")
     assert on_screen(window, window.welcome.avatar) and on_screen(window, window.welcome.greeting)
     assert whole(window.welcome.greeting)
+
+
+def test_in_arabic_the_kiosk_reads_right_to_left_and_the_pin_pad_stays_one_two_three(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = KioskWindow("ar")
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        icon, shape, color = LOOKS[State.READY]
+        window.show_view(View(State.READY, text("ar", "ready"), icon, shape, color, USER, APPS))
+        QApplication.processEvents()
+        assert window.layoutDirection().name == "RightToLeft"
+        assert window.scan.message.text() == "اعرض بطاقتك" and window.scan.hint.text() == "ضعها داخل المربع"
+        window.grab().save(str(tmp_path / "kiosk-ar-ready.png"))
+        window.show_view(View(State.DASHBOARD, text("ar", "welcome", name="مريم"), icon, shape, color, USER, APPS))
+        QApplication.processEvents()
+        assert window.dashboard.sign_out_button.text().endswith("خروج")
+        window.grab().save(str(tmp_path / "kiosk-ar-dashboard.png"))
+        window.show_view(View(State.PIN, text("ar", "pin"), icon, shape, color, USER, APPS))
+        QApplication.processEvents()
+        pad = window.pin.buttons
+        one, three = pad["1"].mapTo(window, QPoint(0, 0)), pad["3"].mapTo(window, QPoint(0, 0))
+        assert one.x() < three.x(), "1 on the left, as on an Arabic phone"
+        window.grab().save(str(tmp_path / "kiosk-ar-pin.png"))
+    finally:
+        window.close()

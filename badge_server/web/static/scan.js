@@ -10,6 +10,13 @@
   var lang = (navigator.language || "en").slice(0, 2);
   var allStrings = JSON.parse(root.dataset.strings);
   var strings = allStrings[lang] || allStrings.en;
+  // The page speaks the browser's language where it can (English, Spanish, Arabic), right to left for Arabic.
+  if (!allStrings[lang]) lang = "en";
+  document.documentElement.lang = lang;
+  if (JSON.parse(root.dataset.rightToLeft).indexOf(lang) >= 0) document.documentElement.dir = "rtl";
+  Array.prototype.forEach.call(document.querySelectorAll("[data-say]"), function (element) {
+    element.textContent = strings[element.dataset.say];
+  });
   var looks = JSON.parse(root.dataset.looks);
   var badgePattern = new RegExp(root.dataset.badgePattern);
   var TOKEN_KEY = "badgeDeviceToken";

@@ -219,3 +219,23 @@ def test_where_the_district_keeps_badges_at_school_the_page_says_so_kindly(
     # The camera is not even opened: nothing a badge shows could be sent.
     assert page.evaluate("() => document.getElementById('camera').srcObject === null")
     assert not [r for r in sent if r.url.endswith("/scan/home") or "/api/v1/exchange" in r.url]
+
+
+def test_in_an_arabic_browser_the_scanner_speaks_arabic_right_to_left(
+    playwright: Playwright, server: LoopbackServer, district: District, tmp_path: Path, look_at: Callable[..., Any]
+) -> None:
+    video = tmp_path / "camera.y4m"
+    write_badge_y4m(str(video), card=printed_badge(district.payloads[JOSE], "José García"), empty_seconds=2.0,
+                    held_seconds=2.5)  # fmt: skip
+    browser = launch_chromium(playwright, camera=video)
+    try:
+        _, page = new_page(browser, server, locale="ar-EG")
+        page.goto("/scan")
+        expect(page.locator("#status-text")).to_have_text("اعرض بطاقتك", timeout=10_000)
+        assert page.evaluate("[document.documentElement.dir, document.documentElement.lang]") == ["rtl", "ar"]
+        assert look_at(page, "arabic-ready") == []
+        expect(page.locator("#welcome-text")).to_have_text("مرحبًا يا José!", timeout=20_000)
+        assert look_at(page, "arabic-welcome") == []
+        assert js_errors(page) == []
+    finally:
+        browser.close()
