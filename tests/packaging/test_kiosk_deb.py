@@ -66,6 +66,10 @@ def test_the_package_holds_exactly_the_locked_versions_and_names_its_lock(kiosk_
     assert installed.pop("badge-login") == __version__
     assert len(installed) >= 20 and {"pyside6-essentials", "requests", "zxing-cpp"} <= set(installed)
     assert {name: version for name, version in installed.items() if version not in pinned.get(name, ())} == {}
+    catalogues = list(
+        tmp_path.glob("opt/badge-kiosk/lib/python3*/site-packages/badge_server/contract/locale/*/LC_MESSAGES/badge.mo")
+    )
+    assert sorted(path.parts[-3] for path in catalogues) == ["ar", "es"], "the kiosk's words in every language"
     doc = tmp_path / "usr/share/doc/badge-kiosk"
     assert (doc / "kiosk.lock").read_text() == lock
     assert (doc / "kiosk.lock.sha256").read_text().strip() == hashlib.sha256(lock.encode()).hexdigest()
