@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -53,7 +53,7 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _page(request: Request, name: str, status: int = 200, **values: object) -> HTMLResponse:
+def _page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
     """A password page with its form token (the cookie is set if the browser has none yet)."""
     token = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(24)
     response = student_page(request, name, status, csrf=token, **values)

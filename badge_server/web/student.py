@@ -77,6 +77,7 @@ def _dashboard(request: Request, runtime: Runtime, db: Session) -> Response:
     return student_page(
         request,
         "dashboard.html",
+        language=student.person.language,  # the roster's, where the SIS sends one
         user=exchange.user_summary(db, student.person),
         apps=tiles_now.shown,
         hidden_apps=tiles_now.hidden,

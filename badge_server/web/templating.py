@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from badge_server.contract.words import LANGUAGES, RIGHT_TO_LEFT, catalogue
 from badge_server.store.models import StaffSession
 
 WEB_DIR = Path(__file__).parent
@@ -33,6 +34,39 @@ def _local_time(context: Context, moment: datetime | None, layout: str = "%H:%M"
 
 
 templates.env.filters["local"] = _local_time
+
+
+# A child's pages speak the child's language: the catalogues the kiosk uses (contract/locale),
+# chosen per page (``language`` in the page's context), so one environment serves every language.
+@pass_context
+def _translate(context: Context, message: str) -> str:
+    return catalogue(context.get("language", "en")).gettext(message)
+
+
+@pass_context
+def _translate_plural(context: Context, singular: str, plural: str, count: int) -> str:
+    return catalogue(context.get("language", "en")).ngettext(singular, plural, count)
+
+
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(_translate, _translate_plural, newstyle=True)  # type: ignore[attr-defined]
+
+
+def page_language(request: Request, preferred: str | None = None) -> str:
+    """The roster's language for the student where we speak it, else the browser's first one we
+    speak (``Accept-Language``, by its weights), else English."""
+    wanted = [(preferred or "", 2.0)]
+    for part in request.headers.get("accept-language", "").split(",")[:20]:
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            wanted.append((tag, float(weight) if weight else 1.0))
+        except ValueError:
+            continue
+    for tag, _weight in sorted(wanted, key=lambda pair: -pair[1]):
+        language = tag.strip().lower()[:2]
+        if language in LANGUAGES:
+            return language
+    return "en"
 
 
 def _no_store(response: HTMLResponse) -> HTMLResponse:
@@ -52,6 +86,11 @@ def render_page(
     return _no_store(templates.TemplateResponse(request, f"console/{name}", context, status_code=status))
 
 
-def student_page(request: Request, name: str, status: int = 200, **values: object) -> HTMLResponse:
-    """A page a child sees (``templates/student/NAME``)."""
+def student_page(
+    request: Request, name: str, status: int = 200, *, language: str | None = None, **values: object
+) -> HTMLResponse:
+    """A page a child sees (``templates/student/NAME``), in their language (``language``: the
+    roster's, where the page knows the student)."""
+    chosen = page_language(request, language)
+    values.update(language=chosen, text_direction="rtl" if chosen in RIGHT_TO_LEFT else "ltr")
     return _no_store(templates.TemplateResponse(request, f"student/{name}", values, status_code=status))

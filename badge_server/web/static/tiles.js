@@ -11,6 +11,12 @@
   var error = document.getElementById("arrange-error");
   if (!button || !hiddenList) return;
   var arranging = false;
+  // In the child's language, from the page (the same catalogues as the kiosk).
+  var words = JSON.parse(document.currentScript.dataset.words);
+  function say(key, name) { return words[key].replace("{name}", name || ""); }
+  // Earlier is towards the start of the line: to the left in English, to the right in Arabic.
+  var rtl = document.documentElement.dir === "rtl";
+  var EARLIER = rtl ? "▶" : "◀", LATER = rtl ? "◀" : "▶";
 
   function control(label, symbol, kind, action) {
     var b = document.createElement("button");
@@ -27,15 +33,15 @@
     var box = document.createElement("div");
     box.className = "controls";
     if (item.parentElement === hiddenList) {
-      box.appendChild(control("Show " + name, "Show", "show", function () { move(item, shown, null); }));
+      box.appendChild(control(say("show_app", name), say("show"), "show", function () { move(item, shown, null); }));
     } else if (!item.dataset.pinned) {
-      box.appendChild(control("Move " + name + " earlier", "◀", "earlier", function () {
+      box.appendChild(control(say("earlier", name), EARLIER, "earlier", function () {
         var before = item.previousElementSibling;
         if (before && !before.dataset.pinned) shown.insertBefore(item, before);
         refocus(item, "earlier");
       }));
-      box.appendChild(control("Hide " + name, "Hide", "hide", function () { move(item, hiddenList, null); }));
-      box.appendChild(control("Move " + name + " later", "▶", "later", function () {
+      box.appendChild(control(say("hide_app", name), say("hide"), "hide", function () { move(item, hiddenList, null); }));
+      box.appendChild(control(say("later", name), LATER, "later", function () {
         var after = item.nextElementSibling;
         if (after) shown.insertBefore(after, item);
         refocus(item, "later");
@@ -65,7 +71,7 @@
     arranging = true;
     document.body.classList.add("arranging");
     button.setAttribute("aria-pressed", "true");
-    button.textContent = "✓ Done";
+    button.textContent = "✓ " + say("done");
     hiddenSection.hidden = false;
     Array.prototype.forEach.call(shown.children, addControls);
     Array.prototype.forEach.call(hiddenList.children, addControls);

@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from sqlalchemy import update
 
 from badge_server import clock
+from badge_server.store.db import transaction
+from badge_server.store.models import Person
 from tests.support.api import audit_count, sign_in
 from tests.support.district import District
+from tests.support.oidc_app import browser_for, scan
 from tests.support.servers import LoopbackServer
 from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
 
@@ -97,3 +101,23 @@ def test_a_teacher_pins_an_app_first_for_their_class_for_today(server: LoopbackS
     clock.advance(timedelta(hours=24 - now.hour, minutes=1))  # past midnight UTC: "today" is over
     with signed_in(server, district) as kiosk:
         assert "starfall" not in app_ids(kiosk)  # hidden again, as José chose
+
+
+def test_the_dashboard_speaks_the_language_of_the_roster_record_then_the_browsers(
+    server: LoopbackServer, district: District
+) -> None:
+    """Issue 18: a child whose SIS record says Spanish reads a Spanish dashboard in any browser;
+    without one, the browser's language chooses (Arabic, right to left), else English."""
+    with transaction(district.runtime.factory) as db:
+        db.execute(update(Person).where(Person.id == "st-0001").values(language="es-MX"))
+    for person_id, accept, words, direction in (
+        ("st-0001", "en-US,en;q=0.9", "¡Hola, José!", "ltr"),
+        ("st-0002", "fr-CA, ar;q=0.8, en;q=0.5", "مرحبًا يا Zoë!", "rtl"),
+        ("st-0002", "fr-CA", "Hi, Zoë!", "ltr"),
+    ):
+        with browser_for(server.url, district) as browser:
+            browser.headers["Accept-Language"] = accept
+            assert scan(browser, district, person_id).status_code in (302, 303)
+            page = browser.get("/dashboard")
+            assert f"<h1>{words}</h1>" in page.text, page.text[:400]
+            assert f'dir="{direction}"' in page.text

@@ -236,6 +236,15 @@ def test_in_an_arabic_browser_the_scanner_speaks_arabic_right_to_left(
         assert look_at(page, "arabic-ready") == []
         expect(page.locator("#welcome-text")).to_have_text("مرحبًا يا José!", timeout=20_000)
         assert look_at(page, "arabic-welcome") == []
+        # On to the dashboard, in Arabic too (issue 18: a Spanish welcome once led to an English dashboard).
+        page.wait_for_url("**/dashboard", timeout=10_000)
+        expect(page.locator("h1")).to_have_text("مرحبًا يا José!")
+        assert page.evaluate("document.documentElement.dir") == "rtl"
+        expect(page.get_by_role("button", name="خروج")).to_be_visible()
+        page.get_by_role("button", name="ترتيب").click()
+        expect(page.get_by_role("button", name="إخفاء Starfall")).to_be_visible()
+        expect(page.get_by_role("button", name="تقديم Starfall")).to_have_text("▶")  # earlier is to the right
+        assert look_at(page, "arabic-dashboard-arranging") == []
         assert js_errors(page) == []
     finally:
         browser.close()
