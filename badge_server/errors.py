@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from badge_server.contract.words import N_
+
 
 class BadgeServerError(Exception):
     """Base class of every error the server raises deliberately."""
@@ -233,7 +235,7 @@ class PasswordNotAccepted(ApiError):
 
     status = 401
     code = "password_not_accepted"
-    message = "That's not right. Try again."
+    message = N_("That's not right. Try again.")
 
 
 class RateLimited(ApiError):

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.errors import PolicyError
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
@@ -144,12 +145,12 @@ def check_chosen_password(person: Person, password: str) -> None:
     """Refuse a chosen password a classmate could guess; the message says what to change."""
     lowered = password.lower()
     if len(password) < CHOSEN_MIN_LENGTH:
-        raise PolicyError(f"Use at least {CHOSEN_MIN_LENGTH} letters or numbers.")
+        raise PolicyError(N_("Use at least 8 letters or numbers."))  # CHOSEN_MIN_LENGTH
     if lowered in _COMMON or len(set(lowered)) <= 2:
-        raise PolicyError("That password is too easy to guess. Try two words and a number.")
+        raise PolicyError(N_("That password is too easy to guess. Try two words and a number."))
     for part in (person.username, person.identifier, person.given_name, person.family_name):
         if part and len(part) >= 3 and part.lower() in lowered:
-            raise PolicyError("Don't put your name or username in your password.")
+            raise PolicyError(N_("Don't put your name or username in your password."))
 
 
 def hash_password(password: str) -> str:

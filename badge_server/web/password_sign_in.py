@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_server import audit, devices, student_passwords
+from badge_server.contract.words import N_
 from badge_server.errors import ApiError, PasswordNotAccepted, PolicyError, RateLimited
 from badge_server.exchange import authenticate_session
 from badge_server.password_sign_in import (
@@ -46,7 +47,7 @@ router = APIRouter(include_in_schema=False)
 
 FORM_COOKIE = "badge_form"
 CLAIM_COOKIE = "badge_claim"
-TRY_AGAIN = "Something went wrong. Please try again."
+TRY_AGAIN = N_("Something went wrong. Please try again.")
 
 
 def _secure(request: Request) -> bool:
@@ -171,7 +172,7 @@ def _new_password_problem(request: Request, csrf: str, person: Person, password:
     if not _form_token_ok(request, csrf):
         return TRY_AGAIN
     if password != again:
-        return "The two passwords are not the same. Type it the same way twice."
+        return N_("The two passwords are not the same. Type it the same way twice.")
     try:
         student_passwords.check_chosen_password(person, password)
     except PolicyError as exc:
@@ -248,6 +249,6 @@ def change_password(
             student_passwords.choose_password(db, person, password, hashed)
     if not matched:
         return _page(
-            request, "account_password.html", 401, first_name=first_name, error="Your old password is not right."
+            request, "account_password.html", 401, first_name=first_name, error=N_("Your old password is not right.")
         )
     return _page(request, "account_password.html", first_name=first_name, saved=True)

@@ -219,3 +219,18 @@ def test_a_badge_session_cannot_change_a_password_and_a_password_session_can(
     with home_browser(server) as browser:
         assert sign_in(browser, "s00002", password).status_code == 401
         assert sign_in(browser, "s00002", "tulipcomet58").status_code == 303
+
+
+def test_the_password_pages_speak_the_browsers_language(server: LoopbackServer, district: District) -> None:
+    """Issue 18: a Spanish or Arabic family's laptop gets the sign-in page, and its refusal, in its language."""
+    password = give(district, JOSE, identifier="100234")
+    for accept, title, refusal, direction in (
+        ("es-US,es;q=0.9", "Entra con tu contraseña", "No es correcto. Inténtalo otra vez.", "ltr"),
+        ("ar", "ادخل بكلمة المرور", "هذا غير صحيح. حاول مرة أخرى.", "rtl"),
+    ):
+        with home_browser(server) as browser:
+            browser.headers["Accept-Language"] = accept
+            page = browser.get("/sign-in/password")
+            assert f"<h1>{title}</h1>" in page.text and f'dir="{direction}"' in page.text
+            wrong = sign_in(browser, "s00002", password + "x")
+            assert wrong.status_code == 401 and refusal in wrong.text

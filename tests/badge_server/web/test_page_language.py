@@ -1,0 +1,38 @@
+"""Which language a child's page speaks, and that a message from the code stays plain text in it."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.requests import Request
+
+from badge_server.web.templating import page_language, templates
+
+
+def request_with(accept: str) -> Request:
+    return Request({"type": "http", "headers": [(b"accept-language", accept.encode())]})
+
+
+@pytest.mark.parametrize(
+    ("accept", "roster", "chosen"),
+    [
+        ("es-MX,es;q=0.9,en;q=0.8", None, "es"),
+        ("fr-FR, en;q=0.5, ar;q=0.7", None, "ar"),  # by weight, not by order
+        ("fr-FR,de;q=0.9", None, "en"),  # nothing we speak: English
+        ("en-US", "es-419", "es"),  # the roster's language first
+        ("ar", "vi", "ar"),  # a roster language we do not speak yet: the browser's
+        ("es;q=nonsense, ar", None, "ar"),
+        ("", None, "en"),
+    ],
+)
+def test_the_roster_language_then_the_browsers_then_english(accept: str, roster: str | None, chosen: str) -> None:
+    assert page_language(request_with(accept), roster) == chosen
+
+
+def test_a_message_from_the_code_is_translated_but_never_taken_as_markup() -> None:
+    page = templates.env.from_string("<h1>{{ message | translate }}</h1><p>{{ _('Sign out') }}</p>")
+    assert page.render(message="That's not right. Try again.", language="es") == (
+        "<h1>No es correcto. Inténtalo otra vez.</h1><p>Salir</p>"
+    )
+    assert page.render(message="<img src=x onerror=alert(1)>", language="ar") == (
+        "<h1>&lt;img src=x onerror=alert(1)&gt;</h1><p>خروج</p>"
+    )
