@@ -1,5 +1,8 @@
 """Every error the badge server raises on purpose, in one place.
 
+A message a child may read (a browser on its way to an app) is marked ``N_``: the catalogues
+(scripts/translations) translate it where the page shows it.
+
 API errors carry the HTTP status and the machine code of the error body
 ``{"error": {"code": ..., "message": ...}}`` that DESIGN.md fixes; the kiosk and the
 browser scanner choose what to show a child from ``code``.
@@ -66,7 +69,7 @@ class ApiError(BadgeServerError):
 
     status = 400
     code = "bad_request"
-    message = "The request could not be handled."
+    message = N_("The request could not be handled.")
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or type(self).message
@@ -82,7 +85,7 @@ class MalformedRequest(ApiError):
 
     status = 400
     code = "malformed_request"
-    message = "The request was not understood."
+    message = N_("The request was not understood.")
 
 
 class NotABadge(ApiError):
@@ -90,7 +93,7 @@ class NotABadge(ApiError):
 
     status = 400
     code = "not_a_badge"
-    message = "That is not a sign-in badge."
+    message = N_("That is not a sign-in badge.")
 
 
 class DeviceNotAuthorized(ApiError):
@@ -140,7 +143,7 @@ class BadgeNotAccepted(ApiError):
 
     status = 403
     code = "badge_not_accepted"
-    message = "This badge does not work. Please ask your teacher."
+    message = N_("This badge does not work. Please ask your teacher.")
 
 
 class BadgeReplaced(ApiError):
@@ -148,7 +151,7 @@ class BadgeReplaced(ApiError):
 
     status = 409
     code = "badge_replaced"
-    message = "This badge was replaced. Ask your teacher for your new badge."
+    message = N_("This badge was replaced. Ask your teacher for your new badge.")
 
 
 class BadgeExpired(ApiError):
@@ -156,7 +159,7 @@ class BadgeExpired(ApiError):
 
     status = 410
     code = "badge_expired"
-    message = "This badge has expired. Ask your teacher for a new one."
+    message = N_("This badge has expired. Ask your teacher for a new one.")
 
 
 class PinRequired(ApiError):
@@ -164,7 +167,7 @@ class PinRequired(ApiError):
 
     status = 423
     code = "pin_required"
-    message = "Type your secret number."
+    message = N_("Type your secret number.")
 
 
 class PinIncorrect(ApiError):
@@ -172,7 +175,7 @@ class PinIncorrect(ApiError):
 
     status = 423
     code = "pin_incorrect"
-    message = "That number is not right. Try again."
+    message = N_("That number is not right. Try again.")
 
 
 class LaunchCodeNotAccepted(ApiError):
@@ -180,7 +183,7 @@ class LaunchCodeNotAccepted(ApiError):
 
     status = 403
     code = "launch_code_not_accepted"
-    message = "That sign-in link has expired. Please scan your badge again."
+    message = N_("That sign-in link has expired. Please scan your badge again.")
 
 
 class SessionNotValid(ApiError):
@@ -188,7 +191,7 @@ class SessionNotValid(ApiError):
 
     status = 401
     code = "session_not_valid"
-    message = "You have been signed out. Please scan your badge again."
+    message = N_("You have been signed out. Please scan your badge again.")
 
 
 class SsoRefused(ApiError):
@@ -197,7 +200,7 @@ class SsoRefused(ApiError):
 
     status = 400
     code = "sso_refused"
-    message = "This app cannot sign you in right now. Please ask your teacher."
+    message = N_("This app cannot sign you in right now. Please ask your teacher.")
 
     def __init__(self, reason: str, message: str | None = None) -> None:
         super().__init__(message)
@@ -211,7 +214,7 @@ class PinTriesUsedUp(ApiError):
 
     status = 429
     code = "pin_tries_used_up"
-    message = "Too many tries of the secret number today. Ask your teacher."
+    message = N_("Too many tries of the secret number today. Ask your teacher.")
 
 
 class HomeSignInOff(ApiError):
@@ -219,7 +222,7 @@ class HomeSignInOff(ApiError):
 
     status = 403
     code = "home_sign_in_off"
-    message = "Badges don't work at home here. Use your password, or ask your teacher."
+    message = N_("Badges don't work at home here. Use your password, or ask your teacher.")
 
 
 class PinNotSet(ApiError):
@@ -227,7 +230,7 @@ class PinNotSet(ApiError):
 
     status = 403
     code = "pin_not_set"
-    message = "Ask your teacher for your secret number."
+    message = N_("Ask your teacher for your secret number.")
 
 
 class PasswordNotAccepted(ApiError):
@@ -243,7 +246,7 @@ class RateLimited(ApiError):
 
     status = 429
     code = "rate_limited"
-    message = "Too many tries. Please wait a moment."
+    message = N_("Too many tries. Please wait a moment.")
 
     def __init__(self, retry_after: int, message: str | None = None) -> None:
         self.retry_after = retry_after
@@ -255,7 +258,7 @@ class DatabaseUnavailable(ApiError):
 
     status = 503
     code = "database_unavailable"
-    message = "The sign-in server is busy. Trying again..."
+    message = N_("The sign-in server is busy. Trying again...")
 
 
 class InternalError(ApiError):
@@ -263,7 +266,7 @@ class InternalError(ApiError):
 
     status = 500
     code = "internal_error"
-    message = "Something went wrong on the server. Try again; if it keeps happening, tell IT."
+    message = N_("Something went wrong on the server. Try again; if it keeps happening, tell IT.")
 
 
 class ServerBusy(ApiError):
@@ -271,7 +274,7 @@ class ServerBusy(ApiError):
 
     status = 503
     code = "server_busy"
-    message = "The server is busy. Try again in a moment."
+    message = N_("The server is busy. Try again in a moment.")
     retry_after = 2
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from badge_server import audit
 from badge_server.catalog import find_app, visible_apps
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.devices import DeviceIdentity
 from badge_server.errors import ApiError, SessionNotValid, SsoRefused
 from badge_server.exchange import authenticate_session, session_live
@@ -30,7 +31,7 @@ from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import HandoffCode
 
 # What a child reads in the browser when a hand-off fails, whatever the reason (the audit row has it).
-TRY_AGAIN = "This did not work. Go back to the kiosk and tap your app again."
+TRY_AGAIN = N_("This did not work. Go back to the kiosk and tap your app again.")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def issue_handoff(
             raise SessionNotValid("This session was not started on this kiosk. Please scan your badge again.")
         app = find_app(db, app_id)
         if app is None or app not in visible_apps(db, kiosk):
-            raise SsoRefused("app_not_for_student", "This app is not on your dashboard.")
+            raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
     except ApiError as exc:
         exc.audit_ids = {"person_id": kiosk.person_id, "badge_id": kiosk.badge_id}
         raise

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import audit
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.errors import SsoRefused
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
@@ -108,7 +109,7 @@ def authorize_endpoint(
     # says when a request started waiting.
     parameters = {name: values for name, values in parameters.items() if name in AUTHORIZE_PARAMETERS}
     if any(len(value) > MAX_PARAMETER_CHARS for values in parameters.values() for value in values):
-        raise SsoRefused("oidc parameter too long", "This sign-in link is broken. Please ask your teacher.")
+        raise SsoRefused("oidc parameter too long", N_("This sign-in link is broken. Please ask your teacher."))
     return _answer_authorize(request, db, runtime, browser_student(request, db), parameters)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.errors import SsoRefused
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
@@ -98,7 +99,7 @@ def _check(
     signature: str | None = None,
 ) -> SignInRequest:
     if not saml_request:
-        raise SsoRefused("malformed_request", "This link is not a sign-in request. Please ask your teacher.")
+        raise SsoRefused("malformed_request", N_("This link is not a sign-in request. Please ask your teacher."))
     return saml_idp.check_authn_request(
         db,
         runtime.keys,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from badge_server import exchange
 from badge_server.catalog import dashboard_of, find_app, visible_apps
+from badge_server.contract.words import N_
 from badge_server.errors import DeviceNotAuthorized, SsoRefused
 from badge_server.runtime import Runtime
 from badge_server.sso.tiles import open_tile
@@ -108,7 +109,7 @@ def open_app(app_id: str, request: Request, student: BrowserStudent, db: Session
         return _after_sign_out(request)
     app = find_app(db, app_id)
     if app is None or app not in visible_apps(db, student):
-        raise SsoRefused("app_not_for_student", "This app is not on your dashboard.")
+        raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
     return RedirectResponse(open_tile(db, student, app, issuer_of(request, runtime)), status_code=303)
 
 

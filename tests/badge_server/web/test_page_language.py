@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from starlette.requests import Request
 
 from badge_server.web.templating import page_language, templates
+from tests.support.servers import LoopbackServer
 
 
 def request_with(accept: str) -> Request:
@@ -36,3 +38,12 @@ def test_a_message_from_the_code_is_translated_but_never_taken_as_markup() -> No
     assert page.render(message="<img src=x onerror=alert(1)>", language="ar") == (
         "<h1>&lt;img src=x onerror=alert(1)&gt;</h1><p>خروج</p>"
     )
+
+
+def test_a_refusal_on_the_way_to_an_app_is_told_in_the_childs_language(server: LoopbackServer) -> None:
+    """A hand-off link used up or made up (a kiosk tile's): the page a child sees, in Spanish."""
+    with httpx.Client(base_url=server.url, timeout=20, headers={"Accept-Language": "es"}) as browser:
+        page = browser.get("/handoff/no-such-code")
+    assert page.status_code >= 400 and '<html lang="es" dir="ltr">' in page.text
+    assert "Volver a mis aplicaciones" in page.text
+    assert "<h1>No funcionó. Vuelve al quiosco y toca tu aplicación otra vez.</h1>" in page.text
