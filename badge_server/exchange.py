@@ -17,6 +17,7 @@ from badge_server import audit, devices
 from badge_server.badges import pin_hash_matches, pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import PAYLOAD_LENGTH, BadgePayload
+from badge_server.contract.words import spoken
 from badge_server.devices import DeviceIdentity
 from badge_server.errors import (
     ApiError,
@@ -103,6 +104,8 @@ def person_summary(person: Person, school_name: str | None) -> dict[str, str | N
         "grade": person.grade,
         "school": school_name,
         "avatar_color": person.avatar_color,
+        # The roster's language where the kiosk speaks it: the welcome and the dashboard use it.
+        "language": spoken(person.language),
     }
 
 

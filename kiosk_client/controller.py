@@ -109,7 +109,11 @@ class KioskController(QObject):
         key = {State.DASHBOARD: "welcome", State.PIN: "pin_wrong" if self.pin_error else "pin"}.get(
             self.state, self.state.value
         )
-        return View(self.state, text(self.config.language, key, **values), icon, shape, color, self.user, self.apps)
+        return View(self.state, text(self.speaking(), key, **values), icon, shape, color, self.user, self.apps)
+
+    def speaking(self) -> str:
+        """The signed-in student's roster language where the server sent one, else the kiosk's."""
+        return self.user.get("language") or self.config.language
 
     def _go(self, state: State, **fields: object) -> None:
         if state != self.state:

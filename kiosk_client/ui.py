@@ -367,6 +367,12 @@ class KioskWindow(QMainWindow):
             page.set_metrics(metrics)
 
     def show_view(self, view: View) -> None:
+        # A signed-in student's own language (the roster's), else the kiosk's; right to left for Arabic.
+        speaking = view.user.get("language") or self.language
+        direction = Qt.LayoutDirection.RightToLeft if speaking in RIGHT_TO_LEFT else Qt.LayoutDirection.LeftToRight
+        if self.layoutDirection() != direction:
+            self.setLayoutDirection(direction)
+            self.pin.pad_widget.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
         if view.state == State.WELCOME:
             self.welcome.avatar.show_user(view.user.get("initials", ""), view.user.get("avatar_color", "#30638e"))
             self.welcome.greeting.setText(view.message)
@@ -374,7 +380,7 @@ class KioskWindow(QMainWindow):
         elif view.state == State.DASHBOARD:
             self.dashboard.avatar.show_user(view.user.get("initials", ""), view.user.get("avatar_color", "#30638e"))
             self.dashboard.greeting.setText(view.message)
-            self.dashboard.sign_out_button.setText("⎋  " + text(self.language, "sign_out"))
+            self.dashboard.sign_out_button.setText("⎋  " + text(speaking, "sign_out"))
             self.dashboard.show_apps(view.apps)
             self.stack.setCurrentWidget(self.dashboard)
         elif view.state == State.PIN:
@@ -383,6 +389,6 @@ class KioskWindow(QMainWindow):
         else:
             self.scan.status.show_state(view.icon, view.shape, view.color)
             self.scan.message.setText(view.message)
-            hint = text(self.language, "ready_hint") if view.state in (State.READY, State.TOO_DARK) else ""
+            hint = text(speaking, "ready_hint") if view.state in (State.READY, State.TOO_DARK) else ""
             self.scan.hint.setText(hint)
             self.stack.setCurrentWidget(self.scan)

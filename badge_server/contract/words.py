@@ -49,6 +49,12 @@ LANGUAGES = ("en", "es", "ar")
 RIGHT_TO_LEFT = frozenset({"ar"})
 
 
+def spoken(language: str | None) -> str | None:
+    """A roster's language tag (``es-MX``, ``ar``, ``Spanish``...) as one of ours, else ``None``."""
+    code = (language or "").strip().lower()[:2]
+    return code if code in LANGUAGES else None
+
+
 def catalogue(language: str) -> gettext.NullTranslations:
     """The language's compiled catalogue; English (the source) for any other."""
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)

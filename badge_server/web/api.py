@@ -59,6 +59,9 @@ class UserOut(BaseModel):
     grade: str | None
     school: str | None
     avatar_color: str
+    language: str | None = Field(
+        None, description="The student's language from the roster, where the kiosk speaks it (en, es, ar); else null."
+    )
 
 
 class ExchangeOut(BaseModel):

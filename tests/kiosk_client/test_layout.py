@@ -14,7 +14,8 @@ from pytestqt.qtbot import QtBot
 
 from badge_server.contract.words import text
 from kiosk_client.api import App
-from kiosk_client.controller import LOOKS, State, View
+from kiosk_client.config import KioskConfig
+from kiosk_client.controller import LOOKS, KioskController, State, View
 from kiosk_client.frames import classroom_frame
 from kiosk_client.ui import KioskWindow
 
@@ -144,3 +145,25 @@ def test_in_arabic_the_kiosk_reads_right_to_left_and_the_pin_pad_stays_one_two_t
         window.grab().save(str(tmp_path / "kiosk-ar-pin.png"))
     finally:
         window.close()
+
+
+def test_a_student_whose_roster_says_arabic_is_welcomed_in_arabic_then_the_kiosk_is_english_again(
+    qtbot: QtBot,
+) -> None:
+    controller = KioskController(KioskConfig(server_url="http://127.0.0.1:1", language="en"))
+    window = KioskWindow("en")
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        controller.user = {"first_name": "Mariam", "initials": "MS", "avatar_color": "#2a9d8f", "language": "ar"}
+        controller.state = State.WELCOME
+        window.show_view(controller.view())
+        assert window.welcome.greeting.text() == "مرحبًا يا Mariam!"
+        assert window.layoutDirection().name == "RightToLeft"
+        controller.user, controller.state = {}, State.READY  # signed out: the next child
+        window.show_view(controller.view())
+        assert window.scan.message.text() == "Show your badge" and window.layoutDirection().name == "LeftToRight"
+    finally:
+        window.close()
+        controller.shutdown()

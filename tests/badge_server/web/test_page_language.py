@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import update
 from starlette.requests import Request
 
+from badge_server.store.db import transaction
+from badge_server.store.models import Person
 from badge_server.web.templating import page_language, templates
+from tests.support.api import exchange
+from tests.support.district import District
 from tests.support.servers import LoopbackServer
 
 
@@ -47,3 +52,16 @@ def test_a_refusal_on_the_way_to_an_app_is_told_in_the_childs_language(server: L
     assert page.status_code >= 400 and '<html lang="es" dir="ltr">' in page.text
     assert "Volver a mis aplicaciones" in page.text
     assert "<h1>No funcionó. Vuelve al quiosco y toca tu aplicación otra vez.</h1>" in page.text
+
+
+def test_the_exchange_tells_the_kiosk_the_students_roster_language(
+    server: LoopbackServer, district: District, http: httpx.Client
+) -> None:
+    with transaction(district.runtime.factory) as db:
+        db.execute(update(Person).where(Person.id == "st-0001").values(language="es-MX"))
+        db.execute(update(Person).where(Person.id == "st-0003").values(language="vi"))  # not one we speak yet
+    languages = {
+        person_id: exchange(http, district.device_token, district.payloads[person_id]).json()["user"]["language"]
+        for person_id in ("st-0001", "st-0002", "st-0003")
+    }
+    assert languages == {"st-0001": "es", "st-0002": None, "st-0003": None}
