@@ -4,10 +4,8 @@ sign-ins stop), show a given one again, give a whole class theirs, and only for 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from badge_server import student_passwords
 from badge_server.store.db import transaction
@@ -15,19 +13,11 @@ from tests.support.api import audit_count
 from tests.support.district import District
 from tests.support.passwords import give, sign_in
 from tests.support.servers import LoopbackServer
-from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
+from tests.support.staff import csrf_of
 
 JOSE = "st-0001"  # Kindergarten – Ms. Rivera (k-maple-kg)
 GRADE_2 = "st-0011"  # Grade 2 – Mr. Okafor (k-maple-2)
 STUDENT_PAGE = "/staff/classes/k-maple-kg/students/" + JOSE
-
-
-@pytest.fixture
-def teacher(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
-    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=20) as browser:
-        sign_in_setting_up_totp(browser, "lrivera")
-        yield browser
 
 
 def passwords_on(page: httpx.Response) -> list[str]:

@@ -6,27 +6,16 @@ from __future__ import annotations
 import base64
 import io
 import re
-from collections.abc import Iterator
 
 import httpx
 import numpy as np
-import pytest
 from PIL import Image
 
 from badge_server.contract.payload import parse_payload
 from kiosk_client.decoder import ZxingDecoder
 from tests.support.api import audit_count, exchange
 from tests.support.district import District
-from tests.support.servers import LoopbackServer
-from tests.support.staff import add_staff, csrf_of, sign_in
-
-
-@pytest.fixture
-def teacher(server: LoopbackServer, district: District) -> Iterator[httpx.Client]:
-    add_staff(district, "lrivera", "teacher", person_id="t-rivera")
-    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30) as client:
-        sign_in(client, "lrivera")
-        yield client
+from tests.support.staff import csrf_of
 
 
 def test_the_preview_shows_the_first_sheet_with_codes_that_open_nothing(
