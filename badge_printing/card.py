@@ -44,6 +44,9 @@ class BadgeCard:
     color: str = ""  # the student's colour (the kiosk's welcome screen uses the same)
     shape: str = ""  # a shape a pre-reader can recognise as theirs
     key: str = ""  # stable id used to pick colour and shape when not given
+    # The small print (reference and expiry) in the family's language, made by the caller; empty:
+    # English, from ``reference`` and ``expires``.
+    small_print: str = ""
 
     def __post_init__(self) -> None:
         if not self.payload:
@@ -245,7 +248,7 @@ def _draw_side_details(
 
 
 def _details(card: BadgeCard) -> list[str]:
-    footer = "  ".join(
+    footer = card.small_print or "  ".join(
         part
         for part in (
             f"Ref {card.reference}" if card.reference else "",

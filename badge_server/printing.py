@@ -23,6 +23,7 @@ from badge_printing.sheets import PrintOptions, write_groups_zip, write_sheets
 from badge_server import audit
 from badge_server.badges import reprint
 from badge_server.contract.payload import BadgeKind, new_payload
+from badge_server.contract.words import N_, catalogue, spoken
 from badge_server.errors import NotFoundError, PolicyError, PrintingError
 from badge_server.keys import ServerKeys
 from badge_server.store.models import Badge, BadgeStatus, Enrollment, Org, Person, RosterRole, SchoolClass
@@ -120,6 +121,7 @@ def _cards(session: Session, rows: list[tuple[Badge, str]], payload_of: Callable
             schools[person.school_id] = org.name if org else ""
         payload = payload_of(badge)
         yield BadgeCard(
+            small_print=small_print(badge, spoken(person.language) or "en"),
             payload=payload,
             name=person.display_name,
             initial=person.first_name[:1],
@@ -185,6 +187,20 @@ def _print_badges(
         school_id=request.school_id,
     )
     return count
+
+
+#: Month names for a badge's expiry, translated in the catalogues (scripts/translations).
+MONTHS = (N_("Jan"), N_("Feb"), N_("Mar"), N_("Apr"), N_("May"), N_("Jun"), N_("Jul"), N_("Aug"), N_("Sep"), N_("Oct"),
+          N_("Nov"), N_("Dec"))  # fmt: skip
+
+
+def small_print(badge: Badge, language: str) -> str:
+    """The reference and expiry under the name, in the family's language (the roster's)."""
+    words = catalogue(language)
+    expires = badge.expires_at
+    line = words.gettext(N_("Ref {reference}  Exp {month} {day}, {year}"))
+    return line.format(reference=badge.reference, month=words.gettext(MONTHS[expires.month - 1]), day=expires.day,
+                       year=expires.year)  # fmt: skip
 
 
 #: The preview's resolution: a US Letter sheet is 1020 x 1320 pixels, enough to read every name.

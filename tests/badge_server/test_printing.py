@@ -73,3 +73,17 @@ def test_one_student_and_a_whole_school_stream(district: District) -> None:
     with transaction(district.runtime.factory) as session:
         printed = session.scalars(select(Badge).where(Badge.printed_at.is_not(None))).all()
         assert len(printed) == 40
+
+
+def test_the_small_print_is_in_each_familys_language(district: District) -> None:
+    """Issue 18: reference and expiry under the name, in the roster's language (English otherwise)."""
+    with transaction(district.runtime.factory) as session:
+        session.get_one(Person, "st-0001").language = "es"  # José
+        session.get_one(Person, "st-0002").language = "ar-SA"  # Zoë
+        expiry = {b.person_id: b.expires_at for b in session.scalars(select(Badge).where(Badge.status == "active"))}
+    sheet = page_text(print_pdf(district, PrintRequest(class_id="k-maple-kg")), 1)
+    jose, zoe = expiry["st-0001"], expiry["st-0002"]
+    assert "Vence" in sheet and f"{jose.year}" in sheet
+    assert "ينتهي" in sheet, "Arabic, shaped on the page, reads back as letters"
+    assert sheet.count("Exp ") == 8, "the other eight in English, as before"
+    assert f"{zoe.year}" in sheet
