@@ -26,6 +26,7 @@ from badge_server.web.deps import (
     authenticate_counted,
     current_student,
     in_one_transaction,
+    public_base_url,
 )
 from badge_server.web.sso_pages import sign_out
 
@@ -150,10 +151,9 @@ def _exchange_badge(body: ExchangeIn, request: Request, token: str, runtime: Run
         if payload is None:
             raise exchange.not_a_badge(body.badge, settings)
         result = exchange.exchange_badge(db, keys, settings, device, payload, pin, source_ip=ip)
-        base = settings.public_url or str(request.base_url)
         answer = ExchangeOut(
             launch_code=result.launch_code,
-            launch_url=f"{base.rstrip('/')}/launch/{result.launch_code}",
+            launch_url=f"{public_base_url(request, settings)}/launch/{result.launch_code}",
             expires_in=result.expires_in,
             user=UserOut.model_validate(exchange.person_summary(result.person, result.badge.school_name)),
         )

@@ -72,6 +72,12 @@ async def in_one_transaction(runtime: Runtime, work: Callable[[Session], T]) -> 
 SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
+def public_base_url(request: Request, settings: Settings) -> str:
+    """The server's public base URL without a trailing slash (``BADGE_PUBLIC_URL``; else the URL
+    this request came to): the base of every link the server hands out."""
+    return (settings.public_url or str(request.base_url)).rstrip("/")
+
+
 def address_of(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 

@@ -21,6 +21,7 @@ from badge_server.web.deps import (
     audit_failures_as,
     bearer_token,
     browser_student,
+    public_base_url,
 )
 from badge_server.web.session_cookie import set_session_cookie
 from badge_server.web.sso_pages import sign_out
@@ -59,8 +60,8 @@ def start_handoff(
     if not session_token:
         raise SessionNotValid()
     issued = issue_handoff(db, runtime.settings, device, session_token, body.app_id, source_ip=ip)
-    base = runtime.settings.public_url or str(request.base_url)
-    return HandoffOut(url=f"{base.rstrip('/')}/handoff/{issued.code}", expires_in=issued.expires_in)
+    url = f"{public_base_url(request, runtime.settings)}/handoff/{issued.code}"
+    return HandoffOut(url=url, expires_in=issued.expires_in)
 
 
 @router.get("/handoff/{code}", include_in_schema=False)

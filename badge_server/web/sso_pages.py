@@ -21,6 +21,7 @@ from badge_server.sso.oidc_logout import deliver, end_oidc_sign_ins
 from badge_server.sso.pending import PENDING_COOKIE, start_pending
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import SsoProtocol
+from badge_server.web.deps import public_base_url
 
 SCANNER_PATH = "/scan"
 
@@ -31,8 +32,7 @@ def issuer_of(request: Request, runtime: Runtime) -> str:
     OIDC's ``iss`` and SAML's entity id derive from it, so a district sets BADGE_PUBLIC_URL:
     an issuer must not change with the Host header a client happens to send.
     """
-    base = runtime.settings.public_url or str(request.base_url)
-    return base.rstrip("/")
+    return public_base_url(request, runtime.settings)
 
 
 def wait_for_scan(

@@ -22,7 +22,7 @@ from badge_server.web.console.access import (
     qr_svg,
     visible_school_ids,
 )
-from badge_server.web.deps import RuntimeDep, SessionDep
+from badge_server.web.deps import RuntimeDep, SessionDep, public_base_url
 from badge_server.web.templating import render_page
 
 router = APIRouter(prefix="/staff/admin/devices")
@@ -54,8 +54,8 @@ def new_enroll_code(
 ) -> HTMLResponse:
     minutes = runtime.settings.enroll_code_minutes
     grant = devices.create_enroll_code(db, school_id, minutes=minutes, actor=actor(record))
-    server_url = runtime.settings.public_url or str(request.base_url)
-    return _page(request, db, record, grant=grant, minutes=minutes, server_url=server_url.rstrip("/"))
+    server_url = public_base_url(request, runtime.settings)
+    return _page(request, db, record, grant=grant, minutes=minutes, server_url=server_url)
 
 
 @router.post("/{device_id}/disable", response_class=HTMLResponse)
@@ -75,7 +75,7 @@ def new_enrol_link(
     hours: Annotated[float, Form()] = enrol_links.DEFAULT_HOURS,
     name_prefix: Annotated[str, Form(max_length=200)] = enrol_links.DEFAULT_PREFIX,
 ) -> HTMLResponse:
-    base_url = runtime.settings.public_url or str(request.base_url)
+    base_url = public_base_url(request, runtime.settings)
     try:
         grant = enrol_links.create_link(
             db, school_id, base_url, actor=actor(record), max_uses=uses, hours=hours, name_prefix=name_prefix

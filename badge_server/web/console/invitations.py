@@ -14,7 +14,7 @@ from badge_server.errors import InvitationNotAccepted, PolicyError
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.staff import set_password, verify_staff_password
 from badge_server.web.console.access import AdminForm, CurrentStaff, StaffForm, actor, qr_svg, visible_school_ids
-from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep
+from badge_server.web.deps import ClientIP, RuntimeDep, SessionDep, public_base_url
 from badge_server.web.templating import render_page
 
 router = APIRouter(prefix="/staff")
@@ -26,7 +26,7 @@ STATUS = {"unknown": 404, "used": 410, "expired": 410, "disabled": 410}
 @router.post("/admin/staff/invite-roster", response_class=HTMLResponse)
 def invite_roster(request: Request, db: SessionDep, runtime: RuntimeDep, record: AdminForm) -> HTMLResponse:
     invited = staff_invitations.invite_from_roster(db, visible_school_ids(record), actor=actor(record))
-    base = (runtime.settings.public_url or str(request.base_url)).rstrip("/")
+    base = public_base_url(request, runtime.settings)
     links = [(invitation, f"{base}/staff/invite/{invitation.token}") for invitation in invited]
     return render_page(
         request,
