@@ -40,6 +40,9 @@ templates.env.filters["local"] = _local_time
 # chosen per page (``language`` in the page's context), so one environment serves every language.
 @pass_context
 def _translate(context: Context, message: str) -> str:
+    """A message in the page's language. As ``_()``, the i18n extension marks the result safe (for
+    a template's own words); as the ``translate`` filter (``{{ error | translate }}``, a message
+    from the code) it is escaped like any text."""
     return catalogue(context.get("language", "en")).gettext(message)
 
 
@@ -48,14 +51,7 @@ def _translate_plural(context: Context, singular: str, plural: str, count: int) 
     return catalogue(context.get("language", "en")).ngettext(singular, plural, count)
 
 
-@pass_context
-def _translated_text(context: Context, message: str) -> str:
-    """``{{ error | translate }}``: a message from the code, translated where the catalogue has it,
-    and escaped like any text (``_()`` marks its result safe: only for the template's own words)."""
-    return catalogue(context.get("language", "en")).gettext(message)
-
-
-templates.env.filters["translate"] = _translated_text
+templates.env.filters["translate"] = _translate
 templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(_translate, _translate_plural, newstyle=True)  # type: ignore[attr-defined]
 
