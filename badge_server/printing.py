@@ -107,6 +107,15 @@ def class_labels(session: Session, person_ids: list[str]) -> dict[str, str]:
     return labels
 
 
+def _rows_to_print(session: Session, request: PrintRequest) -> tuple[str, list[tuple[Badge, str]]]:
+    """What ``request`` prints and its title, or :class:`PolicyError` when that is nothing."""
+    title, rows = _badges(session, request)
+    if not rows:
+        what = "new badges" if request.only_new else "active badges"
+        raise PolicyError(f"no {what} to print for {title}")
+    return title, rows
+
+
 def badge_cards(session: Session, keys: ServerKeys, rows: list[tuple[Badge, str]], actor: str) -> Iterator[BadgeCard]:
     """The cards of these badges (each a reprint of its current secret, audited as a print)."""
     return _cards(session, rows, lambda badge: str(reprint(session, keys, badge, actor=actor).payload))
@@ -162,10 +171,7 @@ def _print_badges(
     actor: str,
 ) -> int:
     template = get_template(template_name)
-    title, rows = _badges(session, request)
-    if not rows:
-        what = "new badges" if request.only_new else "active badges"
-        raise PolicyError(f"no {what} to print for {title}")
+    title, rows = _rows_to_print(session, request)
     if request.school_id is not None:
         # A whole school: a ZIP of one PDF per class, made one class at a time (bounded memory,
         # and each teacher gets their own class's sheets with its cover page).
@@ -223,10 +229,7 @@ def preview_first_sheet(session: Session, request: PrintRequest, template_name: 
         template = get_template(template_name)
     except BadgePrintingError as exc:
         raise PrintingError(str(exc)) from exc
-    title, rows = _badges(session, request)
-    if not rows:
-        what = "new badges" if request.only_new else "active badges"
-        raise PolicyError(f"no {what} to print for {title}")
+    title, rows = _rows_to_print(session, request)
     first = rows[: template.per_sheet]
     cards = list(_cards(session, first, lambda badge: str(new_payload(BadgeKind.BADGE, badge.generation))))
     pdf = io.BytesIO()
