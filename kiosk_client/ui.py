@@ -346,14 +346,17 @@ class KioskWindow(QMainWindow):
         for page in (self.scan, self.welcome, self.dashboard, self.pin):
             self.stack.addWidget(page)
         self.setCentralWidget(self.stack)
-        if language in RIGHT_TO_LEFT:
-            # Arabic reads from the right: Qt mirrors every layout (the name before the avatar, the
-            # tiles from the right); the PIN pad stays 1-2-3 from the left, as on an Arabic phone.
-            self.setLayoutDirection(Qt.LayoutDirection.RightToLeft)
-            self.pin.pad_widget.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        self.pin.pad_widget.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        self._read_as(language)
         self.setStyleSheet("QMainWindow, QWidget { background: #fdfcf7; color: #1d1d1d; }")
         self.metrics = Metrics(0, 0)
         self._fit(Metrics(1366, 768))
+
+    def _read_as(self, language: str) -> None:
+        """Arabic reads from the right: Qt mirrors every layout (the name before the avatar, the tiles
+        from the right). The PIN pad keeps its own direction, 1-2-3 from the left as on a phone."""
+        rtl = language in RIGHT_TO_LEFT
+        self.setLayoutDirection(Qt.LayoutDirection.RightToLeft if rtl else Qt.LayoutDirection.LeftToRight)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._fit(Metrics(event.size().width(), event.size().height()))
@@ -369,10 +372,7 @@ class KioskWindow(QMainWindow):
     def show_view(self, view: View) -> None:
         # A signed-in student's own language (the roster's), else the kiosk's; right to left for Arabic.
         speaking = view.user.get("language") or self.language
-        direction = Qt.LayoutDirection.RightToLeft if speaking in RIGHT_TO_LEFT else Qt.LayoutDirection.LeftToRight
-        if self.layoutDirection() != direction:
-            self.setLayoutDirection(direction)
-            self.pin.pad_widget.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
+        self._read_as(speaking)
         if view.state == State.WELCOME:
             self.welcome.avatar.show_user(view.user.get("initials", ""), view.user.get("avatar_color", "#30638e"))
             self.welcome.greeting.setText(view.message)
