@@ -21,7 +21,7 @@ from badge_server.store.db import read_only_transaction, transaction
 from badge_server.store.models import Badge
 from benchmarks.roster_import import write_roster
 from tests.support.servers import LoopbackServer
-from tests.support.staff import PASSWORD, csrf_of, sign_in_setting_up_totp
+from tests.support.staff import PASSWORD, csrf_of, sign_in_setting_up_totp, until_imported
 
 STUDENTS = 2000  # badges issued at 1-4 ms each: seconds of progress to watch
 
@@ -74,10 +74,7 @@ def test_problems_come_back_on_the_imports_page_and_nothing_changes(
     write_roster(tmp_path / "district", 50)
     users = tmp_path / "district" / "users.csv"
     users.write_text(users.read_text().replace(",student,", ",pupil,"))
-    page = upload(admin, tmp_path / "district")
-    while "data-running" in page.text:
-        time.sleep(0.1)
-        page = admin.get(page.url)
+    page = until_imported(admin, upload(admin, tmp_path / "district"))
     assert page.status_code == 422 and "The roster was not imported: 50 problems" in page.text
     assert page.text.count("<td>users.csv</td>") == 50 and "Nothing was changed" in page.text
 
