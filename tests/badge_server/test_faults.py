@@ -66,15 +66,24 @@ class ServerProcess:
         os.killpg(self.process.pid, signal.SIGKILL)  # no shutdown, no flush: a pulled plug
         self.process.wait(10)
 
+    def stop(self) -> None:
+        """As systemd stops the unit (KillMode=mixed): SIGTERM to the parent, which stops its workers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.kill()  # leave no server behind for the next test
+            raise AssertionError("the server did not stop within 20 s of SIGTERM") from None
+
 
 @pytest.fixture
 def served(settings: Settings, district: District) -> Iterator[ServerProcess]:
     server = ServerProcess(settings)
     server.start()
     yield server
-    if server.process and server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        server.process.wait(20)
+    server.stop()
 
 
 def test_kill_9_mid_rush_loses_nothing_that_was_acknowledged(

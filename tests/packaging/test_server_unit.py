@@ -87,6 +87,7 @@ def test_the_unit_command_lines_and_environment_file_serve_a_sign_in(tmp_path: P
             me = kiosk.get("/api/v1/me", headers={"Authorization": f"Bearer {launched.json()['session_token']}"})
             assert me.json()["display_name"] == "José García"
     finally:
+        assert unit["KillMode"] == "mixed"  # SIGTERM to the parent only; see the unit's comment
         server.send_signal(signal.SIGTERM)  # how systemd stops it
         output, _ = server.communicate(timeout=int(unit["TimeoutStopSec"]))
     assert server.returncode == 0, output[-2000:]
