@@ -9,12 +9,14 @@ such as Noto CJK). ``BADGE_FONT_DIRS`` adds folders to search first.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from arabic_reshaper import reshape
 from bidi import get_display
+from bidi.mirror import MIRRORED
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
@@ -73,8 +75,48 @@ def ensure_fonts() -> None:
 def visual_order(text: str) -> str:
     """Shape Arabic letters and reorder right-to-left text for drawing left to right."""
     if any("\u0590" <= ch <= "\u08ff" for ch in text):
-        return str(get_display(reshape(text)))
-    return text
+        text = _reordered(reshape(text))
+    return text.translate(_UNDRAWN)
+
+
+#: The bidi algorithm's controls (marks, embeddings, isolates): they steer the order, they are
+#: not drawn (a font has no glyph for them).
+_UNDRAWN = dict.fromkeys([0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+_LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
+
+
+def _reordered(text: str) -> str:
+    """One line in display order, by the Unicode bidi algorithm (UAX #9 rules L2 and L4).
+
+    python-bidi's Rust core resolves the levels well (bracket pairs included) but leaves out L4:
+    its display order keeps "(" and ")" of a right-to-left run as they are, so "(نص)" came out
+    as ")نص(". Its levels (reported per UTF-8 byte, in its debug form) are reordered here, and
+    a mirrored character at an odd level takes its mirror image (the package's own table)."""
+    report = str(get_display(text, debug=True))
+    per_byte = [int(level) for level in _LEVEL.findall(report.split("levels:", 1)[1].split("]", 1)[0])]
+    levels, offset = [], 0
+    for ch in text:
+        levels.append(per_byte[offset])
+        offset += len(ch.encode())
+    chars = [MIRRORED.get(ch, ch) if level % 2 else ch for ch, level in zip(text, levels, strict=True)]
+    # L2: from the highest level down to the lowest odd one, reverse each run at or above it.
+    order = list(range(len(chars)))
+    lowest_odd = min((level for level in levels if level % 2), default=None)
+    if lowest_odd is not None:
+        for level in range(max(levels), lowest_odd - 1, -1):
+            start = 0
+            while start < len(order):
+                if levels[order[start]] >= level:
+                    end = start
+                    while end < len(order) and levels[order[end]] >= level:
+                        end += 1
+                    order[start:end] = reversed(order[start:end])
+                    start = end
+                else:
+                    start += 1
+    return "".join(chars[index] for index in order)
 
 
 def runs(text: str, *, bold: bool = False) -> list[Run]:

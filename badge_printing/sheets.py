@@ -23,6 +23,18 @@ from badge_printing.templates import MM, SheetTemplate
 
 
 @dataclass(frozen=True)
+class CoverWords:
+    """The cover page's words, ``str.format`` templates; a caller in another language passes its
+    own (the server's come from its catalogues, in the teacher's language)."""
+
+    title: str = "Badges: {name}"
+    summary: str = "{count} badges on {stock}. Printed {date}."
+    how_to_print: str = "Print at 100% (actual size), not 'fit to page'. Sheets follow this page."
+    place: str = "sheet {sheet}, row {row}, col {column}"
+    right_to_left: bool = False  # lines start at the right margin (Arabic)
+
+
+@dataclass(frozen=True)
 class PrintOptions:
     """Per-print settings: printers shift, so offsets move everything (millimetres, right/down)."""
 
@@ -32,6 +44,7 @@ class PrintOptions:
     title: str = "Badges"
     cover_page: bool = True
     outlines: bool = False  # draw label outlines (for proofs on plain paper)
+    cover_words: CoverWords = CoverWords()
 
 
 def _chunks(cards: Iterable[BadgeCard], size: int) -> Iterator[list[BadgeCard]]:
@@ -67,30 +80,45 @@ def _text(canvas: Canvas, text: str, x: float, y: float, size: float, *, bold: b
         x += fonts.width([run], size)
 
 
+def _cover_line(canvas: Canvas, text: str, at: tuple[float, float], size: float, page: SheetTemplate, words: CoverWords,
+                *, bold: bool = False) -> None:  # fmt: skip
+    """A cover page line whose start is ``at[0]`` points in from the side its language starts on."""
+    inset, y = at
+    if not words.right_to_left:
+        _text(canvas, text, inset, y, size, bold=bold)
+        return
+    width = fonts.width(fonts.runs(fonts.visual_order(text), bold=bold), size)
+    _text(canvas, text, page.page_width - inset - width, y, size, bold=bold)
+
+
 def _cover_page(canvas: Canvas, cards: list[BadgeCard], template: SheetTemplate, options: PrintOptions) -> None:
     """First page: who is on which sheet, so a teacher can find one child's badge."""
     width, height = template.page_width, template.page_height
-    _text(canvas, options.title, 54, height - 72, 20, bold=True)
-    _text(
-        canvas, f"{len(cards)} badges on {template.description}. Printed {date.today():%Y-%m-%d}.", 54, height - 94, 10
+    words = options.cover_words
+    _cover_line(canvas, options.title, (54, height - 72), 20, template, words, bold=True)
+    # The date isolated left to right (LRI ... PDI): after Arabic words its parts would otherwise
+    # run right to left, "04-12-2026".
+    summary = words.summary.format(
+        count=len(cards), stock=template.description, date=f"\u2066{date.today():%Y-%m-%d}\u2069"
     )
-    _text(canvas, "Print at 100% (actual size), not 'fit to page'. Sheets follow this page.", 54, height - 110, 10)
+    _cover_line(canvas, summary, (54, height - 94), 10, template, words)
+    _cover_line(canvas, words.how_to_print, (54, height - 110), 10, template, words)
     y = height - 140
-    column_x = 54.0
+    inset = 54.0
     for index, card in enumerate(cards):
         sheet, position = divmod(index, template.per_sheet)
         row, column = divmod(position, template.columns)
-        line = f"sheet {sheet + 1}, row {row + 1}, col {column + 1}   {card.name}"
+        line = f"{words.place.format(sheet=sheet + 1, row=row + 1, column=column + 1)}   {card.name}"
         if card.reference:
             line += f"   ({card.reference})"
-        _text(canvas, line, column_x, y, 9)
+        _cover_line(canvas, line, (inset, y), 9, template, words)
         y -= 13
         if y < 54:
-            if column_x > 54:
+            if inset > 54:
                 canvas.showPage()
-                y, column_x = height - 72, 54.0
+                y, inset = height - 72, 54.0
             else:
-                y, column_x = height - 140, width / 2 + 10
+                y, inset = height - 140, width / 2 + 10
     canvas.showPage()
 
 
@@ -222,7 +250,12 @@ def write_groups_zip(
     with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_STORED) as archive:  # PDFs are compressed
         for title, cards in groups:
             buffer = io.BytesIO()
-            total += write_sheets(cards, template, buffer, dataclasses.replace(options, title=f"Badges: {title}"))
+            total += write_sheets(
+                cards,
+                template,
+                buffer,
+                dataclasses.replace(options, title=options.cover_words.title.format(name=title)),
+            )
             name = _file_name(title, used)
             archive.writestr(name, buffer.getvalue())
     if total == 0:

@@ -18,7 +18,9 @@ from sqlalchemy import Result, func, select
 from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.settings import Settings
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import (
     App,
     AuditEvent,
@@ -33,15 +35,15 @@ from badge_server.store.models import (
 
 #: A failed sign-in, as its teacher is told it: what happened, and what to do.
 FAILURE_WORDS = {
-    "badge_replaced": "held up an old badge that was replaced: give them their new one",
-    "badge_not_accepted": "held up a badge that no longer works (revoked or voided): print a new one",
-    "badge_expired": "held up a badge that has expired: print a new one",
-    "pin_incorrect": "typed a wrong PIN",
-    "pin_tries_used_up": "used up today's PIN tries: the badge works again tomorrow",
-    "pin_not_set": "needs a PIN to sign in at home: set one",
-    "home_sign_in_off": "tried to sign in at home, which is off for them",
-    "password_not_accepted": "typed a wrong password",
-    "rate_limited": "tried too many times in a minute",
+    "badge_replaced": N_("held up an old badge that was replaced: give them their new one"),
+    "badge_not_accepted": N_("held up a badge that no longer works (revoked or voided): print a new one"),
+    "badge_expired": N_("held up a badge that has expired: print a new one"),
+    "pin_incorrect": N_("typed a wrong PIN"),
+    "pin_tries_used_up": N_("used up today's PIN tries: the badge works again tomorrow"),
+    "pin_not_set": N_("needs a PIN to sign in at home: set one"),
+    "home_sign_in_off": N_("tried to sign in at home, which is off for them"),
+    "password_not_accepted": N_("typed a wrong password"),
+    "rate_limited": N_("tried too many times in a minute"),
 }
 SIGN_IN_KINDS = ("badge.exchange", "badge.home", "password.sign_in")
 WEEK = timedelta(days=7)
@@ -53,11 +55,15 @@ def day_start(settings: Settings, now: datetime) -> datetime:
     return datetime.combine(local.date(), time(), tzinfo=settings.zone)
 
 
-def _place(client: str, method: str, device: str | None) -> str:
+def _place(client: str, method: str, device: str | None) -> StaffMessage:
+    with_password = method == "password"
     if client == "home":
-        return "at home" + (" with a password" if method == "password" else "")
-    where = device or ("a browser" if client == "browser" else "a kiosk")
-    return where + (" with a password" if method == "password" else "")
+        return StaffMessage(N_("at home with a password") if with_password else N_("at home"))
+    if device:
+        return StaffMessage(N_("%(device)s with a password") if with_password else "%(device)s", {"device": device})
+    if client == "browser":
+        return StaffMessage(N_("a browser with a password") if with_password else N_("a browser"))
+    return StaffMessage(N_("a kiosk with a password") if with_password else N_("a kiosk"))
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class SignedIn:
     first_at: datetime
     last_at: datetime
     times: int
-    places: tuple[str, ...]
+    places: tuple[StaffMessage, ...]
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,7 @@ def class_day(db: Session, settings: Settings, names: Mapping[str, str]) -> Clas
     """The day of the students ``names`` (person id -> name, in the order to show them)."""
     now = utcnow()
     start, ids = day_start(settings, now), list(names)
-    seen: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    seen: dict[str, list[tuple[datetime, StaffMessage]]] = defaultdict(list)
     this_week: set[str] = set()
     for person_id, at, client, method, device in db.execute(
         select(
@@ -273,7 +279,7 @@ def scope_day(db: Session, settings: Settings, school_ids: Collection[str] | Non
     lines = sorted(
         (_line(key, name, members, facts) for (key, name), members in groups.items()), key=lambda line: line.name
     )
-    total = _line("", "Total", list(school_of), facts)
+    total = _line("", N_("Total"), list(school_of), facts)
     return ScopeDay(day_start(settings, utcnow()).date(), by, lines, total)
 
 

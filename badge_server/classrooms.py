@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from badge_printing.card import name_sort_key
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgeKind
+from badge_server.contract.words import N_
 from badge_server.settings import Settings
 from badge_server.store.models import (
     Badge,
@@ -27,6 +28,11 @@ from badge_server.store.models import (
 
 # States after which a student has no badge to print, replace or revoke.
 NOTHING_TO_PRINT = ("no badge", BadgeStatus.REVOKED, BadgeStatus.VOIDED)
+#: Each state's words, for the catalogues: the teacher's page shows the state in their language.
+STATE_WORDS = (
+    *(N_("no badge"), N_("active"), N_("expires soon"), N_("never printed")),
+    *(N_("replaced"), N_("revoked"), N_("voided")),
+)
 
 
 def visible_classes(session: Session, user: StaffUser) -> list[SchoolClass]:

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from badge_printing import BadgePrintingError, get_template
 from badge_printing.card import BadgeCard, name_sort_key
-from badge_printing.sheets import PrintOptions, write_groups_zip, write_sheets
+from badge_printing.sheets import CoverWords, PrintOptions, write_groups_zip, write_sheets
 from badge_server import audit
 from badge_server.badges import reprint
 from badge_server.contract.payload import BadgeKind, new_payload
-from badge_server.contract.words import N_, catalogue, spoken
+from badge_server.contract.words import N_, RIGHT_TO_LEFT, catalogue, spoken
 from badge_server.errors import NotFoundError, PolicyError, PrintingError
 from badge_server.keys import ServerKeys
 from badge_server.store.models import Badge, BadgeStatus, Enrollment, Org, Person, RosterRole, SchoolClass
@@ -143,6 +143,19 @@ def _cards(session: Session, rows: list[tuple[Badge, str]], payload_of: Callable
         )
 
 
+def cover_words(language: str) -> CoverWords:
+    """A class sheet's cover page in the teacher's language (the console's); English is the
+    printing library's own words, which these are the catalogues' copy of."""
+    words = catalogue(language)
+    return CoverWords(
+        title=words.gettext(N_("Badges: {name}")),
+        summary=words.gettext(N_("{count} badges on {stock}. Printed {date}.")),
+        how_to_print=words.gettext(N_("Print at 100% (actual size), not 'fit to page'. Sheets follow this page.")),
+        place=words.gettext(N_("sheet {sheet}, row {row}, col {column}")),
+        right_to_left=language in RIGHT_TO_LEFT,
+    )
+
+
 def print_badges(
     session: Session,
     keys: ServerKeys,
@@ -152,11 +165,14 @@ def print_badges(
     options: PrintOptions | None = None,
     *,
     actor: str,
+    language: str = "en",
 ) -> int:
     """Write the sheets to ``output`` on the named label stock and audit each badge; returns how many
-    were printed. The one place the server prints, for the command line and the console alike."""
+    were printed. The one place the server prints, for the command line and the console alike. The
+    cover page is in ``language`` (the teacher's); the badges in each family's."""
+    options = dataclasses.replace(options or PrintOptions(), cover_words=cover_words(language))
     try:
-        return _print_badges(session, keys, request, template_name, output, options or PrintOptions(), actor)
+        return _print_badges(session, keys, request, template_name, output, options, actor)
     except BadgePrintingError as exc:
         raise PrintingError(str(exc)) from exc
 
@@ -182,7 +198,8 @@ def _print_badges(
         count = write_groups_zip(groups, template, output, options)
     else:
         cards = list(badge_cards(session, keys, rows, actor))
-        count = write_sheets(cards, template, output, dataclasses.replace(options, title=f"Badges: {title}"))
+        titled = dataclasses.replace(options, title=options.cover_words.title.format(name=title))
+        count = write_sheets(cards, template, output, titled)
     audit.record(
         session,
         "badge.print_sheets",

@@ -26,6 +26,7 @@ from badge_server import audit
 from badge_server.badges import badges_to_issue, eligible, store_new_badges
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgeKind
+from badge_server.contract.words import N_
 from badge_server.errors import RosterImportError, RosterProblem
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
@@ -594,14 +595,14 @@ def import_roster(
     issue: the next import issues them.
     """
     tell = progress or _quiet
-    tell("checking the files and working out the changes", 0, 1)
+    tell(N_("checking the files and working out the changes"), 0, 1)
     with read_only_transaction(factory) as reading:
         report, changes, to_badge = _work_out(reading, directory, settings, allow_mass_deactivation)
     if dry_run:
         report.badges_issued = to_badge
         return report
     source = source or str(directory)
-    tell("writing the roster", 0, 1)
+    tell(N_("writing the roster"), 0, 1)
     with transaction(factory) as writing:
         for change in changes:
             change.write(writing)
@@ -630,14 +631,14 @@ def _issue_badges(
     issued = 0
     give_way = GIVE_WAY_SECONDS if factory.kw["bind"].dialect.name == "sqlite" else 0.0
     while True:
-        tell("issuing badges", issued, expected)
+        tell(N_("issuing badges"), issued, expected)
         # Made while only reading; then a write of a few milliseconds.
         with read_only_transaction(factory) as reading:
             batch = badges_to_issue(reading, keys, settings, limit=BADGES_PER_TRANSACTION)
         with transaction(factory) as writing:
             issued += store_new_badges(writing, batch, actor=actor)
         if len(batch) < BADGES_PER_TRANSACTION:
-            tell("issuing badges", issued, max(issued, expected))
+            tell(N_("issuing badges"), issued, max(issued, expected))
             return issued
         # The server's writers wait for SQLite's lock in a sleep-and-retry loop (sleeps of up to
         # 100 ms): batches back to back would take the lock again before a sleeping kiosk's

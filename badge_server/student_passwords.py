@@ -26,6 +26,7 @@ from badge_server.contract.words import N_
 from badge_server.errors import PolicyError
 from badge_server.keys import ServerKeys
 from badge_server.settings import Settings
+from badge_server.staff_words import StaffMessage
 from badge_server.store.account_models import StudentPassword
 from badge_server.store.models import Person, RosterRole
 
@@ -173,13 +174,22 @@ def choose_password(session: Session, person: Person, password: str, hashed: str
     audit.record(session, "password.set", actor="student", person_id=person.id, given=False)
 
 
-def password_state(session: Session, person_id: str) -> str:
-    """How a student signs in without a badge, in a teacher's words."""
+def password_state(session: Session, person_id: str) -> StaffMessage:
+    """How a student signs in without a badge, in a teacher's words; the page shows a password a
+    teacher gave (``given_password``) on request."""
     record = session.get(StudentPassword, person_id)
     if record is None:
-        return "No password yet"
-    when = f"{record.set_at:%b} {record.set_at.day}, {record.set_at.year}"
+        return StaffMessage(N_("No password yet"))
+    when = {"when": record.set_at.date()}
     if record.given_encrypted is None:
-        return f"Chose their own password ({when})"
-    waiting = " — must choose their own at the next sign-in" if record.must_choose else ""
-    return f"Password given by {record.set_by} ({when}){waiting}"
+        return StaffMessage(N_("Chose their own password (%(when)s)"), when)
+    if record.must_choose:
+        text = N_("Password given by %(by)s (%(when)s) — must choose their own at the next sign-in")
+        return StaffMessage(text, {"by": record.set_by, **when})
+    return StaffMessage(N_("Password given by %(by)s (%(when)s)"), {"by": record.set_by, **when})
+
+
+def has_given_password(session: Session, person_id: str) -> bool:
+    """Whether the student's password is one a teacher gave (and so can be shown again)."""
+    record = session.get(StudentPassword, person_id)
+    return record is not None and record.given_encrypted is not None

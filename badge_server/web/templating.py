@@ -7,10 +7,11 @@ computer the back button must not show the last person's page from the cache.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.dates import format_date, format_skeleton
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -18,6 +19,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from badge_server.contract.words import LANGUAGES, RIGHT_TO_LEFT, catalogue
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import StaffSession
 
 WEB_DIR = Path(__file__).parent
@@ -26,24 +28,47 @@ templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
 
 
 @pass_context
-def _local_time(context: Context, moment: datetime | None, layout: str = "%H:%M") -> str:
-    """A stored (UTC) time as the district's clock shows it (``BADGE_TIMEZONE``)."""
+def _local_time(context: Context, moment: datetime | None, skeleton: str = "Hm") -> str:
+    """A stored (UTC) time as the district's clock shows it (``BADGE_TIMEZONE``), in the page's
+    language: ``skeleton`` names the parts (CLDR: ``Hm`` the time, ``MMMEd`` the day, ``MMMEd Hm``
+    both), and each language orders and words them its own way. A ``%`` layout is kept as it is,
+    for the audit log's sortable times."""
     if moment is None:
         return ""
-    return moment.astimezone(context["request"].app.state.runtime.settings.zone).strftime(layout)
+    zone = context["request"].app.state.runtime.settings.zone
+    if skeleton.startswith("%"):
+        return moment.astimezone(zone).strftime(skeleton)
+    language = context.get("language", "en")
+    return " ".join(format_skeleton(part, moment, tzinfo=zone, locale=language) for part in skeleton.split())
+
+
+@pass_context
+def _long_day(context: Context, day: date) -> str:
+    """A calendar day in full, in the page's language ("Thursday, December 3, 2026")."""
+    return format_date(day, "full", locale=context.get("language", "en"))
+
+
+def _shown(value: object, language: str) -> object:
+    return format_date(value, "medium", locale=language) if isinstance(value, date) else value
 
 
 templates.env.filters["local"] = _local_time
+templates.env.filters["long_day"] = _long_day
 
 
 # A child's pages speak the child's language: the catalogues the kiosk uses (contract/locale),
 # chosen per page (``language`` in the page's context), so one environment serves every language.
 @pass_context
-def _translate(context: Context, message: str) -> str:
+def _translate(context: Context, message: str | StaffMessage) -> str:
     """A message in the page's language. As ``_()``, the i18n extension marks the result safe (for
     a template's own words); as the ``translate`` filter (``{{ error | translate }}``, a message
-    from the code) it is escaped like any text."""
-    return catalogue(context.get("language", "en")).gettext(message)
+    from the code, perhaps a :class:`StaffMessage` with values) it is escaped like any text. A
+    message no catalogue knows (an error naming a value) stays as it is."""
+    language = context.get("language", "en")
+    if isinstance(message, StaffMessage):
+        values = {name: _shown(value, language) for name, value in message.values.items()}
+        return catalogue(language).gettext(message.text) % values
+    return catalogue(language).gettext(message)
 
 
 @pass_context
@@ -53,6 +78,9 @@ def _translate_plural(context: Context, singular: str, plural: str, count: int) 
 
 templates.env.filters["translate"] = _translate
 templates.env.add_extension("jinja2.ext.i18n")
+# A {% trans %} block's message is its words with the line breaks and indents of the template
+# folded to single spaces, so a translator sees a sentence, not the template's layout.
+templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.install_gettext_callables(_translate, _translate_plural, newstyle=True)  # type: ignore[attr-defined]
 
 
@@ -81,10 +109,14 @@ def _no_store(response: HTMLResponse) -> HTMLResponse:
 def render_page(
     request: Request, name: str, record: StaffSession | None = None, status: int = 200, **values: Any
 ) -> HTMLResponse:
-    """A staff console page (``templates/console/NAME``), with the signed-in staff member and CSRF token."""
+    """A staff console page (``templates/console/NAME``), with the signed-in staff member and CSRF
+    token, in the language of the staff member's browser where we speak it."""
+    language = page_language(request)
     context = {
         "staff": record.staff if record and record.mfa_done else None,
         "csrf": record.csrf_token if record else values.pop("csrf", ""),
+        "language": language,
+        "text_direction": "rtl" if language in RIGHT_TO_LEFT else "ltr",
         **values,
     }
     return _no_store(templates.TemplateResponse(request, f"console/{name}", context, status_code=status))

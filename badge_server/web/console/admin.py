@@ -9,11 +9,14 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from badge_server import schools
 from badge_server import staff as staff_accounts
+from badge_server.contract.words import N_
 from badge_server.errors import NotFoundError, PolicyError, StaffForbidden
 from badge_server.roster import last_import
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import (
     AccountForm,
@@ -49,8 +52,30 @@ def people(
     return render_page(request, "people.html", record, people=found, q=q, role=role)
 
 
+#: What the staff page says after a change, by the ``done`` word its address carries with the
+#: account: a redirect carries no free text, so a crafted link cannot put words on the page.
+DONE_MESSAGES = {
+    "created": N_(
+        "Account %(account)s created. Give them the password in person; "
+        "they set up their second factor at first sign-in."
+    ),
+    "disabled": N_("Account %(account)s disabled."),
+    "password": N_("New password set for %(account)s; they are signed out everywhere."),
+    "second_factor": N_("%(account)s sets up a new authenticator app at their next sign-in."),
+}
+
+
 @router.get("/staff", response_class=HTMLResponse)
-def staff_list(request: Request, db: SessionDep, record: CurrentAdmin, message: str = "") -> HTMLResponse:
+def staff_list(
+    request: Request, db: SessionDep, record: CurrentAdmin, done: str = "", account: str = ""
+) -> HTMLResponse:
+    message = StaffMessage(DONE_MESSAGES[done], {"account": account[:100]}) if done in DONE_MESSAGES else None
+    return _staff_page(request, db, record, message)
+
+
+def _staff_page(
+    request: Request, db: Session, record: StaffSession, message: StaffMessage | str | None
+) -> HTMLResponse:
     scope = visible_school_ids(record)
     return render_page(
         request,
@@ -64,14 +89,14 @@ def staff_list(request: Request, db: SessionDep, record: CurrentAdmin, message: 
     )
 
 
-def _refused(request: Request, db: SessionDep, record: StaffSession, message: str) -> HTMLResponse:
-    response = staff_list(request, db, record, message=message)
+def _refused(request: Request, db: Session, record: StaffSession, message: str) -> HTMLResponse:
+    response = _staff_page(request, db, record, message)
     response.status_code = 400
     return response
 
 
-def _done(message: str) -> RedirectResponse:
-    return RedirectResponse(f"/staff/admin/staff?{urlencode({'message': message})}", status_code=303)
+def _done(done: str, account: str) -> RedirectResponse:
+    return RedirectResponse(f"/staff/admin/staff?{urlencode({'done': done, 'account': account})}", status_code=303)
 
 
 @router.post("/staff", response_class=HTMLResponse)
@@ -99,16 +124,13 @@ def create_staff_account(
         )
     except (PolicyError, NotFoundError) as exc:
         return _refused(request, db, record, str(exc))
-    return _done(
-        f"Account {username.strip().lower()} created. Give them the password in person; "
-        "they set up their second factor at first sign-in."
-    )
+    return _done("created", username.strip().lower())
 
 
 @router.post("/staff/{staff_id}/disable")
 def disable_staff_account(db: SessionDep, record: CurrentAdmin, user: AccountForm) -> RedirectResponse:
     staff_accounts.disable_staff(db, user, actor=actor(record))
-    return _done(f"Account {user.username} disabled.")
+    return _done("disabled", user.username)
 
 
 @router.post("/staff/{staff_id}/password", response_class=HTMLResponse)
@@ -119,10 +141,10 @@ def reset_password(
         staff_accounts.set_password(db, user, password, actor=actor(record))
     except PolicyError as exc:
         return _refused(request, db, record, f"{user.username}: {exc}")
-    return _done(f"New password set for {user.username}; they are signed out everywhere.")
+    return _done("password", user.username)
 
 
 @router.post("/staff/{staff_id}/reset-mfa")
 def reset_mfa(db: SessionDep, record: CurrentAdmin, user: AccountForm) -> RedirectResponse:
     staff_accounts.reset_second_factor(db, user, actor=actor(record))
-    return _done(f"{user.username} sets up a new authenticator app at their next sign-in.")
+    return _done("second_factor", user.username)

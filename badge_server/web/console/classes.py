@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from badge_printing import BUILT_IN
 from badge_server import badges, classrooms, home_sign_in, student_passwords, tiles
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.errors import PolicyError, PrintingError
 from badge_server.printing import PrintRequest, preview_first_sheet, print_badges
 from badge_server.runtime import Runtime
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import SchoolClass, StaffSession
 from badge_server.web.console.access import (
     ClassForm,
@@ -30,7 +32,7 @@ from badge_server.web.console.access import (
 )
 from badge_server.web.console.pins import class_apps
 from badge_server.web.deps import RuntimeDep, SessionDep
-from badge_server.web.templating import render_page
+from badge_server.web.templating import page_language, render_page
 
 router = APIRouter(prefix="/staff")
 
@@ -41,7 +43,12 @@ def my_classes(request: Request, db: SessionDep, record: CurrentStaff) -> HTMLRe
 
 
 def _roster_page(
-    request: Request, db: Session, runtime: Runtime, record: StaffSession, school_class: SchoolClass, message: str = ""
+    request: Request,
+    db: Session,
+    runtime: Runtime,
+    record: StaffSession,
+    school_class: SchoolClass,
+    message: StaffMessage | None = None,
 ) -> HTMLResponse:
     rows = classrooms.class_roster(db, school_class.id, runtime.settings)
     return render_page(
@@ -76,10 +83,12 @@ def void_class_badges(
 ) -> HTMLResponse:
     """Year end: every badge of the class stops working. Typing the class name guards a slip."""
     if confirm_title.strip().casefold() != school_class.title.strip().casefold():
-        message = f"Nothing was voided: type the class name ({school_class.title}) to confirm."
+        message = StaffMessage(
+            N_("Nothing was voided: type the class name (%(title)s) to confirm."), {"title": school_class.title}
+        )
         return _roster_page(request, db, runtime, record, school_class, message)
     count = badges.void_class(db, school_class.id, actor=actor(record))
-    message = f"{count} badges voided. They no longer work anywhere."
+    message = StaffMessage(N_("%(count)s badges voided. They no longer work anywhere."), {"count": count})
     return _roster_page(request, db, runtime, record, school_class, message)
 
 
@@ -94,7 +103,9 @@ def _badge_pdf(
 ) -> Response:
     buffer = io.BytesIO()
     try:
-        count = print_badges(db, runtime.keys, what, template, buffer, actor=actor(record))
+        count = print_badges(
+            db, runtime.keys, what, template, buffer, actor=actor(record), language=page_language(request)
+        )
     except (PrintingError, PolicyError) as exc:
         return render_page(request, "error.html", record, status=409, message=str(exc))
     return pdf_download(buffer.getvalue(), title, count)
@@ -155,7 +166,12 @@ def preview_class(
 
 
 def _student_page(
-    request: Request, db: Session, runtime: Runtime, record: StaffSession, seen: ClassStudent, message: str = ""
+    request: Request,
+    db: Session,
+    runtime: Runtime,
+    record: StaffSession,
+    seen: ClassStudent,
+    message: StaffMessage | None = None,
 ) -> HTMLResponse:
     badge = classrooms.student_badge_state(db, seen.student.id, runtime.settings)
     return render_page(
@@ -169,6 +185,7 @@ def _student_page(
         message=message,
         has_badge=badge.has_badge,
         password_state=student_passwords.password_state(db, seen.student.id),
+        password_given=student_passwords.has_given_password(db, seen.student.id),
         templates=BUILT_IN.values(),
     )
 
@@ -207,7 +224,7 @@ def temporary(
         school_class=seen.school_class,
         student=seen.student,
         qr_svg=qr_svg(str(issued.payload), scale=8),
-        expires_at=f"{expires.astimezone():%H:%M}",
+        expires_at=expires,
         expires_iso=expires.isoformat(),
         minutes_left=int((expires - utcnow()).total_seconds() // 60),
     )
@@ -223,12 +240,14 @@ def replace_badge(
     confirm: Annotated[bool, Form()] = False,
 ) -> HTMLResponse:
     if not confirm:
-        message = "Tick the box to confirm: the old badge stops working now."
+        message = StaffMessage(N_("Tick the box to confirm: the old badge stops working now."))
         return _student_page(request, db, runtime, record, seen, message)
     badges.replace(db, runtime.keys, runtime.settings, seen.student, actor=actor(record))
-    message = (
-        "Replaced. The old badge no longer works. Print the new one: Print the class set, "
-        "with 'Only new or replaced badges'."
+    message = StaffMessage(
+        N_(
+            "Replaced. The old badge no longer works. Print the new one: Print the class set, "
+            "with 'Only new or replaced badges'."
+        )
     )
     return _student_page(request, db, runtime, record, seen, message)
 
@@ -244,7 +263,7 @@ def revoke_badge(
 ) -> HTMLResponse:
     current = badges.current_badge(db, seen.student.id)
     if not confirm or current is None:
-        message = "Tick the box to confirm." if current else "There is no badge to revoke."
+        message = StaffMessage(N_("Tick the box to confirm.") if current else N_("There is no badge to revoke."))
         return _student_page(request, db, runtime, record, seen, message)
     badges.revoke(db, current, actor=actor(record))
-    return _student_page(request, db, runtime, record, seen, "Revoked. The badge no longer works.")
+    return _student_page(request, db, runtime, record, seen, StaffMessage(N_("Revoked. The badge no longer works.")))

@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from badge_server import devices, enrol_links, schools
+from badge_server.contract.words import N_
 from badge_server.errors import EnrolLinkRefused
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import (
     CurrentAdmin,
@@ -61,7 +63,12 @@ def new_enroll_code(
 @router.post("/{device_id}/disable", response_class=HTMLResponse)
 def disable(request: Request, db: SessionDep, record: CurrentAdmin, device: DeviceForm) -> HTMLResponse:
     devices.disable_device(db, device.id, actor=actor(record))
-    return _page(request, db, record, message=f"{device.name} is disabled. It can no longer sign anyone in.")
+    return _page(
+        request,
+        db,
+        record,
+        message=StaffMessage(N_("%(name)s is disabled. It can no longer sign anyone in."), {"name": device.name}),
+    )
 
 
 @router.post("/enrol-link", response_class=HTMLResponse)
@@ -95,6 +102,11 @@ def revoke_enrol_link(request: Request, db: SessionDep, record: CurrentAdmin, li
         request,
         db,
         record,
-        message=f"The enrolment link {link.name_prefix} is revoked: it enrols nothing more. "
-        f"The {link.uses} devices it enrolled stay; disable any of them below.",
+        message=StaffMessage(
+            N_(
+                "The enrolment link %(prefix)s is revoked: it enrols nothing more. "
+                "The %(count)s devices it enrolled stay; disable any of them below."
+            ),
+            {"prefix": link.name_prefix, "count": link.uses},
+        ),
     )

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 
 from badge_server import staff_invitations
+from badge_server.contract.words import N_
 from badge_server.errors import InvitationNotAccepted, PolicyError
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.staff import set_password, verify_staff_password
@@ -81,9 +82,9 @@ def change_own_password(
 ) -> HTMLResponse:
     error = ""
     if not verify_staff_password(record.staff.password_hash, current):
-        error = "Your current password is not right."
+        error = N_("Your current password is not right.")
     elif password != confirm:
-        error = "The two new passwords are not the same."
+        error = N_("The two new passwords are not the same.")
     else:
         try:
             set_password(db, record.staff, password, actor=record.staff.username)

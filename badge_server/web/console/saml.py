@@ -10,11 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.errors import NotFoundError, PolicyError, StaffForbidden
 from badge_server.runtime import Runtime
 from badge_server.sso.saml_config import entity_id_of, sso_url_of
 from badge_server.sso.saml_providers import NewProvider, add_provider, disable_provider, list_providers
 from badge_server.sso.signing_keys import active_key
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import StaffSession
 from badge_server.store.sso_models import NameIdFormat
 from badge_server.web.console.access import CurrentDistrictAdmin, DistrictAdminForm, actor
@@ -78,4 +80,10 @@ def disable(request: Request, sp_id: str, db: SessionDep, runtime: RuntimeDep, r
         provider = disable_provider(db, sp_id, actor=actor(record))
     except NotFoundError as exc:
         raise StaffForbidden() from exc
-    return _page(request, db, runtime, record, message=f"{provider.name} is disabled: no more sign-ins to it.")
+    return _page(
+        request,
+        db,
+        runtime,
+        record,
+        message=StaffMessage(N_("%(name)s is disabled: no more sign-ins to it."), {"name": provider.name}),
+    )

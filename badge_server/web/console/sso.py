@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from badge_server import catalog
 from badge_server.clock import utcnow
+from badge_server.contract.words import N_
 from badge_server.errors import SsoRegistrationRefused
 from badge_server.runtime import Runtime
 from badge_server.sso import oidc_clients, signing_keys
 from badge_server.sso.claims import SUPPORTED_SCOPES
+from badge_server.staff_words import StaffMessage
 from badge_server.store.models import StaffSession
 from badge_server.web.console.access import CurrentDistrictAdmin, DistrictAdminForm, actor
 from badge_server.web.deps import RuntimeDep, SessionDep
@@ -71,8 +73,13 @@ def rotate(request: Request, db: SessionDep, runtime: RuntimeDep, record: Distri
         db,
         runtime,
         record,
-        message=f"A new signing key is published now and signs from {new.signs_from:%Y-%m-%d %H:%M} UTC. "
-        "SAML apps that pin the certificate (Google Admin) need the new one before then.",
+        message=StaffMessage(
+            N_(
+                "A new signing key is published now and signs from %(at)s UTC. "
+                "SAML apps that pin the certificate (Google Admin) need the new one before then."
+            ),
+            {"at": f"{new.signs_from:%Y-%m-%d %H:%M}"},
+        ),
     )
 
 
@@ -117,5 +124,18 @@ def disable_client(
     try:
         client = oidc_clients.disable_client(db, client_id, actor(record), utcnow())
     except SsoRegistrationRefused:
-        return _page(request, db, runtime, record, status=404, client_error=f"There is no client {client_id!r}.")
-    return _page(request, db, runtime, record, message=f"{client.name} is disabled: it can no longer sign anyone in.")
+        return _page(
+            request,
+            db,
+            runtime,
+            record,
+            status=404,
+            client_error=StaffMessage(N_("There is no client %(id)r."), {"id": client_id}),
+        )
+    return _page(
+        request,
+        db,
+        runtime,
+        record,
+        message=StaffMessage(N_("%(name)s is disabled: it can no longer sign anyone in."), {"name": client.name}),
+    )

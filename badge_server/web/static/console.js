@@ -3,11 +3,12 @@
   "use strict";
   var left = document.getElementById("left");
   if (left) {
-    // A temporary code's countdown: whoever holds the printout sees when it stops working.
+    // A temporary code's countdown: whoever holds the printout sees when it stops working. The
+    // words come from the page, in its language ("{minutes}" is where the number goes).
     var end = Date.parse(left.dataset.expires);
     var tick = function () {
       var minutes = Math.max(0, Math.ceil((end - Date.now()) / 60000));
-      left.textContent = minutes > 0 ? minutes + " minutes left" : "expired";
+      left.textContent = minutes > 0 ? left.dataset.words.replace("{minutes}", minutes) : left.dataset.expired;
     };
     tick();
     setInterval(tick, 15000);

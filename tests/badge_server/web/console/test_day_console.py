@@ -70,7 +70,7 @@ def test_a_teacher_sees_todays_sign_ins_failures_absentees_and_apps_in_the_distr
     assert page.status_code == 200
     text = page.text
     local_day = clock.utcnow().astimezone(runtime.settings.zone)
-    assert f"{local_day.strftime('%A, %B %-d')} ({ZONE})" in text
+    assert f"{local_day.strftime('%A, %B %-d, %Y')} ({ZONE})" in text
     assert "<strong>1 of 10</strong> students signed in" in text
     assert "Nguyễn Văn An" in text and "held up an old badge that was replaced: give them their new one" in text
     signed_in = text.split('id="in-title"')[1].split("</section>")[0]
@@ -102,7 +102,7 @@ def test_admins_see_the_day_per_school_or_class_with_totals_and_a_csv(
     add_staff(district, "admin", "district_admin")
     sign_in_setting_up_totp(staff_browser, "admin")
     page = staff_browser.get("/staff/admin/today")
-    assert "per school" in page.text
+    assert "Per school." in page.text
     rows = list(csv.reader(io.StringIO(staff_browser.get("/staff/admin/today.csv").text)))
     assert rows[0] == [
         "day",

@@ -55,7 +55,7 @@ def test_an_admin_makes_a_link_shown_once_with_its_qr_then_revokes_it(
     link_id = re.search(r"/staff/admin/devices/enrol-links/(\w+)/revoke", page.text)
     assert link_id
     revoked = district_admin.post(f"/staff/admin/devices/enrol-links/{link_id[1]}/revoke", data={"csrf": csrf_of(page)})
-    assert "is revoked" in revoked.text and ">revoked<" in link_row(revoked, "Cart A")
+    assert "is revoked" in revoked.text and ">revoked by an admin<" in link_row(revoked, "Cart A")
     assert "/revoke" not in link_row(revoked, "Cart A")
     refused = district_admin.post("/scan/enrol-link", json={"token": token})
     assert refused.status_code == 403 and error_code(refused) == "enrol_link_not_accepted"

@@ -36,7 +36,7 @@ def test_a_new_password_ends_the_old_one_and_its_sign_ins(
         made = teacher.post(STUDENT_PAGE + "/password", data={"csrf": csrf_of(page)})
         assert made.status_code == 200 and "The old password no longer works" in made.text
         (new,) = passwords_on(made)
-        assert new != old and "1 open sign-in(s) with it were ended" in made.text
+        assert new != old and "1 open sign-in with it was ended" in made.text
         assert home.get("/dashboard").status_code == 303  # signed out at once, not at the idle time-out
     with httpx.Client(base_url=server.url, timeout=20) as home:
         assert sign_in(home, "s00002", old).status_code == 401
