@@ -29,7 +29,7 @@ from badge_server.metrics import ServerMetrics
 from badge_server.ratelimit import count_attempts
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.store.db import transaction
+from badge_server.store.db import READ_ONLY, transaction
 from badge_server.store.migrate import is_current
 from badge_server.web import (
     after_scan,
@@ -215,7 +215,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @app.get("/healthz")
     def health(request: Request) -> JSONResponse:
-        with runtime.engine.connect() as connection:
+        # A reader: never queued behind SQLite's writer (a long import must not fail the check).
+        with runtime.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             connection.exec_driver_sql("SELECT 1")
         # Honest about load: "busy" (503) while this process turns requests away.
         shedding = getattr(request.state, "in_flight", None)

@@ -52,6 +52,10 @@ class RosterImportError(BadgeServerError):
         super().__init__(f"roster import refused, nothing was changed ({counted}):\n{shown}{more}")
 
 
+class WriterBusy(BadgeServerError):
+    """Raised when a transaction that may not wait (on the event loop) begins while SQLite's writer is taken."""
+
+
 class NotFoundError(BadgeServerError):
     """Raised when a named school, class, person or badge does not exist."""
 

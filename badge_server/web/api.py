@@ -26,6 +26,7 @@ from badge_server.web.deps import (
     authenticate_counted,
     current_student,
     in_one_transaction,
+    on_the_loop_if_free,
     public_base_url,
 )
 from badge_server.web.sso_pages import sign_out
@@ -119,9 +120,13 @@ def this_device(request: Request, token: DeviceToken, db: SessionDep, runtime: R
 async def exchange_badge(
     body: ExchangeIn, request: Request, token: DeviceToken, runtime: RuntimeDep, ip: ClientIP
 ) -> Response:
-    # The morning rush's request: one hand-off to a worker thread for all of it, the
-    # transaction's commit included (a SessionDep would take a second; see benchmarks/exchange.py).
-    return await run_in_threadpool(_exchange_badge, body, request, token, runtime, ip)
+    work = partial(_exchange_badge, body, request, token, runtime, ip)
+    if body.pin:  # argon2 checks the PIN: slow on purpose, never on the event loop
+        return await run_in_threadpool(work)
+    # The morning rush's request: all of it, the transaction's commit included, on the loop when
+    # SQLite's writer is free, else in one hand-off to a worker thread (a SessionDep would take a
+    # second; see benchmarks/exchange.py).
+    return await on_the_loop_if_free(runtime, work)
 
 
 def _exchange_badge(body: ExchangeIn, request: Request, token: str, runtime: Runtime, ip: str) -> Response:

@@ -6,9 +6,13 @@ import base64
 import os
 import secrets
 import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from badge_server.runtime import Runtime
 from badge_server.store.db import transaction
@@ -38,3 +42,21 @@ def snapshot(runtime: Runtime) -> dict[str, int]:
         }
         counts["active_people"] = session.scalar(select(func.count()).where(Person.active.is_(True))) or 0
     return counts
+
+
+@contextmanager
+def writer_taken(runtime: Runtime) -> Iterator[None]:
+    """Another process's write transaction on the SQLite file (a roster import, a second
+    worker): an exchange cannot run on the event loop then, and waits in a worker thread, in
+    flight. (On PostgreSQL every exchange runs in a worker thread anyway: nothing to hold.)"""
+    url = make_url(runtime.settings.effective_database_url)
+    if url.get_backend_name() != "sqlite":
+        yield
+        return
+    other = sqlite3.connect(str(url.database), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
