@@ -22,10 +22,19 @@ READ_ONLY = "badge_read_only"  # an execution option: see read_only_transaction
 # exchange) skips the Session's own cost (a unit of work it does not use: ~100 us a transaction).
 Executor = Session | Connection
 
-#: True while a transaction may begin only if SQLite's writer is free this instant: set around a
-#: request's work run on the event loop's own thread (web.deps.on_the_loop_if_free), which must
-#: never sleep waiting for the lock. A busy writer raises WriterBusy before any statement runs.
-WITHOUT_WAITING: ContextVar[bool] = ContextVar("without_waiting", default=False)
+
+class WithoutWaiting:
+    """A request's work run on the event loop's own thread (web.deps.on_the_loop_if_free), which
+    must never sleep waiting for SQLite's writer: its transaction begins only if the writer is free
+    this instant, else WriterBusy, before any statement. Only one transaction: a second could
+    meet a busy writer after the first committed, and the work could not start over."""
+
+    def __init__(self) -> None:
+        self.began = False
+
+
+#: Set while such work runs (see WithoutWaiting).
+WITHOUT_WAITING: ContextVar[WithoutWaiting | None] = ContextVar("without_waiting", default=None)
 
 
 def make_engine(url: str) -> Engine:
@@ -65,8 +74,11 @@ def make_engine(url: str) -> Engine:
             connection.exec_driver_sql("BEGIN DEFERRED")
             return
         record = connection.connection._connection_record
-        if WITHOUT_WAITING.get():
+        if (attempt := WITHOUT_WAITING.get()) is not None:
+            if attempt.began:
+                raise RuntimeError("work run on the event loop began a second transaction")
             _begin_without_waiting(connection, record, writer)
+            attempt.began = True
             return
         if record is not None and not record.info.get("writer"):
             record.info["writer"] = writer.acquire(timeout=30)

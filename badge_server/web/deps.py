@@ -17,7 +17,7 @@ from badge_server.exchange import authenticate_session, request_limits
 from badge_server.ratelimit import Limit, enforce_in
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
-from badge_server.store.db import WITHOUT_WAITING, Executor, transaction
+from badge_server.store.db import WITHOUT_WAITING, Executor, WithoutWaiting, transaction
 from badge_server.store.models import StudentSession
 
 T = TypeVar("T")
@@ -78,7 +78,7 @@ async def on_the_loop_if_free(runtime: Runtime, work: Callable[[], T]) -> T:
     it queues for the writer. PostgreSQL's statements wait on the network: a thread, always.
     """
     if runtime.engine.dialect.name == "sqlite":
-        without_waiting = WITHOUT_WAITING.set(True)
+        without_waiting = WITHOUT_WAITING.set(WithoutWaiting())
         try:
             return work()
         except WriterBusy:

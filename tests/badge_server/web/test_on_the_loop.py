@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from badge_server.errors import WriterBusy
-from badge_server.store.db import WITHOUT_WAITING, transaction
+from badge_server.store.db import WITHOUT_WAITING, WithoutWaiting, transaction
 from tests.support.api import exchange
 from tests.support.database import writer_taken
 from tests.support.district import District
@@ -89,7 +89,7 @@ def test_a_transaction_that_may_not_wait_is_refused_while_this_process_writes(
     other.start()
     try:
         assert holding.wait(10)
-        token = WITHOUT_WAITING.set(True)
+        token = WITHOUT_WAITING.set(WithoutWaiting())
         try:
             with pytest.raises(WriterBusy), transaction(factory) as session:
                 session.connection()
@@ -100,3 +100,18 @@ def test_a_transaction_that_may_not_wait_is_refused_while_this_process_writes(
         other.join(10)
     with transaction(factory) as session:  # and the writer was given back: a normal one goes on
         session.connection()
+
+
+def test_work_on_the_loop_may_not_begin_a_second_transaction(district: District, database_url: str) -> None:
+    """A second could meet a busy writer after the first committed: starting over would do the
+    first one's work twice. It is a mistake in the code, and says so."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL work always runs in a worker thread")
+    token = WITHOUT_WAITING.set(WithoutWaiting())
+    try:
+        with transaction(district.runtime.factory) as session:
+            session.connection()
+        with pytest.raises(RuntimeError, match="second transaction"), transaction(district.runtime.factory) as session:
+            session.connection()
+    finally:
+        WITHOUT_WAITING.reset(token)
