@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import pyotp
@@ -144,6 +145,10 @@ def test_teacher_replaces_a_lost_badge_and_makes_a_temporary_code(
 
     code_page = browser.post("/staff/classes/k-maple-kg/students/st-0001/temporary", data={"csrf": csrf_of(page)})
     assert "minutes left" in code_page.text and "<?xml" not in code_page.text
+    # Until when, on the district's clock (BADGE_TIMEZONE), not the server's.
+    expires = datetime.fromisoformat(re.findall(r'data-expires="([^"]+)"', code_page.text)[0])
+    shown = expires.astimezone(district.runtime.settings.zone).strftime("%H:%M")
+    assert f"Works until <strong>{shown}</strong>" in code_page.text
     temporary = qr_in_page(code_page)
     assert temporary.startswith("BL1:T")
     answer = exchange(browser, district.device_token, temporary)
