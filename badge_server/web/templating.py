@@ -64,6 +64,8 @@ def _translate(context: Context, message: str | StaffMessage) -> str:
     a template's own words); as the ``translate`` filter (``{{ error | translate }}``, a message
     from the code, perhaps a :class:`StaffMessage` with values) it is escaped like any text. A
     message no catalogue knows (an error naming a value) stays as it is."""
+    if not message:  # gettext("") is the catalogue's header, not an empty message
+        return ""
     language = context.get("language", "en")
     if isinstance(message, StaffMessage):
         values = {name: _shown(value, language) for name, value in message.values.items()}

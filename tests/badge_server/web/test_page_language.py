@@ -45,6 +45,12 @@ def test_a_message_from_the_code_is_translated_but_never_taken_as_markup() -> No
     )
 
 
+def test_an_empty_message_stays_empty_in_every_language() -> None:
+    """A failure with no device to name: gettext("") would be the catalogue's header."""
+    page = templates.env.from_string("<td>{{ place | translate }}</td>")
+    assert {page.render(place="", language=language) for language in ("en", "es", "ar")} == {"<td></td>"}
+
+
 def test_a_refusal_on_the_way_to_an_app_is_told_in_the_childs_language(server: LoopbackServer) -> None:
     """A hand-off link used up or made up (a kiosk tile's): the page a child sees, in Spanish."""
     with httpx.Client(base_url=server.url, timeout=20, headers={"Accept-Language": "es"}) as browser:
