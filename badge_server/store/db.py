@@ -98,7 +98,8 @@ def make_engine(url: str) -> Engine:
 
 def _begin_without_waiting(connection: Any, record: Any, writer: FifoLock) -> None:
     """BEGIN IMMEDIATE only if this process's writer lock and SQLite's (another process's
-    writer) are both free now; else WriterBusy, with nothing begun and no lock kept."""
+    writer) are both free now; else WriterBusy, with nothing begun (the writer lock, if taken,
+    goes back with the connection)."""
     if record is None or not (record.info.get("writer") or writer.try_acquire()):
         raise WriterBusy()
     record.info["writer"] = True  # released when the connection goes back to the pool
@@ -107,7 +108,9 @@ def _begin_without_waiting(connection: Any, record: Any, writer: FifoLock) -> No
     driver.execute("PRAGMA busy_timeout=0")
     try:
         driver.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:  # SQLITE_BUSY: another process writes
+    except sqlite3.OperationalError as exc:
+        # SQLITE_BUSY: another process writes. (Any other failure, too: the work's second try,
+        # in a thread, meets it through SQLAlchemy and answers as the error handlers say.)
         raise WriterBusy() from exc
     finally:
         driver.execute("PRAGMA busy_timeout=30000")
