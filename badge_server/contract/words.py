@@ -7,6 +7,7 @@ both show the same state for the same API error code.
 from __future__ import annotations
 
 import gettext
+from functools import cache
 from pathlib import Path
 
 
@@ -57,6 +58,11 @@ def spoken(language: str | None) -> str | None:
 
 def catalogue(language: str) -> gettext.NullTranslations:
     """The language's compiled catalogue; English (the source) for any other."""
+    return _read_catalogue(language if language in LANGUAGES else "en")
+
+
+@cache  # one per language we speak: gettext finds the file again on every call (16 us), and a page asks per message
+def _read_catalogue(language: str) -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
 
 
