@@ -66,7 +66,7 @@ from badge_server.web.telemetry import RequestTelemetry
 from badge_server.web.templating import STATIC_DIR, render_page, student_page
 
 # Sign-in steps a browser walks through on the way to an app: their errors are pages for a child.
-BROWSER_SIGN_IN_PATHS = ("/authorize", "/saml/", "/sso/", "/handoff/", "/apps/")
+BROWSER_SIGN_IN_PATHS = ("/authorize", "/saml/", "/sso/", "/handoff/", "/apps/", "/launch/")
 log = logging.getLogger("badge_server")
 
 

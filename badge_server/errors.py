@@ -105,7 +105,7 @@ class DeviceNotAuthorized(ApiError):
 
     status = 401
     code = "device_not_authorized"
-    message = "This device is not enrolled or has been disabled. Ask IT to enrol it."
+    message = N_("This device is not enrolled or has been disabled. Ask IT to enrol it.")
 
 
 class EnrollCodeNotAccepted(ApiError):

@@ -49,7 +49,7 @@ def _launch_in_browser(code: str, request: Request, runtime: Runtime, ip: str, d
         device = authenticate_counted(request, db, token, runtime.settings, ip)
     except DeviceNotAuthorized:
         if not token:
-            raise DeviceNotAuthorized("Open this link on the device that scanned the badge.") from None
+            raise DeviceNotAuthorized(N_("Open this link on the device that scanned the badge.")) from None
         raise
     started = exchange.redeem_launch_code(db, runtime.settings, code, device.id, "browser", source_ip=ip)
     response = RedirectResponse(after_sign_in(request), status_code=303)

@@ -17,6 +17,7 @@ from badge_server.contract.words import catalogue
 from badge_server.printing import cover_words
 from badge_server.web.templating import WEB_DIR
 from tests.support.district import District
+from tests.support.oidc_app import browser_for, scan
 from tests.support.servers import LoopbackServer
 from tests.support.staff import add_staff, csrf_of, sign_in_setting_up_totp
 
@@ -162,3 +163,22 @@ def test_a_class_sets_cover_page_is_in_the_teachers_language(
                 lines.append([middle, right])
         assert len(lines) > 3  # the title, two lines of instructions, a line per student
         assert all(abs(end - (cover.get_width() - 54)) < 2 for _middle, end in lines), lines
+
+
+@pytest.mark.parametrize("language", ["es", "ar"])
+def test_the_childs_pages_speak_the_browsers_language_too(
+    server: LoopbackServer, district: District, language: str
+) -> None:
+    """The sign-in, signed-out, scanner and refusal pages, and a dashboard after a kiosk's launch
+    (in the roster's language where the student has one, else the browser's)."""
+    headers = {"Accept-Language": language}
+    with httpx.Client(base_url=server.url, follow_redirects=True, timeout=30, headers=headers) as browser:
+        pages = [browser.get(path) for path in ("/sign-in/password", "/signed-out", "/scan", "/launch/no-such-code")]
+    with browser_for(server.url, district) as scanner:  # a scanner's browser, set up; a badge held up
+        scanner.headers["Accept-Language"] = language
+        assert scan(scanner, district, "st-0002").status_code in (302, 303)
+        pages.append(scanner.get("/dashboard"))
+    for page in pages:
+        spoken = re.search(r'<html lang="(\w+)"', page.text)
+        assert spoken and spoken[1] in ("es", "ar"), page.url
+        assert english_left(page.text, spoken[1]) == [], page.url
