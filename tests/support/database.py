@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import secrets
@@ -60,3 +61,12 @@ def writer_taken(runtime: Runtime) -> Iterator[None]:
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def on_the_event_loop() -> bool:
+    """Whether this code runs on an event loop's own thread (a server's), not in a worker thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -4,7 +4,6 @@ the same."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -16,17 +15,9 @@ import pytest
 from badge_server.errors import WriterBusy
 from badge_server.store.db import WITHOUT_WAITING, WithoutWaiting, transaction
 from tests.support.api import exchange
-from tests.support.database import writer_taken
+from tests.support.database import on_the_event_loop, writer_taken
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
-
-
-def on_the_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 @pytest.fixture

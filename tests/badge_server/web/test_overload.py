@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
@@ -18,7 +17,7 @@ from badge_server.runtime import Runtime
 from badge_server.settings import Settings
 from badge_server.web.middleware import BODY_SECONDS
 from tests.support.api import error_code, exchange
-from tests.support.database import writer_taken
+from tests.support.database import on_the_event_loop, writer_taken
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
 
@@ -124,14 +123,6 @@ def test_slow_request_bodies_do_not_fill_the_in_flight_limit(server: LoopbackSer
     finally:
         for sock in slow:
             sock.close()
-
-
-def on_the_event_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def test_healthz_says_busy_while_the_server_sheds_load(
