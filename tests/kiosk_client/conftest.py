@@ -80,10 +80,13 @@ def make_kiosk(
             welcome_seconds=0.5,
             message_seconds=1.0,
             **{
+                # A stand-in browser: writes the URL it was given, then stays open as a real one
+                # does (the kiosk ends it at sign-out). One that quit at once signed the child out
+                # at the kiosk's next tick ("browser_closed"), racing the test that looked.
                 "browser_command": [
                     sys.executable,
                     "-c",
-                    f"import sys; open({str(launched)!r}, 'w').write(sys.argv[1])",
+                    f"import sys, time; open({str(launched)!r}, 'w').write(sys.argv[1]); time.sleep(60)",
                 ],
                 **overrides,
             },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,7 +100,9 @@ def test_idle_and_closed_browser_sign_out_end_the_server_session(
     badge_video: Callable[..., str],
     district: District,
 ) -> None:
-    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"))
+    # A browser that is closed as soon as it opens.
+    closing = [sys.executable, "-c", "pass"]
+    kiosk: KioskApp = make_kiosk(badge_video(district.payloads[JOSE], "José García"), browser_command=closing)
     qtbot.waitUntil(lambda: kiosk.controller.state == State.DASHBOARD, timeout=WAIT)
     kiosk.controller.last_activity -= kiosk.config.idle_sign_out_seconds + 1  # two minutes without a touch
     qtbot.waitUntil(lambda: kiosk.controller.session_token is None, timeout=WAIT)
@@ -283,8 +286,6 @@ def test_each_app_opens_in_a_fresh_browser_profile_wiped_at_sign_out(
     tmp_path: Path,
     district: District,
 ) -> None:
-    import sys
-
     seen = tmp_path / "profiles.txt"
     # A stand-in browser: leaves a "cookie" in the profile it was given, then stays open.
     browser = (
