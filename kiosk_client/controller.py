@@ -59,6 +59,7 @@ class View:
     color: str
     user: dict[str, Any] = field(default_factory=dict)
     apps: list[App] = field(default_factory=list)
+    language: str = ""  # the words' language (KioskController.speaking); empty: the window's own
 
 
 class KioskController(QObject):
@@ -109,7 +110,8 @@ class KioskController(QObject):
         key = {State.DASHBOARD: "welcome", State.PIN: "pin_wrong" if self.pin_error else "pin"}.get(
             self.state, self.state.value
         )
-        return View(self.state, text(self.speaking(), key, **values), icon, shape, color, self.user, self.apps)
+        speaking = self.speaking()
+        return View(self.state, text(speaking, key, **values), icon, shape, color, self.user, self.apps, speaking)
 
     def speaking(self) -> str:
         """The signed-in student's roster language where the server sent one, else the kiosk's."""

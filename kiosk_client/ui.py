@@ -370,8 +370,8 @@ class KioskWindow(QMainWindow):
             page.set_metrics(metrics)
 
     def show_view(self, view: View) -> None:
-        # A signed-in student's own language (the roster's), else the kiosk's; right to left for Arabic.
-        speaking = view.user.get("language") or self.language
+        # The view's language (a signed-in student's own, else the kiosk's); right to left for Arabic.
+        speaking = view.language or self.language
         self._read_as(speaking)
         if view.state == State.WELCOME:
             self.welcome.avatar.show_user(view.user.get("initials", ""), view.user.get("avatar_color", "#30638e"))
