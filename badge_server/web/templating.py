@@ -103,6 +103,11 @@ def page_language(request: Request, preferred: str | None = None) -> str:
     return "en"
 
 
+def _spoken_in(language: str) -> dict[str, str]:
+    """What a page's base template needs of its language: the ``lang`` and its reading direction."""
+    return {"language": language, "text_direction": "rtl" if language in RIGHT_TO_LEFT else "ltr"}
+
+
 def _no_store(response: HTMLResponse) -> HTMLResponse:
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -113,12 +118,10 @@ def render_page(
 ) -> HTMLResponse:
     """A staff console page (``templates/console/NAME``), with the signed-in staff member and CSRF
     token, in the language of the staff member's browser where we speak it."""
-    language = page_language(request)
     context = {
         "staff": record.staff if record and record.mfa_done else None,
         "csrf": record.csrf_token if record else values.pop("csrf", ""),
-        "language": language,
-        "text_direction": "rtl" if language in RIGHT_TO_LEFT else "ltr",
+        **_spoken_in(page_language(request)),
         **values,
     }
     return _no_store(templates.TemplateResponse(request, f"console/{name}", context, status_code=status))
@@ -129,6 +132,5 @@ def student_page(
 ) -> HTMLResponse:
     """A page a child sees (``templates/student/NAME``), in their language (``language``: the
     roster's, where the page knows the student)."""
-    chosen = page_language(request, language)
-    values.update(language=chosen, text_direction="rtl" if chosen in RIGHT_TO_LEFT else "ltr")
+    values.update(_spoken_in(page_language(request, language)))
     return _no_store(templates.TemplateResponse(request, f"student/{name}", values, status_code=status))
