@@ -117,11 +117,12 @@ def draw_symbol(canvas: Canvas, card: BadgeCard, cx: float, cy: float, radius: f
     canvas.setFillColor(white)
     x = cx - fonts.width(letter_runs, letter_size) / 2
     y = cy - letter_size * 0.36 - (radius * 0.12 if shape == "triangle" else 0)
-    _draw_runs(canvas, letter_runs, x, y, letter_size)
+    draw_runs(canvas, letter_runs, x, y, letter_size)
     canvas.restoreState()
 
 
-def _draw_runs(canvas: Canvas, text_runs: list[fonts.Run], x: float, y: float, size: float) -> None:
+def draw_runs(canvas: Canvas, text_runs: list[fonts.Run], x: float, y: float, size: float) -> None:
+    """Runs of text (in visual order, each in its font) from ``x`` on the baseline ``y``."""
     for run in text_runs:
         canvas.setFont(run.font, size)
         canvas.drawString(x, y, run.text)
@@ -242,7 +243,7 @@ def _draw_side_details(
             canvas.saveState()
             canvas.translate(x, bottom + (length - fonts.width(runs, fitted)) / 2)
             canvas.rotate(90)
-            _draw_runs(canvas, runs, 0, 0, fitted)
+            draw_runs(canvas, runs, 0, 0, fitted)
             canvas.restoreState()
     canvas.restoreState()
 
@@ -267,7 +268,7 @@ def _draw_details(canvas: Canvas, details: list[str], x: float, bottom: float, w
         size = small
         while fonts.width(detail_runs, size) > width and size > 3:
             size -= 0.25  # shrink a long school name rather than cut it
-        _draw_runs(canvas, detail_runs, x, y, size)
+        draw_runs(canvas, detail_runs, x, y, size)
         y -= small * 1.2
 
 
@@ -276,7 +277,7 @@ def _draw_name(canvas: Canvas, lines: list[list[fonts.Run]], size: float, x: flo
     line_height = size * 1.1
     y = middle + (len(lines) * line_height) / 2 - size * 0.8
     for line in lines:
-        _draw_runs(canvas, line, x, y, size)
+        draw_runs(canvas, line, x, y, size)
         y -= line_height
 
 

@@ -20,7 +20,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from badge_printing import fonts
-from badge_printing.card import BadgeCard, Box, draw_card
+from badge_printing.card import BadgeCard, Box, draw_card, draw_runs
 from badge_printing.errors import LayoutError
 from badge_printing.letter_words import LETTER_WORDS
 from badge_printing.templates import INCH
@@ -75,12 +75,9 @@ def _say(letter: LetterHome, key: str) -> str:
 
 def _text(canvas: Canvas, text: str, x: float, y: float, size: float, *, bold: bool = False) -> float:
     """Draw one line in fonts that cover its scripts; returns its width."""
-    x0 = x
-    for run in fonts.runs(fonts.visual_order(text), bold=bold):
-        canvas.setFont(run.font, size)
-        canvas.drawString(x, y, run.text)
-        x += fonts.width([run], size)
-    return x - x0
+    text_runs = fonts.runs(fonts.visual_order(text), bold=bold)
+    draw_runs(canvas, text_runs, x, y, size)
+    return fonts.width(text_runs, size)
 
 
 def _wrapped(

@@ -17,7 +17,7 @@ from reportlab.lib.colors import Color
 from reportlab.pdfgen.canvas import Canvas
 
 from badge_printing import fonts
-from badge_printing.card import BadgeCard, Box, draw_card
+from badge_printing.card import BadgeCard, Box, draw_card, draw_runs
 from badge_printing.errors import LayoutError
 from badge_printing.templates import MM, SheetTemplate
 
@@ -74,21 +74,16 @@ def _cut_marks(canvas: Canvas, box: Box, length: float = 9.0, gap: float = 3.0) 
 
 
 def _text(canvas: Canvas, text: str, x: float, y: float, size: float, *, bold: bool = False) -> None:
-    for run in fonts.runs(fonts.visual_order(text), bold=bold):
-        canvas.setFont(run.font, size)
-        canvas.drawString(x, y, run.text)
-        x += fonts.width([run], size)
+    draw_runs(canvas, fonts.runs(fonts.visual_order(text), bold=bold), x, y, size)
 
 
 def _cover_line(canvas: Canvas, text: str, at: tuple[float, float], size: float, page: SheetTemplate, words: CoverWords,
                 *, bold: bool = False) -> None:  # fmt: skip
     """A cover page line whose start is ``at[0]`` points in from the side its language starts on."""
     inset, y = at
-    if not words.right_to_left:
-        _text(canvas, text, inset, y, size, bold=bold)
-        return
-    width = fonts.width(fonts.runs(fonts.visual_order(text), bold=bold), size)
-    _text(canvas, text, page.page_width - inset - width, y, size, bold=bold)
+    text_runs = fonts.runs(fonts.visual_order(text), bold=bold)
+    x = page.page_width - inset - fonts.width(text_runs, size) if words.right_to_left else inset
+    draw_runs(canvas, text_runs, x, y, size)
 
 
 def _cover_page(canvas: Canvas, cards: list[BadgeCard], template: SheetTemplate, options: PrintOptions) -> None:

@@ -250,7 +250,7 @@ def preview_first_sheet(session: Session, request: PrintRequest, template_name: 
     first = rows[: template.per_sheet]
     cards = list(_cards(session, first, lambda badge: str(new_payload(BadgeKind.BADGE, badge.generation))))
     pdf = io.BytesIO()
-    write_sheets(cards, template, pdf, PrintOptions(title=f"Badges: {title}", cover_page=False))
+    write_sheets(cards, template, pdf, PrintOptions(title=CoverWords().title.format(name=title), cover_page=False))
     document = pdfium.PdfDocument(pdf.getvalue())
     try:
         picture = document[0].render(scale=PREVIEW_DPI / 72).to_pil()
