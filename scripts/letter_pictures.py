@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 import pypdfium2 as pdfium
-from PIL import Image
+import zxingcpp
+from PIL import Image, ImageFilter
 from playwright.sync_api import Route, ViewportSize, sync_playwright
 
 from badge_printing import BUILT_IN, BadgeCard, render_sheets
@@ -47,6 +48,28 @@ def badge_image(payload: str, name: str) -> object:
     return np.asarray(page.crop(tuple(int(v) for v in box)))
 
 
+def unreadable_codes(image: Image.Image) -> Image.Image:
+    """The picture with every QR code in it blurred past reading, straight or mirrored: a letter
+    home must carry one code, the child's own (the scanner's picture shows the demo badge, and a
+    kiosk camera reads a mirrored code too)."""
+    image = image.copy()
+    for view in (image, image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)):
+        for code in zxingcpp.read_barcodes(view.convert("L")):
+            p = code.position
+            xs = [c.x for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
+            ys = [c.y for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
+            if view is not image:  # back to the unmirrored picture's coordinates
+                xs = [image.width - 1 - x for x in xs]
+            box = (
+                max(min(xs) - 4, 0),
+                max(min(ys) - 4, 0),
+                min(max(xs) + 5, image.width),
+                min(max(ys) + 5, image.height),
+            )
+            image.paste(image.crop(box).filter(ImageFilter.GaussianBlur(4)), box[:2])
+    return image
+
+
 def save(png: bytes, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     raw = target.with_suffix(".raw.png")
@@ -55,7 +78,7 @@ def save(png: bytes, target: Path) -> None:
         small = image.convert("RGB").resize(
             (PICTURE_WIDTH, PICTURE_WIDTH * image.height // image.width), Image.Resampling.LANCZOS
         )
-        small.save(target, optimize=True)
+        unreadable_codes(small).save(target, optimize=True)
     raw.unlink()
     print(f"wrote {target}")
 
