@@ -53,10 +53,12 @@ def test_an_exchange_runs_on_the_loop_when_the_writer_is_free_and_in_a_thread_wh
             )
             waiting.start()
             time.sleep(0.5)
-            # Meanwhile the loop is free: it serves a file (on the loop itself) at once, and the
-            # health check (a reader) does not queue behind the writer either.
-            assert httpx.get(f"{server.url}/static/console.css", timeout=2).status_code == 200
-            assert httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200
+            # Meanwhile the loop is free: it serves a file (on the loop itself), and the health
+            # check (a reader) does not queue behind the writer either. The writer is given back
+            # only after these answers, so a loop waiting on it would never answer: the time-out
+            # is long, for a busy machine, not a measure of speed.
+            assert httpx.get(f"{server.url}/static/console.css", timeout=20).status_code == 200
+            assert httpx.get(f"{server.url}/healthz", timeout=20).status_code == 200
         waiting.join(30)
         assert answer[0].status_code == 200
         assert where_exchanges_ran == ([True, False] if sqlite else [False])
