@@ -17,6 +17,7 @@ from badge_server.clock import utcnow
 from badge_server.errors import DeviceNotAuthorized, EnrollCodeNotAccepted, NotFoundError
 from badge_server.keys import token_digest
 from badge_server.store.db import Executor
+from badge_server.store.driver import DriverStatement
 from badge_server.store.models import Device, EnrollCode, Org
 
 # Enrolment codes are typed by IT, so they are short: 10 base32 characters (50 bits),
@@ -89,16 +90,18 @@ class DeviceIdentity:
     school_id: str
 
 
-_BY_TOKEN = select(
-    Device.id, Device.name, Device.school_id, Device.disabled_at, Device.last_seen_at, Device.software
-).where(Device.token_digest == bindparam("digest"))
+_BY_TOKEN = DriverStatement(
+    select(Device.id, Device.name, Device.school_id, Device.disabled_at, Device.last_seen_at, Device.software).where(
+        Device.token_digest == bindparam("digest")
+    )
+)
 
 
 def is_enrolled(session: Executor, token: str) -> bool:
     """Whether this token belongs to an enabled device (a read: no last-seen update)."""
     if not token:
         return False
-    row = session.execute(_BY_TOKEN, {"digest": token_digest(token)}).first()
+    row = _BY_TOKEN.first(session, {"digest": token_digest(token)})
     return row is not None and row.disabled_at is None
 
 
@@ -108,7 +111,7 @@ def authenticate_device(session: Executor, token: str, *, software: str | None =
     Core statements, not an ORM load: every exchange of the morning rush passes here."""
     if not token:
         raise DeviceNotAuthorized("This request needs the device token (Authorization: Bearer ...).")
-    row = session.execute(_BY_TOKEN, {"digest": token_digest(token)}).first()
+    row = _BY_TOKEN.first(session, {"digest": token_digest(token)})
     if row is None or row.disabled_at is not None:
         raise DeviceNotAuthorized()
     # "Last seen" is for admins (minutes matter, not seconds): written at most once a minute,

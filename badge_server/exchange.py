@@ -8,7 +8,7 @@ from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,6 +37,7 @@ from badge_server.settings import Settings
 from badge_server.staff import SESSION_HOURS as STAFF_SESSION_HOURS
 from badge_server.store.account_models import SignInPolicy
 from badge_server.store.db import Executor, read_only_transaction
+from badge_server.store.driver import DriverStatement
 from badge_server.store.models import (
     Badge,
     BadgeStatus,
@@ -82,9 +83,15 @@ class ExchangeResult:
 
 
 @dataclass(frozen=True)
-class NewSession:
+class SessionToken:
+    """A session just started: the token its holder keeps (stored only as a digest), and its lifetime."""
+
     token: str
     expires_in: int
+
+
+@dataclass(frozen=True)
+class NewSession(SessionToken):
     record: StudentSession
 
 
@@ -183,7 +190,7 @@ _BADGE = Badge.__table__.c
 _PERSON = Person.__table__.c
 _SCHOOL_POLICY = SignInPolicy.__table__.alias("school_policy")
 _DISTRICT_POLICY = SignInPolicy.__table__.alias("district_policy")
-_SCANNED = (
+_SCANNED = DriverStatement(
     select(
         _BADGE.id.label("badge_id"),
         _BADGE.kind,
@@ -207,7 +214,7 @@ _SCANNED = (
 
 def find_badge(db: Executor, keys: ServerKeys, payload: BadgePayload) -> ScannedBadge | None:
     digest = keys.secret_digest(payload.secret)
-    row = db.execute(_SCANNED, {"digest": digest}).first()
+    row = _SCANNED.first(db, {"digest": digest})
     # The look-up compares keyed HMAC digests, which an attacker cannot steer byte by byte,
     # so index timing reveals nothing; the constant-time check below keeps that true even if
     # the look-up ever changes to a prefix or a cache.
@@ -306,8 +313,8 @@ def exchange_badge(
     now = utcnow()
     code = secrets.token_urlsafe(24)
     # A Core INSERT: nothing reads the row back in this request (see audit.record).
-    session.execute(
-        _NEW_LAUNCH_CODE,
+    _NEW_LAUNCH_CODE.rows(
+        session,
         {
             "id": new_id(),
             "digest": token_digest(code),
@@ -327,9 +334,11 @@ def exchange_badge(
     return ExchangeResult(code, settings.launch_code_seconds, badge.person, badge)
 
 
-_NEW_LAUNCH_CODE = insert(LaunchCode.__table__)
+_NEW_LAUNCH_CODE = DriverStatement(
+    insert(LaunchCode.__table__), columns=["id", "digest", "badge_id", "device_id", "expires_at"]
+)
 _LAUNCH = LaunchCode.__table__.c
-_REDEEM = (  # on the table: a Core statement, built once (every sign-in redeems one)
+_REDEEM = DriverStatement(  # every sign-in redeems one: on the driver's cursor
     update(LaunchCode.__table__)
     .where(
         _LAUNCH.digest == bindparam("code_digest"),
@@ -340,26 +349,36 @@ _REDEEM = (  # on the table: a Core statement, built once (every sign-in redeems
     .values(used_at=bindparam("now"))
     .returning(_LAUNCH.badge_id)
 )
+_REDEEMED_BADGE = DriverStatement(
+    select(_BADGE.id, _BADGE.status, _BADGE.expires_at, _BADGE.person_id, _PERSON.active)
+    .join_from(Badge.__table__, Person.__table__, _PERSON.id == _BADGE.person_id)
+    .where(_BADGE.id == bindparam("badge_id"))
+)
+_SESSION = StudentSession.__table__.c
+_SESSION_ROW = ["id", "token_digest", "person_id", "badge_id", "device_id", "client", "method", "created_at"]
+_SESSION_ROW += ["last_seen_at", "idle_seconds", "expires_at"]
+_NEW_SESSION = DriverStatement(insert(StudentSession.__table__), columns=_SESSION_ROW)
 
 
 def redeem_launch_code(
-    session: Session, settings: Settings, code: str, device_id: str, client: Client, *, source_ip: str | None
-) -> NewSession:
-    """Turn a launch code into a session. Single use: of two concurrent redemptions one wins."""
+    session: Executor, settings: Settings, code: str, device_id: str, client: Client, *, source_ip: str | None
+) -> SessionToken:
+    """Turn a launch code into a session. Single use: of two concurrent redemptions one wins.
+
+    Every statement on the driver's cursor, the session's row too (:func:`start_session` without
+    the ORM): every sign-in of the morning rush redeems one."""
     now = utcnow()
     # The conditional UPDATE is the single-use guarantee: both databases let exactly one
     # transaction change the row from unused to used; the loser sees no row and is refused.
-    redeemed = {"code_digest": token_digest(code), "now": now, "redeeming_device": device_id}
-    badge_id = session.execute(_REDEEM, redeemed).scalar_one_or_none()
-    if badge_id is None:
-        raise LaunchCodeNotAccepted()
-    badge = session.get(Badge, badge_id)
+    redeemed = _REDEEM.first(session, {"code_digest": token_digest(code), "now": now, "redeeming_device": device_id})
+    badge = _REDEEMED_BADGE.first(session, {"badge_id": redeemed.badge_id}) if redeemed is not None else None
     # A replace or revoke that committed after the exchange still wins over the launch.
-    if badge is None or badge.status != BadgeStatus.ACTIVE or not badge.person.active:
+    if badge is None or badge.status != BadgeStatus.ACTIVE or not badge.active:
         raise LaunchCodeNotAccepted()
-    return start_session(
-        session, settings, badge.person, client=client, badge=badge, device_id=device_id, source_ip=source_ip
-    )
+    token, row = _session_row(settings, badge.person_id, client, badge.expires_at, badge.id, device_id, now)
+    _NEW_SESSION.rows(session, row)
+    _audit_start(session, row, source_ip)
+    return SessionToken(token, int((row["expires_at"] - now).total_seconds()))
 
 
 def session_timeouts(settings: Settings, client: Client) -> tuple[int, int]:
@@ -389,36 +408,58 @@ def start_session(
     """Start an identity session (kiosk, school browser, home, staff) and audit it. A badge's
     session ends no later than the badge; the caller has checked whatever proved who this is."""
     now = utcnow()
-    idle, lifetime = session_timeouts(settings, client)
-    expires_at = now + timedelta(seconds=lifetime)
-    if badge is not None:
-        expires_at = min(expires_at, badge.expires_at)
-    token = secrets.token_urlsafe(32)
-    record = StudentSession(
-        token_digest=token_digest(token),
-        person_id=person.id,
-        badge_id=badge.id if badge else None,
-        device_id=device_id,
-        client=client,
-        method=method,
-        created_at=now,
-        last_seen_at=now,
-        idle_seconds=idle,
-        expires_at=expires_at,
-    )
+    badge_expires_at, badge_id = (badge.expires_at, badge.id) if badge is not None else (None, None)
+    token, row = _session_row(settings, person.id, client, badge_expires_at, badge_id, device_id, now, method)
+    record = StudentSession(**row)
     session.add(record)
     session.flush()
+    _audit_start(session, row, source_ip)
+    return NewSession(token, int((record.expires_at - now).total_seconds()), record)
+
+
+def _session_row(
+    settings: Settings,
+    person_id: str,
+    client: Client,
+    badge_expires_at: datetime | None,
+    badge_id: str | None,
+    device_id: str | None,
+    now: datetime,
+    method: SignInMethod = SignInMethod.BADGE,
+) -> tuple[str, dict[str, Any]]:
+    """A new session's token and its row (:data:`_SESSION_ROW`)."""
+    idle, lifetime = session_timeouts(settings, client)
+    expires_at = now + timedelta(seconds=lifetime)
+    if badge_expires_at is not None:
+        expires_at = min(expires_at, badge_expires_at)
+    token = secrets.token_urlsafe(32)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "token_digest": token_digest(token),
+        "person_id": person_id,
+        "badge_id": badge_id,
+        "device_id": device_id,
+        "client": client,
+        "method": method,
+        "created_at": now,
+        "last_seen_at": now,
+        "idle_seconds": idle,
+        "expires_at": expires_at,
+    }
+    return token, row
+
+
+def _audit_start(session: Executor, row: dict[str, Any], source_ip: str | None) -> None:
     audit.record(
         session,
         "session.start",
-        person_id=person.id,
-        badge_id=record.badge_id,
-        device_id=device_id,
+        person_id=row["person_id"],
+        badge_id=row["badge_id"],
+        device_id=row["device_id"],
         source_ip=source_ip,
-        client=client,
-        method=method.value,
+        client=row["client"],
+        method=SignInMethod(row["method"]).value,
     )
-    return NewSession(token, int((expires_at - now).total_seconds()), record)
 
 
 LAST_SEEN_RESOLUTION = timedelta(seconds=10)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from badge_server.clock import utcnow
 from badge_server.errors import PinTriesUsedUp, RateLimited
 from badge_server.store.db import Executor, dialect_name, transaction
+from badge_server.store.driver import DriverStatement
 from badge_server.store.models import RateCounter
 
 WINDOW_SECONDS = 60
@@ -77,7 +78,7 @@ def count_attempts(session: Executor, limits: list[Limit]) -> int | None:
     # lock their rows in the same order, so they queue instead of deadlocking.
     for limit in sorted(limits, key=lambda limit: limit.key):
         start = day if limit.key.startswith(DAILY) else window
-        count = session.execute(upsert, {"key": limit.key, "window_start": start}).scalar_one()
+        count = upsert.rows(session, {"key": limit.key, "window_start": start})[0].count
         if count > limit.per_minute and exceeded is None:
             exceeded = limit
     if window % 5 == 0 and _last_sweep[0] != window:
@@ -109,7 +110,7 @@ def _upsert(insert: Any) -> Any:
     )
 
 
-_UPSERT = {False: _upsert(sqlite.insert), True: _upsert(postgresql.insert)}
+_UPSERT = {False: DriverStatement(_upsert(sqlite.insert)), True: DriverStatement(_upsert(postgresql.insert))}
 _last_sweep = [-1]  # the minute this process last swept old windows
 DAILY_LIMIT_REACHED = -1  # count_attempts' answer when a daily limit, not a minute's, is used up
 
