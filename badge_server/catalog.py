@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -14,7 +15,9 @@ from sqlalchemy.orm import Session
 from badge_server import audit, tiles
 from badge_server.clock import utcnow
 from badge_server.errors import NotFoundError, PolicyError, UploadRefused
-from badge_server.store.models import App, AppIcon, Person, StudentSession
+from badge_server.store.db import Executor
+from badge_server.store.driver import DriverStatement
+from badge_server.store.models import App, AppIcon, Person
 
 # A few well-known learning apps for the demo district. Schools edit their own catalog.
 DEMO_APPS: tuple[dict[str, object], ...] = (
@@ -70,15 +73,40 @@ DEMO_APPS: tuple[dict[str, object], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class CatalogApp:
+    """An app as a dashboard reads it: a row, not an ORM object (every sign-in's dashboard reads
+    the catalog, and loading ORM objects cost more than the statement). Its fields are the
+    ``apps`` table's columns, in their order."""
+
+    id: str
+    name: str
+    launch_url: str
+    icon: str | None
+    color: str
+    roles: list[str]
+    grades: list[str]
+    school_ids: list[str]
+    position: int
+    active: bool
+    sso_protocol: str | None
+    sso_ref: str | None
+    home_allowed: bool
+
+
+if [field.name for field in fields(CatalogApp)] != [column.key for column in App.__table__.c]:
+    raise RuntimeError("CatalogApp's fields must be the apps table's columns, in order")
+
 # Built once: every dashboard reads one (building it cost about what running it does).
-_ACTIVE = select(App).where(App.active.is_(True)).order_by(App.position, App.name)
-_ACTIVE_AT_HOME = _ACTIVE.where(App.home_allowed.is_(True))
+_ACTIVE_APPS = select(*App.__table__.c).where(App.active.is_(True)).order_by(App.position, App.name)
+_ACTIVE = DriverStatement(_ACTIVE_APPS)
+_ACTIVE_AT_HOME = DriverStatement(_ACTIVE_APPS.where(App.home_allowed.is_(True)))
 
 
-def apps_for(session: Session, person: Person, *, at_home: bool = False) -> list[App]:
+def apps_for(db: Executor, person: Person, *, at_home: bool = False) -> list[CatalogApp]:
     """Active apps whose role, grade and school lists include this person (empty list = all); at
     home (a session on an unenrolled device), only the apps the district allows there."""
-    apps = session.scalars(_ACTIVE_AT_HOME if at_home else _ACTIVE).all()
+    apps = [CatalogApp(*row) for row in (_ACTIVE_AT_HOME if at_home else _ACTIVE).rows(db, {})]
     return [
         app
         for app in apps
@@ -88,7 +116,18 @@ def apps_for(session: Session, person: Person, *, at_home: bool = False) -> list
     ]
 
 
-def visible_apps(session: Session, signed_in: StudentSession) -> list[App]:
+class Identity(Protocol):
+    """A signed-in identity session, loaded (exchange.authenticate_session) or read (exchange.signed_in)."""
+
+    @property
+    def person_id(self) -> str: ...
+    @property
+    def person(self) -> Person: ...
+    @property
+    def client(self) -> str: ...
+
+
+def visible_apps(session: Executor, signed_in: Identity) -> list[CatalogApp]:
     """Every app this identity session may see (kiosk, browser, home or staff), hidden ones too."""
     return apps_for(session, signed_in.person, at_home=signed_in.client == "home")
 
@@ -97,12 +136,12 @@ def visible_apps(session: Session, signed_in: StudentSession) -> list[App]:
 class Dashboard:
     """One identity session's tiles, each read once: shown (in order), hidden, and pinned ids."""
 
-    shown: list[App]
-    hidden: list[App]
+    shown: list[CatalogApp]
+    hidden: list[CatalogApp]
     pinned: list[str]
 
 
-def dashboard_of(session: Session, signed_in: StudentSession) -> Dashboard:
+def dashboard_of(session: Executor, signed_in: Identity) -> Dashboard:
     """The tiles of this identity session's dashboard, in the person's order with their class's
     pinned apps first, and the apps they hid apart (badge_server.tiles)."""
     person_id = signed_in.person_id
@@ -112,7 +151,7 @@ def dashboard_of(session: Session, signed_in: StudentSession) -> Dashboard:
     return Dashboard(shown, [app for app in apps if app not in shown], pinned)
 
 
-def dashboard_apps(session: Session, signed_in: StudentSession) -> list[App]:
+def dashboard_apps(session: Executor, signed_in: Identity) -> list[CatalogApp]:
     """The shown tiles of :func:`dashboard_of`."""
     return dashboard_of(session, signed_in).shown
 

@@ -12,7 +12,9 @@ keeps no school time zone yet; issue 17 brings the district's).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -21,6 +23,8 @@ from badge_server import audit
 from badge_server.clock import utcnow
 from badge_server.errors import PolicyError
 from badge_server.store.account_models import ClassPin, TileArrangement
+from badge_server.store.db import Executor
+from badge_server.store.driver import DriverStatement
 from badge_server.store.models import App, Enrollment, RosterRole
 
 MAX_TILES = 200  # more ids than any catalog holds is a broken or hostile client
@@ -28,7 +32,7 @@ MAX_TILES = 200  # more ids than any catalog holds is a broken or hostile client
 
 # Built once, with bound parameters: every dashboard reads it, and building a statement of this
 # shape cost more than running it (benchmarks/README.md, issue 16).
-_PINNED_NOW = (
+_PINNED_NOW = DriverStatement(
     select(ClassPin.app_id)
     .where(
         ClassPin.class_id.in_(
@@ -44,13 +48,34 @@ _PINNED_NOW = (
 )
 
 
-def pinned_app_ids(db: Session, person_id: str, now: datetime | None = None) -> list[str]:
+def pinned_app_ids(db: Executor, person_id: str, now: datetime | None = None) -> list[str]:
     """Apps pinned now for any class the person is a student in, oldest pin first."""
-    pinned = db.scalars(_PINNED_NOW, {"person_id": person_id, "now": now or utcnow()})
-    return list(dict.fromkeys(pinned))
+    pinned = _PINNED_NOW.rows(db, {"person_id": person_id, "now": now or utcnow()})
+    return list(dict.fromkeys(row.app_id for row in pinned))
 
 
-def arrange(apps: Sequence[App], arrangement: TileArrangement | None, pinned: Sequence[str]) -> list[App]:
+class Tile(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+AnyTile = TypeVar("AnyTile", bound=Tile)
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """A person's own order of their tiles, and the ones they hid."""
+
+    order: list[str]
+    hidden: list[str]
+
+
+_ARRANGEMENT = DriverStatement(
+    select(TileArrangement.order, TileArrangement.hidden).where(TileArrangement.person_id == bindparam("person_id"))
+)
+
+
+def arrange(apps: Sequence[AnyTile], arrangement: Arrangement | None, pinned: Sequence[str]) -> list[AnyTile]:
     """The dashboard's tiles in order: pinned, then the person's order, then the rest; hidden out."""
     by_id = {app.id: app for app in apps}
     order = arrangement.order if arrangement else []
@@ -60,12 +85,13 @@ def arrange(apps: Sequence[App], arrangement: TileArrangement | None, pinned: Se
     return shown
 
 
-def arrangement_of(db: Session, person_id: str) -> TileArrangement | None:
-    return db.get(TileArrangement, person_id)
+def arrangement_of(db: Executor, person_id: str) -> Arrangement | None:
+    row = _ARRANGEMENT.first(db, {"person_id": person_id})
+    return Arrangement(row.order, row.hidden) if row is not None else None
 
 
 def save_arrangement(
-    db: Session, person_id: str, order: list[str], hidden: list[str], allowed: Sequence[App]
+    db: Session, person_id: str, order: list[str], hidden: list[str], allowed: Sequence[Tile]
 ) -> TileArrangement:
     """Keep a person's order and hidden apps; ids not on their dashboard are refused by name."""
     if len(order) > MAX_TILES or len(hidden) > MAX_TILES:

@@ -8,7 +8,9 @@ the same machine (so both share its cores: the numbers are a floor for a dedicat
 Two phases per configuration, bounded in count and time:
 - rush: an open loop at a fixed rate (default 40 sign-ins/s; 50,000 students in 10 minutes is 83/s),
   latency from the moment each sign-in was due (so queueing counts);
-- saturation: a closed loop with many concurrent scanners, the most the server sustains.
+- saturation: a closed loop with many concurrent scanners, the most the server sustains;
+- saturation again with wrk (Debian's C load generator, benchmarks/sign_in.lua) as the scanners:
+  the Python generator needs most of a core at these rates, and takes it from the server.
 
 Rate limits stay on (their counters are part of every request's work) with thresholds raised:
 this measures capacity, not the throttle.
@@ -23,6 +25,8 @@ import asyncio
 import os
 import platform
 import random
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -229,6 +233,32 @@ def measured(label: str, pid: int, phase: Coroutine[Any, Any, tuple[list[float],
     )
 
 
+def wrk_sign_ins(url: str, district: District, pid: int, workers: int, scanners: int, seconds: float) -> str:
+    """The saturation phase with wrk as the scanners (benchmarks/sign_in.lua): a table row."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as badges_file:
+        badges_file.write("\n".join(district.payloads) + "\n")
+        badges_file.flush()
+        env = os.environ | {"BENCH_BADGES": badges_file.name, "BENCH_TOKEN": district.tokens[0]}
+        script = str(Path(__file__).with_name("sign_in.lua"))
+        command = ["wrk", f"-t{scanners}", f"-c{scanners}", f"-d{seconds:.0f}s", "--latency", "-s", script, url]
+        cpu = server_cpu_seconds(pid)
+        out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout  # noqa: S603
+        cpu = server_cpu_seconds(pid) - cpu
+    done = int(re.search(r"^Sign-ins: (\d+)$", out, re.M)[1])  # type: ignore[index]
+    broken = int(re.search(r"^Broken sign-ins: (\d+)$", out, re.M)[1])  # type: ignore[index]
+    quantiles = []
+    for quantile in ("50", "90", "99"):
+        value, unit = re.search(rf"^\s+{quantile}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()  # type: ignore[union-attr]
+        quantiles.append(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])
+    per_sign_in = cpu / max(1, done) * 1000
+    p50, p90, p99 = (f"{q:.1f} ms" for q in quantiles)
+    return (
+        f"| {workers} worker(s), saturation, wrk ({scanners} scanners; latency per request, p90 for p95) | "
+        f"{done / seconds:.0f} | "
+        f"{broken} | {p50} | {p90} | {p99} | {per_sign_in:.1f} ms |"
+    )
+
+
 def fresh_postgres() -> str:
     base = subprocess.run([str(ROOT / "scripts" / "postgres"), "start"], capture_output=True, text=True, check=True)  # noqa: S603
     url = make_url(base.stdout.strip())
@@ -270,6 +300,8 @@ def main() -> None:
                 saturation_label = f"{workers} worker(s), saturation ({args.concurrency} scanners)"
                 phase = saturate(url, district, args.concurrency, args.seconds)
                 print(measured(saturation_label, process.pid, phase), flush=True)
+                if shutil.which("wrk") is not None and not EXCHANGE_ONLY:
+                    print(wrk_sign_ins(url, district, process.pid, workers, args.concurrency, args.seconds), flush=True)
             finally:
                 stop(process)
 

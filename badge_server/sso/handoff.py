@@ -58,7 +58,7 @@ def issue_handoff(
         if kiosk.client != "kiosk" or kiosk.device_id != device.id:
             raise SessionNotValid("This session was not started on this kiosk. Please scan your badge again.")
         app = find_app(db, app_id)
-        if app is None or app not in visible_apps(db, kiosk):
+        if app is None or app.id not in {shown.id for shown in visible_apps(db, kiosk)}:
             raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
     except ApiError as exc:
         exc.audit_ids = {"person_id": kiosk.person_id, "badge_id": kiosk.badge_id}

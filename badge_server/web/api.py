@@ -24,10 +24,10 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
     authenticate_counted,
-    current_student,
     in_one_transaction,
     on_the_loop_if_free,
     public_base_url,
+    reading_student,
 )
 from badge_server.web.sso_pages import sign_out
 
@@ -191,7 +191,7 @@ async def my_apps(request: Request, runtime: RuntimeDep) -> AppsOut:
 
 
 def _my_apps(request: Request, db: Session) -> AppsOut:
-    student = current_student(request, db)
+    student = reading_student(request, db)
     return AppsOut(apps=[AppOut.model_validate(app, from_attributes=True) for app in dashboard_apps(db, student)])
 
 

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from badge_server import devices
 from badge_server.devices import DeviceIdentity
 from badge_server.errors import ApiError, DeviceNotAuthorized, SessionNotValid, WriterBusy
-from badge_server.exchange import authenticate_session, request_limits
+from badge_server.exchange import SignedIn, authenticate_session, request_limits, signed_in
 from badge_server.ratelimit import Limit, enforce_in
 from badge_server.runtime import Runtime
 from badge_server.settings import Settings
@@ -226,6 +226,19 @@ def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
 
 
 BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
+
+
+def reading_student(request: Request, db: Session, *, cookie_only: bool = False) -> SignedIn:
+    """:func:`current_student` (or, ``cookie_only``, this browser's student) for a request that
+    only reads the session: :func:`exchange.signed_in`."""
+    token = (
+        request.cookies.get(SESSION_COOKIE)
+        if cookie_only
+        else bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    )
+    if not token:
+        raise SessionNotValid()
+    return signed_in(db, token)
 
 
 async def oauth_parameters(request: Request) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from badge_server import exchange
 from badge_server.catalog import dashboard_of, find_app, visible_apps
 from badge_server.contract.words import N_
-from badge_server.errors import DeviceNotAuthorized, SsoRefused
+from badge_server.errors import ApiError, DeviceNotAuthorized, SsoRefused
 from badge_server.runtime import Runtime
 from badge_server.sso.tiles import open_tile
 from badge_server.store.models import AppIcon
@@ -25,8 +25,8 @@ from badge_server.web.deps import (
     SessionDep,
     audit_failures_as,
     authenticate_counted,
-    browser_student,
     in_one_transaction,
+    reading_student,
 )
 from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 from badge_server.web.sso_pages import issuer_of, sign_out
@@ -71,8 +71,9 @@ async def dashboard(request: Request, runtime: RuntimeDep) -> Response:
 
 
 def _dashboard(request: Request, runtime: Runtime, db: Session) -> Response:
-    student = browser_student(request, db)
-    if student is None:
+    try:
+        student = reading_student(request, db, cookie_only=True)
+    except ApiError:
         return _after_sign_out(request)
     tiles_now = dashboard_of(db, student)
     return student_page(
@@ -108,7 +109,7 @@ def open_app(app_id: str, request: Request, student: BrowserStudent, db: Session
     if student is None:
         return _after_sign_out(request)
     app = find_app(db, app_id)
-    if app is None or app not in visible_apps(db, student):
+    if app is None or app.id not in {shown.id for shown in visible_apps(db, student)}:
         raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
     return RedirectResponse(open_tile(db, student, app, issuer_of(request, runtime)), status_code=303)
 

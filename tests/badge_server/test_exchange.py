@@ -274,3 +274,26 @@ def test_a_chunked_body_without_a_length_is_cut_off_at_the_limit(http: httpx.Cli
     assert answer.status_code == 413 and error_code(answer) == "malformed_request"
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
     assert peak < 16 * 2**20, f"the body was held in memory ({peak / 2**20:.0f} MiB at peak)"
+
+
+def test_the_kiosks_apps_read_the_session_as_strictly_as_every_other_call(
+    http: httpx.Client, district: District
+) -> None:
+    """``GET /api/v1/me/apps`` reads the session on the driver's cursor (exchange.signed_in, issue
+    16), ``GET /api/v1/me`` loads it: at every step both agree, and the apps alone keep it alive."""
+    token = sign_in(http, district.device_token, district.payloads[JOSE])
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def both() -> tuple[int, int]:
+        return http.get("/api/v1/me/apps", headers=auth).status_code, http.get("/api/v1/me", headers=auth).status_code
+
+    for _ in range(3):  # 840 s in all: without its idle timer refreshed, the session ends at 300
+        clock.advance(timedelta(seconds=280))
+        assert http.get("/api/v1/me/apps", headers=auth).status_code == 200
+    clock.advance(timedelta(seconds=299))
+    assert both() == (200, 200)
+    clock.advance(timedelta(seconds=301))
+    assert both() == (401, 401), "five idle minutes end it for both"
+    again = sign_in(http, district.device_token, district.payloads[JOSE])
+    http.post("/api/v1/logout", headers={"Authorization": f"Bearer {again}"})
+    assert http.get("/api/v1/me/apps", headers={"Authorization": f"Bearer {again}"}).status_code == 401

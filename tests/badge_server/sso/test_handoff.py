@@ -252,6 +252,21 @@ def test_only_the_kiosk_that_holds_the_session_may_hand_it_off(
     assert audit_count(district.runtime, "handoff.issue", "device_not_authorized") == 1
 
 
+def test_a_handed_off_dashboard_ends_when_its_kiosk_session_idles_out(
+    server: LoopbackServer, http: httpx.Client, district: District
+) -> None:
+    """Nobody signs out: the kiosk's session just idles out, and the browser's dashboard (read on
+    the driver's cursor, exchange.signed_in) goes with it, though its own idle time has not run."""
+    kiosk_token = sign_in(http, district.device_token, district.payloads[JOSE])
+    idle = district.runtime.settings.kiosk_session_idle_seconds
+    with browser(server) as chromium:
+        chromium.get(handoff_url(http, district, kiosk_token))  # the kiosk's last activity
+        clock.advance(timedelta(seconds=idle - 100))
+        assert chromium.get("/dashboard").status_code == 200  # the browser's, 100 s before the kiosk idles out
+        clock.advance(timedelta(seconds=101))
+        assert chromium.get("/dashboard").headers["location"] == "/signed-out"
+
+
 def test_signing_out_on_the_kiosk_ends_the_browser_session_it_handed_off(
     server: LoopbackServer, http: httpx.Client, district: District
 ) -> None:
