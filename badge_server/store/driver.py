@@ -32,7 +32,7 @@ class _Compiled:
     defaults: Mapping[str, Any]  # values the statement carries itself (``count + 1``)
     binds: Mapping[str, Processor]
     row: Any  # a namedtuple class named as the statement's result columns
-    results: tuple[Processor, ...]
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column, its processor) where it has one
 
 
 class DriverStatement:
@@ -68,11 +68,16 @@ class DriverStatement:
             raise DBAPIError.instance(compiled.sql, arguments, exc, connection.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
-        results, row = compiled.results, compiled.row
-        return [
-            row(*(value if process is None else process(value) for value, process in zip(found, results, strict=True)))
-            for found in fetched
-        ]
+        make = compiled.row._make
+        if not compiled.results:
+            return [make(found) for found in fetched]
+        rows = []
+        for found in fetched:
+            columns = list(found)
+            for index, process in compiled.results:
+                columns[index] = process(columns[index])
+            rows.append(make(columns))
+        return rows
 
     def first(self, db: Executor, parameters: Mapping[str, Any]) -> Any | None:
         """The first row, or ``None``."""
@@ -107,7 +112,11 @@ def _compile(statement: ClauseElement, dialect: Dialect, columns: list[str] | No
         binds=binds,
         row=namedtuple("Row", keys),
         results=tuple(
-            column[3].dialect_impl(dialect).result_processor(dialect, None) for column in compiled._result_columns
+            (index, process)
+            for index, process in enumerate(
+                column[3].dialect_impl(dialect).result_processor(dialect, None) for column in compiled._result_columns
+            )
+            if process is not None
         ),
     )
 
