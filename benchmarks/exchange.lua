@@ -14,3 +14,14 @@ function request()
     turn = turn + 1
     return wrk.format(nil, "/api/v1/exchange", nil, '{"badge":"' .. badges[(turn % #badges) + 1] .. '"}')
 end
+
+-- BENCH_PACE_MS (optional): each connection waits a random time of that mean (exponential, as
+-- independent arrivals are) before its next request, for a set offered rate (connections x
+-- 1000 / mean, less the answers' own time) instead of the most the server sustains.
+local pace = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace then
+    math.randomseed(os.time())
+    function delay()
+        return math.floor(-math.log(1 - math.random()) * pace)
+    end
+end

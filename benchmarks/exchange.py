@@ -5,6 +5,9 @@ Both servers run in the same run, one after the other, on the same SQLite file a
 sqlite3). Each takes the same loads:
 - wrk (a C load generator, Debian's ``wrk``): 2 threads, 16 connections, POST /api/v1/exchange
   for one device over the district's badges: the most each sustains, with wrk's latency;
+- wrk again at a fixed offered rate (--rate, default 300/s): 40 connections, each pacing its
+  requests with random gaps (exchange.lua), so the generator takes little of the machine;
+  latency counted from each request's sending (a late request's wait before it is not);
 - Python (asyncio + httpx, benchmarks.load's open loop): a fixed offered rate (default 300/s)
   over 40 devices, latency counted from when each exchange was due, so queueing counts.
 The load generator shares the machine's cores with the server; the ratio to the lean reference
@@ -33,6 +36,7 @@ import httpx
 from benchmarks import load
 
 HERE = Path(__file__).resolve().parent
+PACED_CONNECTIONS = 40  # as many kiosks as the Python load's devices
 
 
 def start_lean(district: load.District) -> tuple[subprocess.Popen[bytes], str]:
@@ -51,9 +55,14 @@ def start_lean(district: load.District) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("lean reference did not start")
 
 
-def run_wrk(url: str, district: load.District, badges_file: Path, seconds: float, connections: int) -> dict[str, float]:
-    """wrk's figures: requests/s, p50 and p99 in ms, and answers that were not 2xx."""
+def run_wrk(
+    url: str, district: load.District, badges_file: Path, seconds: float, connections: int, rate: float | None = None
+) -> dict[str, float]:
+    """wrk's figures: requests/s, p50 and p99 in ms, and answers that were not 2xx. With ``rate``,
+    each connection paces its requests (exchange.lua) for about that many a second in all."""
     env = os.environ | {"BENCH_BADGES": str(badges_file), "BENCH_TOKEN": district.tokens[0]}
+    if rate is not None:
+        env["BENCH_PACE_MS"] = f"{connections * 1000 / rate:.1f}"
     command = [
         "wrk",
         "-t2",
@@ -109,6 +118,14 @@ def measure(
     rows.append(
         f"| {label} | wrk, {args.connections} connections | {figures['rate']:.0f} | {figures['failed']:.0f} | "
         f"{figures['p50']:.1f} ms | - | {figures['p99']:.1f} ms | {per} |"
+    )
+    cpu = load.server_cpu_seconds(process.pid)
+    paced = run_wrk(url, district, badges_file, args.seconds, PACED_CONNECTIONS, args.rate)
+    cpu = load.server_cpu_seconds(process.pid) - cpu
+    rows.append(
+        f"| {label} | wrk, {args.rate:.0f}/s offered ({PACED_CONNECTIONS} connections, paced) | {paced['rate']:.0f} | "
+        f"{paced['failed']:.0f} | {paced['p50']:.1f} ms | - | {paced['p99']:.1f} ms | "
+        f"{cpu / max(1.0, paced['rate'] * args.seconds) * 1000:.2f} ms |"
     )
     rows.append(
         load.measured(
