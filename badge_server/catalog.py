@@ -117,7 +117,7 @@ def apps_for(db: Executor, person: Person, *, at_home: bool = False) -> list[Cat
 
 
 class Identity(Protocol):
-    """A signed-in identity session, loaded (exchange.authenticate_session) or read (exchange.signed_in)."""
+    """A signed-in identity session, loaded (sessions.authenticate_session) or read (sessions.signed_in)."""
 
     @property
     def person_id(self) -> str: ...

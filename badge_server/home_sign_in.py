@@ -25,9 +25,10 @@ from badge_server.badges import pin_required
 from badge_server.clock import utcnow
 from badge_server.contract.payload import BadgePayload
 from badge_server.errors import HomeSignInOff, PinIncorrect, PinNotSet, PinRequired
-from badge_server.exchange import CheckedPin, NewSession, check_badge, start_session
+from badge_server.exchange import CheckedPin, check_badge
 from badge_server.keys import ServerKeys
 from badge_server.ratelimit import Limit
+from badge_server.sessions import NewSession, start_session
 from badge_server.settings import Settings
 from badge_server.store.account_models import SignInPolicy
 from badge_server.store.models import Org, Person, StudentSession

@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from badge_server import audit, student_passwords
 from badge_server.clock import utcnow
 from badge_server.errors import PasswordNotAccepted, RateLimited
-from badge_server.exchange import NewSession, end_session, start_session
 from badge_server.keys import ServerKeys
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
+from badge_server.sessions import NewSession, end_session, start_session
 from badge_server.settings import Settings
 from badge_server.store.account_models import StudentPassword
 from badge_server.store.db import read_only_transaction, transaction

@@ -27,7 +27,7 @@ import uvicorn
 from saml2 import BINDING_HTTP_REDIRECT
 from sqlalchemy import update
 
-from badge_server import exchange
+from badge_server import sessions
 from badge_server.app import create_app
 from badge_server.clock import utcnow
 from badge_server.ops.demo import build_demo
@@ -88,7 +88,7 @@ def main() -> None:
             query = sp.redirect_query(xml)
             started = time.perf_counter()
             with transaction(runtime.factory) as session:
-                student = exchange.authenticate_session(session, session_token)
+                student = sessions.authenticate_session(session, session_token)
                 checked = check_authn_request(
                     session,
                     runtime.keys,

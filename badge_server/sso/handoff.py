@@ -24,8 +24,8 @@ from badge_server.clock import utcnow
 from badge_server.contract.words import N_
 from badge_server.devices import DeviceIdentity
 from badge_server.errors import ApiError, SessionNotValid, SsoRefused
-from badge_server.exchange import authenticate_session, session_live
 from badge_server.keys import token_digest
+from badge_server.sessions import authenticate_session, session_live
 from badge_server.settings import Settings
 from badge_server.store.models import StudentSession
 from badge_server.store.sso_models import HandoffCode

@@ -18,7 +18,7 @@ from authlib.oidc.core.errors import LoginRequiredError, RequestNotSupportedErro
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from badge_server import audit, exchange
+from badge_server import audit, sessions
 from badge_server.errors import SsoRefused
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.settings import Settings
@@ -214,7 +214,7 @@ def userinfo(db: Session, access_token: str | None, now: datetime) -> dict[str, 
     student = db.get(StudentSession, token.session_id)
     if client is None or client.disabled_at is not None or student is None:
         return None
-    if not exchange.identity_live(db, student, now):  # signed out, idle too long, or ran out
+    if not sessions.identity_live(db, student, now):  # signed out, idle too long, or ran out
         return None
     return claims_for(db, student.person, set(token.scope.split()), now)
 

@@ -22,7 +22,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from badge_server import exchange
+from badge_server import sessions
 from badge_server.errors import SsoRefused
 from badge_server.keys import ServerKeys, token_digest
 from badge_server.settings import Settings
@@ -267,7 +267,7 @@ class CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
 
     def authenticate_user(self, authorization_code: IssuedCode) -> StudentSession | None:
         student = self.provider.db.get(StudentSession, authorization_code.row.session_id)
-        if not exchange.identity_live(self.provider.db, student, self.provider.now):
+        if not sessions.identity_live(self.provider.db, student, self.provider.now):
             self.provider.failure_reason = "session_ended"  # signed out between the code and the token
             return None
         return student

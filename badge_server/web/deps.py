@@ -13,9 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from badge_server import devices
 from badge_server.devices import DeviceIdentity
 from badge_server.errors import ApiError, DeviceNotAuthorized, SessionNotValid, WriterBusy
-from badge_server.exchange import SignedIn, authenticate_session, request_limits, signed_in
+from badge_server.exchange import request_limits
 from badge_server.ratelimit import Limit, enforce_in
 from badge_server.runtime import Runtime
+from badge_server.sessions import SignedIn, authenticate_session, signed_in
 from badge_server.settings import Settings
 from badge_server.store.db import WITHOUT_WAITING, Executor, WithoutWaiting, transaction
 from badge_server.store.models import StudentSession
@@ -230,7 +231,7 @@ BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
 
 def reading_student(request: Request, db: Session, *, cookie_only: bool = False) -> SignedIn:
     """:func:`current_student` (or, ``cookie_only``, this browser's student) for a request that
-    only reads the session: :func:`exchange.signed_in`."""
+    only reads the session: :func:`sessions.signed_in`."""
     token = (
         request.cookies.get(SESSION_COOKIE)
         if cookie_only

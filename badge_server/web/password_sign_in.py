@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from badge_server import audit, devices, student_passwords
 from badge_server.contract.words import N_
 from badge_server.errors import ApiError, PasswordNotAccepted, PolicyError, RateLimited
-from badge_server.exchange import authenticate_session
 from badge_server.password_sign_in import (
     CLAIM_SECONDS,
     Attempt,
@@ -35,6 +34,7 @@ from badge_server.password_sign_in import (
 )
 from badge_server.ratelimit import enforce_limits
 from badge_server.runtime import Runtime
+from badge_server.sessions import authenticate_session
 from badge_server.store.account_models import StudentPassword
 from badge_server.store.db import transaction
 from badge_server.store.models import Person, SignInMethod, StudentSession

@@ -13,7 +13,7 @@ from fastapi import BackgroundTasks, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from badge_server import exchange
+from badge_server import sessions
 from badge_server.clock import utcnow
 from badge_server.runtime import Runtime
 from badge_server.sso import saml_logout
@@ -80,5 +80,5 @@ def sign_out(
 ) -> None:
     """End the identity session, and the browser sessions a kiosk handed off from it, and tell
     the apps each of them signed in to: on a shared device the next child must find them closed."""
-    for ended in exchange.end_session(db, student, reason=reason):
+    for ended in sessions.end_session(db, student, reason=reason):
         tell_apps_signed_out(request, db, runtime, ended, background)

@@ -279,7 +279,7 @@ def test_a_chunked_body_without_a_length_is_cut_off_at_the_limit(http: httpx.Cli
 def test_the_kiosks_apps_read_the_session_as_strictly_as_every_other_call(
     http: httpx.Client, district: District
 ) -> None:
-    """``GET /api/v1/me/apps`` reads the session on the driver's cursor (exchange.signed_in, issue
+    """``GET /api/v1/me/apps`` reads the session on the driver's cursor (sessions.signed_in, issue
     16), ``GET /api/v1/me`` loads it: at every step both agree, and the apps alone keep it alive."""
     token = sign_in(http, district.device_token, district.payloads[JOSE])
     auth = {"Authorization": f"Bearer {token}"}

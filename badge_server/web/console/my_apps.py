@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRouter
 from sqlalchemy.orm import Session
 
-from badge_server import exchange
+from badge_server import sessions
 from badge_server.errors import SessionNotValid
 from badge_server.store.models import Person, SignInMethod, StaffSession
 from badge_server.web.console.access import CurrentStaff, StaffForm
@@ -33,7 +33,7 @@ def my_apps(
             "A district admin can link it (Staff)."
         )
         return render_page(request, "error.html", record, status=409, message=message)
-    started = exchange.start_session(
+    started = sessions.start_session(
         db, runtime.settings, person, client="staff", method=SignInMethod.STAFF, source_ip=ip
     )
     # Never longer than the console session it came from.
@@ -49,8 +49,8 @@ def end_staff_dashboard(request: Request, db: Session, record: StaffSession) -> 
     if not token:
         return
     try:
-        session = exchange.authenticate_session(db, token)
+        session = sessions.authenticate_session(db, token)
     except SessionNotValid:  # expired, ended or unknown: already over
         return
     if session.client == "staff" and session.person_id == record.staff.person_id:
-        exchange.end_session(db, session, reason="logout")
+        sessions.end_session(db, session, reason="logout")

@@ -256,7 +256,7 @@ def test_a_handed_off_dashboard_ends_when_its_kiosk_session_idles_out(
     server: LoopbackServer, http: httpx.Client, district: District
 ) -> None:
     """Nobody signs out: the kiosk's session just idles out, and the browser's dashboard (read on
-    the driver's cursor, exchange.signed_in) goes with it, though its own idle time has not run."""
+    the driver's cursor, sessions.signed_in) goes with it, though its own idle time has not run."""
     kiosk_token = sign_in(http, district.device_token, district.payloads[JOSE])
     idle = district.runtime.settings.kiosk_session_idle_seconds
     with browser(server) as chromium:
