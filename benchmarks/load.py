@@ -248,8 +248,10 @@ def wrk_sign_ins(url: str, district: District, pid: int, workers: int, scanners:
     broken = int(re.search(r"^Broken sign-ins: (\d+)$", out, re.M)[1])  # type: ignore[index]
     quantiles = []
     for quantile in ("50", "90", "99"):
-        value, unit = re.search(rf"^\s+{quantile}%\s+([\d.]+)(us|ms|s)$", out, re.M).groups()  # type: ignore[union-attr]
-        quantiles.append(float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit])
+        found = re.search(rf"^\s+{quantile}%\s+([\d.]+)(us|ms|s|m)$", out, re.M)
+        if found is None:
+            raise RuntimeError(f"wrk's output has no {quantile}% latency:\n{out}")
+        quantiles.append(float(found[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found[2]])
     per_sign_in = cpu / max(1, done) * 1000
     p50, p90, p99 = (f"{q:.1f} ms" for q in quantiles)
     return (

@@ -139,3 +139,6 @@ def test_two_workers_log_json_lines_without_secrets_and_their_metrics_add_up(tmp
     leaked = [secret for secret in secrets if secret and secret in text]
     assert leaked == [], "a secret reached the log"
     assert "scrape-me" not in text and "Oidc-Code" not in text
+    # Two workers on the embedded database: IT is told one serves more (benchmarks/README.md).
+    (note,) = [record for record in records if record["logger"] == "badge_server.serve"]
+    assert note["level"] == "WARNING" and "Use --workers 1" in note["message"]
