@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from badge_server import audit, tiles
 from badge_server.clock import utcnow
-from badge_server.errors import NotFoundError, PolicyError, UploadRefused
+from badge_server.contract.words import N_
+from badge_server.errors import NotFoundError, PolicyError, SsoRefused, UploadRefused
 from badge_server.store.db import Executor
 from badge_server.store.driver import DriverStatement
 from badge_server.store.models import App, AppIcon, Person
@@ -148,7 +149,8 @@ def dashboard_of(session: Executor, signed_in: Identity) -> Dashboard:
     apps = visible_apps(session, signed_in)
     pinned = tiles.pinned_app_ids(session, person_id)
     shown = tiles.arrange(apps, tiles.arrangement_of(session, person_id), pinned)
-    return Dashboard(shown, [app for app in apps if app not in shown], pinned)
+    shown_ids = {app.id for app in shown}
+    return Dashboard(shown, [app for app in apps if app.id not in shown_ids], pinned)
 
 
 def dashboard_apps(session: Executor, signed_in: Identity) -> list[CatalogApp]:
@@ -163,6 +165,15 @@ def all_apps(session: Session) -> list[App]:
 
 def find_app(session: Session, app_id: str) -> App | None:
     return session.get(App, app_id)
+
+
+def app_on_dashboard(session: Session, signed_in: Identity, app_id: str) -> App:
+    """The app of a tile this identity session may open (hidden tiles too); refused otherwise,
+    whether the app does not exist or is not theirs."""
+    app = find_app(session, app_id)
+    if app is None or app.id not in {visible.id for visible in visible_apps(session, signed_in)}:
+        raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
+    return app
 
 
 def add_demo_catalog(session: Session) -> None:

@@ -85,8 +85,7 @@ def start_session(
     """Start an identity session (kiosk, school browser, home, staff) and audit it. A badge's
     session ends no later than the badge; the caller has checked whatever proved who this is."""
     now = utcnow()
-    badge_expires_at, badge_id = (badge.expires_at, badge.id) if badge is not None else (None, None)
-    token, row = _session_row(settings, person.id, client, badge_expires_at, badge_id, device_id, now, method)
+    token, row = _session_row(settings, person.id, client, badge, device_id, now, method)
     record = StudentSession(**row)
     session.add(record)
     session.flush()
@@ -107,7 +106,7 @@ def begin_session(
     """:func:`start_session` for a badge's launch, on the driver's cursor (no ORM object, no
     flush): every sign-in of the morning rush begins one."""
     now = utcnow()
-    token, row = _session_row(settings, person_id, client, badge.expires_at, badge.id, device_id, now)
+    token, row = _session_row(settings, person_id, client, badge, device_id, now)
     _NEW_SESSION.rows(db, row)
     _audit_start(db, row, source_ip)
     return SessionToken(token, int((row["expires_at"] - now).total_seconds()))
@@ -117,8 +116,7 @@ def _session_row(
     settings: Settings,
     person_id: str,
     client: Client,
-    badge_expires_at: datetime | None,
-    badge_id: str | None,
+    badge: SessionBadge | None,
     device_id: str | None,
     now: datetime,
     method: SignInMethod = SignInMethod.BADGE,
@@ -126,14 +124,14 @@ def _session_row(
     """A new session's token and its row (:data:`_SESSION_ROW`)."""
     idle, lifetime = session_timeouts(settings, client)
     expires_at = now + timedelta(seconds=lifetime)
-    if badge_expires_at is not None:
-        expires_at = min(expires_at, badge_expires_at)
+    if badge is not None:
+        expires_at = min(expires_at, badge.expires_at)
     token = secrets.token_urlsafe(32)
     row: dict[str, Any] = {
         "id": new_id(),
         "token_digest": token_digest(token),
         "person_id": person_id,
-        "badge_id": badge_id,
+        "badge_id": badge.id if badge is not None else None,
         "device_id": device_id,
         "client": client,
         "method": method,
@@ -189,37 +187,27 @@ class SignedIn:
     session: reading it is all such a request does."""
 
     id: str
-    person_id: str
     person: Person
     client: str
     idle_seconds: int
     badge_id: str | None
     device_id: str | None
 
+    @property
+    def person_id(self) -> str:
+        return self.person.id
+
 
 def signed_in(session: Session, token: str) -> SignedIn:
     """:func:`authenticate_session` for a request that only reads the session (its idle timer is
     refreshed all the same)."""
     row = _LIVE_SESSION.first(session, {"digest": token_digest(token)})
-    if row is not None and row.handed_off_from is not None:
-        # Alive only while its kiosk session is: the rare case, answered the ORM's way.
-        record = authenticate_session(session, token)
-        return SignedIn(
-            record.id,
-            record.person_id,
-            record.person,
-            record.client,
-            record.idle_seconds,
-            record.badge_id,
-            record.device_id,
-        )
     now = utcnow()
-    if row is None or not session_live(row, now):
+    if row is None or not identity_live(session, row, now):
         raise SessionNotValid()
-    if now - row.last_seen_at >= LAST_SEEN_RESOLUTION:  # as authenticate_session does
+    if _idle_timer_due(row.last_seen_at, now):
         _SEEN_NOW.rows(session, {"session_id": row.session_id, "now": now})
-    person = person_of(row)
-    return SignedIn(row.session_id, person.id, person, row.client, row.idle_seconds, row.badge_id, row.device_id)
+    return SignedIn(row.session_id, person_of(row), row.client, row.idle_seconds, row.badge_id, row.device_id)
 
 
 def authenticate_session(session: Session, token: str) -> StudentSession:
@@ -228,11 +216,15 @@ def authenticate_session(session: Session, token: str) -> StudentSession:
     now = utcnow()
     if record is None or not identity_live(session, record, now):
         raise SessionNotValid()
-    # A write per request is a write lock per request; the idle timer does not need to be finer
-    # than this (it runs for minutes), and the morning rush is mostly reads of the same session.
-    if now - record.last_seen_at >= LAST_SEEN_RESOLUTION:
+    if _idle_timer_due(record.last_seen_at, now):
         record.last_seen_at = now
     return record
+
+
+def _idle_timer_due(last_seen_at: datetime, now: datetime) -> bool:
+    # A write per request is a write lock per request; the idle timer does not need to be finer
+    # than this (it runs for minutes), and the morning rush is mostly reads of the same session.
+    return now - last_seen_at >= LAST_SEEN_RESOLUTION
 
 
 def end_session(session: Session, record: StudentSession, *, reason: str) -> list[StudentSession]:
@@ -256,7 +248,7 @@ def _kiosk_session_live(session: Session, kiosk_session_id: str, now: datetime) 
     return session_live(session.get(StudentSession, kiosk_session_id), now)
 
 
-def identity_live(session: Session, record: StudentSession | None, now: datetime) -> bool:
+def identity_live(session: Session, record: SessionTimes | None, now: datetime) -> bool:
     """What apps' tokens and codes rest on: the session is live, and so is the kiosk session a
     handed-off browser session came from (read-only: it does not refresh the idle timer)."""
     return session_live(record, now) and (
@@ -265,10 +257,13 @@ def identity_live(session: Session, record: StudentSession | None, now: datetime
 
 
 class SessionTimes(Protocol):
+    """What decides whether a session is live: a loaded StudentSession or a row read on the cursor."""
+
     ended_at: datetime | None
     last_seen_at: datetime
     idle_seconds: int
     expires_at: datetime
+    handed_off_from: str | None
 
 
 def session_live(record: SessionTimes | None, now: datetime) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from badge_server import audit
-from badge_server.catalog import find_app, visible_apps
+from badge_server.catalog import app_on_dashboard
 from badge_server.clock import utcnow
 from badge_server.contract.words import N_
 from badge_server.devices import DeviceIdentity
@@ -57,9 +57,7 @@ def issue_handoff(
         # started the session, proving its own device token, may.
         if kiosk.client != "kiosk" or kiosk.device_id != device.id:
             raise SessionNotValid("This session was not started on this kiosk. Please scan your badge again.")
-        app = find_app(db, app_id)
-        if app is None or app.id not in {shown.id for shown in visible_apps(db, kiosk)}:
-            raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
+        app = app_on_dashboard(db, kiosk, app_id)
     except ApiError as exc:
         exc.audit_ids = {"person_id": kiosk.person_id, "badge_id": kiosk.badge_id}
         raise

@@ -205,11 +205,17 @@ async def kiosk_device_token(
 KioskDeviceToken = Annotated[str, Depends(kiosk_device_token)]
 
 
-def current_student(request: Request, db: SessionDep) -> StudentSession:
-    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+def session_token(request: Request, *, cookie_only: bool = False) -> str:
+    """The student's session token: the bearer token (a kiosk) or the browser's cookie; refused
+    when there is none."""
+    token = (None if cookie_only else bearer_token(request)) or request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SessionNotValid()
-    return authenticate_session(db, token)
+    return token
+
+
+def current_student(request: Request, db: SessionDep) -> StudentSession:
+    return authenticate_session(db, session_token(request))
 
 
 CurrentStudent = Annotated[StudentSession, Depends(current_student)]
@@ -232,14 +238,7 @@ BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
 def reading_student(request: Request, db: Session, *, cookie_only: bool = False) -> SignedIn:
     """:func:`current_student` (or, ``cookie_only``, this browser's student) for a request that
     only reads the session: :func:`sessions.signed_in`."""
-    token = (
-        request.cookies.get(SESSION_COOKIE)
-        if cookie_only
-        else bearer_token(request) or request.cookies.get(SESSION_COOKIE)
-    )
-    if not token:
-        raise SessionNotValid()
-    return signed_in(db, token)
+    return signed_in(db, session_token(request, cookie_only=cookie_only))
 
 
 async def oauth_parameters(request: Request) -> dict[str, list[str]]:

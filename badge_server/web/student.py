@@ -10,9 +10,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from badge_server import exchange
-from badge_server.catalog import dashboard_of, find_app, visible_apps
+from badge_server.catalog import app_on_dashboard, dashboard_of
 from badge_server.contract.words import N_
-from badge_server.errors import ApiError, DeviceNotAuthorized, SsoRefused
+from badge_server.errors import ApiError, DeviceNotAuthorized
 from badge_server.runtime import Runtime
 from badge_server.sso.tiles import open_tile
 from badge_server.store.models import AppIcon
@@ -108,9 +108,7 @@ def open_app(app_id: str, request: Request, student: BrowserStudent, db: Session
     """A dashboard tile: into the app's own sign-in (OIDC, SAML), which the session answers at once."""
     if student is None:
         return _after_sign_out(request)
-    app = find_app(db, app_id)
-    if app is None or app.id not in {shown.id for shown in visible_apps(db, student)}:
-        raise SsoRefused("app_not_for_student", N_("This app is not on your dashboard."))
+    app = app_on_dashboard(db, student, app_id)
     return RedirectResponse(open_tile(db, student, app, issuer_of(request, runtime)), status_code=303)
 
 
