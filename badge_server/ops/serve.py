@@ -87,19 +87,20 @@ def share_metrics_between_workers(settings: Settings) -> None:
 
 def run(settings: Settings, *, host: str, port: int, workers: int, extra_routers: Sequence[APIRouter] = ()) -> None:
     """Serve; ``extra_routers`` (the demo's own app) are served beside the server, one process only."""
-    logging.config.dictConfig(log_config(settings.log_format))
-    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
-        # Not refused (it works), only slower: said where IT reads the server's log.
-        logging.getLogger("badge_server.serve").warning(
-            "%d workers on the embedded database (SQLite) serve fewer sign-ins than one: it has one writer "
-            "at a time, and the other processes wait for it. Use --workers 1 (BADGE_WORKERS=1), or PostgreSQL.",
-            workers,
-        )
     if workers > 1:
         share_metrics_between_workers(settings)
     # Build the app once here even with workers: a bad key or an old schema stops the
     # command with a clear message instead of N workers crashing in a loop.
     app = create_app(settings)
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        # Not refused (it works), only slower: said where IT reads the server's log, in its format
+        # (the logging uvicorn.run sets up next, set up here first).
+        logging.config.dictConfig(log_config(settings.log_format))
+        logging.getLogger("badge_server.serve").warning(
+            "%d workers on the embedded database (SQLite) serve fewer sign-ins than one: it has one writer "
+            "at a time, and the other processes wait for it. Use --workers 1 (BADGE_WORKERS=1), or PostgreSQL.",
+            workers,
+        )
     for router in extra_routers:
         app.include_router(router)
     common = {
