@@ -192,6 +192,8 @@ class SignedIn:
     idle_seconds: int
     badge_id: str | None
     device_id: str | None
+    #: Whether :func:`refresh_idle_timer` is due (it writes: after the reading's transaction).
+    idle_timer_due: bool
 
     @property
     def person_id(self) -> str:
@@ -199,15 +201,27 @@ class SignedIn:
 
 
 def signed_in(session: Session, token: str) -> SignedIn:
-    """:func:`authenticate_session` for a request that only reads the session (its idle timer is
-    refreshed all the same)."""
+    """:func:`authenticate_session` for a request that only reads the session. It writes nothing,
+    so it may run in a transaction that does not take SQLite's writer: the caller refreshes the
+    idle timer after, when ``idle_timer_due`` says so (:func:`refresh_idle_timer`)."""
     row = _LIVE_SESSION.first(session, {"digest": token_digest(token)})
     now = utcnow()
     if row is None or not identity_live(session, row, now):
         raise SessionNotValid()
-    if _idle_timer_due(row.last_seen_at, now):
-        _SEEN_NOW.rows(session, {"session_id": row.session_id, "now": now})
-    return SignedIn(row.session_id, person_of(row), row.client, row.idle_seconds, row.badge_id, row.device_id)
+    return SignedIn(
+        row.session_id,
+        person_of(row),
+        row.client,
+        row.idle_seconds,
+        row.badge_id,
+        row.device_id,
+        idle_timer_due=_idle_timer_due(row.last_seen_at, now),
+    )
+
+
+def refresh_idle_timer(session: Session, session_id: str) -> None:
+    """The idle timer of a session :func:`signed_in` read, restarted now."""
+    _SEEN_NOW.rows(session, {"session_id": session_id, "now": utcnow()})
 
 
 def authenticate_session(session: Session, token: str) -> StudentSession:

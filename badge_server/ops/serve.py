@@ -85,6 +85,27 @@ def share_metrics_between_workers(settings: Settings) -> None:
     os.environ[MULTIPROCESS_DIR] = str(folder)  # inherited by the workers, read when they import
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (a container's or systemd's CPU set, if any)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def workers_beyond_cores(settings: Settings, workers: int, cores: int) -> str | None:
+    """What to tell IT when ``workers`` on the embedded database are more than the ``cores``.
+
+    The workers take turns at SQLite's one writer: one per core served 1.75 times the sign-ins of
+    one worker on 2 cores, and more than the cores served fewer again (a worker that has the
+    writer waits for a core). PostgreSQL has no such turn: no advice.
+    """
+    if workers <= cores or not settings.effective_database_url.startswith("sqlite"):
+        return None
+    return (
+        f"{workers} workers on {cores} CPU cores: on the embedded database (SQLite) the workers take "
+        f"turns at its one writer, and more workers than cores serve fewer sign-ins. Use --workers "
+        f"{cores} (BADGE_WORKERS={cores})."
+    )
+
+
 def run(settings: Settings, *, host: str, port: int, workers: int, extra_routers: Sequence[APIRouter] = ()) -> None:
     """Serve; ``extra_routers`` (the demo's own app) are served beside the server, one process only."""
     if workers > 1:
@@ -92,15 +113,11 @@ def run(settings: Settings, *, host: str, port: int, workers: int, extra_routers
     # Build the app once here even with workers: a bad key or an old schema stops the
     # command with a clear message instead of N workers crashing in a loop.
     app = create_app(settings)
-    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+    if (too_many := workers_beyond_cores(settings, workers, usable_cores())) is not None:
         # Not refused (it works), only slower: said where IT reads the server's log, in its format
         # (the logging uvicorn.run sets up next, set up here first).
         logging.config.dictConfig(log_config(settings.log_format))
-        logging.getLogger("badge_server.serve").warning(
-            "%d workers on the embedded database (SQLite) serve fewer sign-ins than one: it has one writer "
-            "at a time, and the other processes wait for it. Use --workers 1 (BADGE_WORKERS=1), or PostgreSQL.",
-            workers,
-        )
+        logging.getLogger("badge_server.serve").warning(too_many)
     for router in extra_routers:
         app.include_router(router)
     common = {

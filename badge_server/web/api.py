@@ -15,6 +15,7 @@ from badge_server.contract.payload import parse_payload
 from badge_server.errors import MalformedRequest, PolicyError
 from badge_server.ratelimit import Limit, enforce_limits
 from badge_server.runtime import Runtime
+from badge_server.sessions import SignedIn
 from badge_server.web.deps import (
     ClientIP,
     CurrentStudent,
@@ -27,7 +28,7 @@ from badge_server.web.deps import (
     in_one_transaction,
     on_the_loop_if_free,
     public_base_url,
-    reading_student,
+    reading_as_student,
 )
 from badge_server.web.sso_pages import sign_out
 
@@ -186,12 +187,11 @@ def me(student: CurrentStudent, db: SessionDep) -> UserOut:
 
 @router.get("/me/apps", response_model=AppsOut)
 async def my_apps(request: Request, runtime: RuntimeDep) -> AppsOut:
-    """The kiosk's dashboard, right after its launch: one hand-off, one transaction."""
-    return await in_one_transaction(runtime, partial(_my_apps, request))
+    """The kiosk's dashboard, right after its launch: read on the event loop on SQLite."""
+    return await reading_as_student(runtime, request, _my_apps)
 
 
-def _my_apps(request: Request, db: Session) -> AppsOut:
-    student = reading_student(request, db)
+def _my_apps(db: Session, student: SignedIn) -> AppsOut:
     return AppsOut(apps=[AppOut.model_validate(app, from_attributes=True) for app in dashboard_apps(db, student)])
 
 

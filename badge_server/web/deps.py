@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -16,9 +19,9 @@ from badge_server.errors import ApiError, DeviceNotAuthorized, SessionNotValid, 
 from badge_server.exchange import request_limits
 from badge_server.ratelimit import Limit, enforce_in
 from badge_server.runtime import Runtime
-from badge_server.sessions import SignedIn, authenticate_session, signed_in
+from badge_server.sessions import SignedIn, authenticate_session, refresh_idle_timer, signed_in
 from badge_server.settings import Settings
-from badge_server.store.db import WITHOUT_WAITING, Executor, WithoutWaiting, transaction
+from badge_server.store.db import Executor, read_only_transaction, transaction, without_waiting
 from badge_server.store.models import StudentSession
 
 T = TypeVar("T")
@@ -71,22 +74,39 @@ async def in_one_transaction(runtime: Runtime, work: Callable[[Session], T]) -> 
 
 async def on_the_loop_if_free(runtime: Runtime, work: Callable[[], T]) -> T:
     """``work`` (one short transaction, no slow hashing) right here on the event loop when
-    SQLite's writer is free this instant, else in a worker thread like any other work.
+    SQLite's writer is free, else in a worker thread like any other work.
 
     Handing a request to a thread and back cost about a third of an exchange's CPU, more than its
-    SQL (benchmarks/README.md). On the loop the work never waits: a taken writer raises WriterBusy
-    as its transaction begins, before any statement, and the work starts over in a thread, where
-    it queues for the writer. PostgreSQL's statements wait on the network: a thread, always.
+    SQL (benchmarks/README.md). On the loop the work never waits for the writer: it starts only
+    once the writer is taken for it. While another worker's request has it (a millisecond or so)
+    the request looks again after a pause that leaves the loop to other requests; a writer held
+    longer (a roster import) sends it to a thread, where it queues in turn. PostgreSQL's
+    statements wait on the network: a thread, always.
     """
     if runtime.engine.dialect.name == "sqlite":
-        without_waiting = WITHOUT_WAITING.set(WithoutWaiting())
-        try:
-            return work()
-        except WriterBusy:
-            pass
-        finally:
-            WITHOUT_WAITING.reset(without_waiting)
+        deadline = time.monotonic() + _LOOP_WAIT_SECONDS
+        while True:
+            with without_waiting(runtime.engine) as writer_taken:
+                if writer_taken:
+                    try:
+                        return work()
+                    except WriterBusy:
+                        pass  # a process outside the queue (a sqlite3 shell) writes
+            if time.monotonic() + _LOOP_PAUSE_SECONDS > deadline:
+                break
+            await asyncio.sleep(_LOOP_PAUSE_SECONDS)
     return await run_in_threadpool(work)
+
+
+# Several workers on one SQLite file take turns at its writer. A worker's thread that holds the
+# writer shares the interpreter with that worker's event loop, which can keep it waiting for
+# milliseconds: two workers that sent waiting requests to threads served fewer sign-ins than
+# one worker; waiting on the loop they served 1.75 times as many (benchmarks/README.md,
+# 2026-12-04). 1 ms is uvloop's shortest timer: a shorter pause did not pause, and a worker that
+# spun so took the CPU from the one holding the writer (4 workers on 2 cores: 300 sign-ins/s, 490
+# with the pause).
+_LOOP_PAUSE_SECONDS = 0.001
+_LOOP_WAIT_SECONDS = 0.25
 
 
 # scope="function": commit when the route returns, before the response leaves, so a client
@@ -235,10 +255,36 @@ def browser_student(request: Request, db: SessionDep) -> StudentSession | None:
 BrowserStudent = Annotated[StudentSession | None, Depends(browser_student)]
 
 
-def reading_student(request: Request, db: Session, *, cookie_only: bool = False) -> SignedIn:
-    """:func:`current_student` (or, ``cookie_only``, this browser's student) for a request that
-    only reads the session: :func:`sessions.signed_in`."""
-    return signed_in(db, session_token(request, cookie_only=cookie_only))
+async def reading(runtime: Runtime, work: Callable[[Session], T]) -> T:
+    """``work`` in a transaction that only reads (:func:`read_only_transaction`). On SQLite it
+    runs right here on the event loop: in WAL mode a reader neither waits for the writer nor holds
+    it up, so a read needs no turn at the writer and no thread. PostgreSQL's: a thread."""
+
+    def in_transaction() -> T:
+        with read_only_transaction(runtime.factory) as session:
+            return work(session)
+
+    if runtime.engine.dialect.name == "sqlite":
+        return in_transaction()
+    return await run_in_threadpool(in_transaction)
+
+
+async def reading_as_student(
+    runtime: Runtime, request: Request, work: Callable[[Session, SignedIn], T], *, cookie_only: bool = False
+) -> T:
+    """``work`` for :func:`current_student` (or, ``cookie_only``, this browser's student), in a
+    transaction that only reads (:func:`reading`): the dashboard and the kiosk's apps. The idle
+    timer is refreshed after, in a write of its own, only when it is due (every ten seconds at
+    most), so the morning rush's dashboards never take SQLite's writer."""
+
+    def read(db: Session) -> tuple[SignedIn, T]:
+        student = signed_in(db, session_token(request, cookie_only=cookie_only))
+        return student, work(db, student)
+
+    student, result = await reading(runtime, read)
+    if student.idle_timer_due:
+        await in_one_transaction(runtime, partial(refresh_idle_timer, session_id=student.id))
+    return result
 
 
 async def oauth_parameters(request: Request) -> dict[str, list[str]]:

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from badge_server import exchange
 from badge_server.catalog import app_on_dashboard, dashboard_of
 from badge_server.contract.words import N_
-from badge_server.errors import ApiError, DeviceNotAuthorized
+from badge_server.errors import DeviceNotAuthorized, SessionNotValid
 from badge_server.runtime import Runtime
+from badge_server.sessions import SignedIn
 from badge_server.sso.tiles import open_tile
 from badge_server.store.models import AppIcon
 from badge_server.web.deps import (
@@ -26,7 +27,7 @@ from badge_server.web.deps import (
     audit_failures_as,
     authenticate_counted,
     in_one_transaction,
-    reading_student,
+    reading_as_student,
 )
 from badge_server.web.session_cookie import after_sign_in, set_session_cookie
 from badge_server.web.sso_pages import issuer_of, sign_out
@@ -67,14 +68,13 @@ def _after_sign_out(request: Request) -> RedirectResponse:
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(request: Request, runtime: RuntimeDep) -> Response:
     """Big app tiles, the student's name and picture, a sign-out button and an idle time-out."""
-    return await in_one_transaction(runtime, partial(_dashboard, request, runtime))
-
-
-def _dashboard(request: Request, runtime: Runtime, db: Session) -> Response:
     try:
-        student = reading_student(request, db, cookie_only=True)
-    except ApiError:
+        return await reading_as_student(runtime, request, partial(_dashboard, request, runtime), cookie_only=True)
+    except SessionNotValid:
         return _after_sign_out(request)
+
+
+def _dashboard(request: Request, runtime: Runtime, db: Session, student: SignedIn) -> Response:
     tiles_now = dashboard_of(db, student)
     return student_page(
         request,

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from badge_server.settings import Settings
+from badge_server.store import db
 from tests.support.api import audit_count, error_code, exchange
 from tests.support.district import District
 from tests.support.servers import free_port, wait_until_serving
@@ -158,3 +159,35 @@ def test_the_database_away_then_back_gives_503s_then_recovers(
         with admin.connect() as connection:
             connection.execute(text(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true'))
         admin.dispose()
+
+
+def test_connections_the_database_closed_while_idle_are_replaced_unseen(
+    http: httpx.Client, district: District, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart (or a failover, a firewall's idle cut) while the server is quiet: the
+    next exchanges are served, not told the database is away. A connection idle longer than
+    IDLE_BEFORE_PING_SECONDS is asked before it is used (store/db.py)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: the embedded database is a file on the server's own disk")
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING_SECONDS", 0.2)
+    for person_id in ("st-0001", "st-0002"):  # the pool holds connections now
+        assert exchange(http, district.device_token, district.payloads[person_id]).status_code == 200
+    url = make_url(database_url)
+    admin = create_engine(
+        url.set(database="postgres").render_as_string(hide_password=False), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with admin.connect() as connection:
+            ended = connection.execute(
+                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": url.database},
+            ).scalar_one()
+    finally:
+        admin.dispose()
+    assert ended >= 1, "the server's pooled connections were ended"
+    time.sleep(0.4)
+    statuses = [
+        exchange(http, district.device_token, district.payloads[person_id]).status_code
+        for person_id in ("st-0001", "st-0002", "st-0003")
+    ]
+    assert statuses == [200, 200, 200]

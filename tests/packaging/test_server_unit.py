@@ -55,8 +55,8 @@ def test_the_unit_command_lines_and_environment_file_serve_a_sign_in(tmp_path: P
     unit = dict(unit_lines(SERVER / "badge-server.service"))
     assert unit["EnvironmentFile"] == "/etc/badge-server/badge-server.env"
     values = environment_file(SERVER / "badge-server.env")
-    assert values["BADGE_WORKERS"] == "1" and values["BADGE_ENV"] == "production"  # the embedded database's
-    values["BADGE_WORKERS"] = "3"  # as on PostgreSQL: the stop below must end every worker
+    assert values["BADGE_WORKERS"] == "2" and values["BADGE_ENV"] == "production"  # one per core of a small server
+    values["BADGE_WORKERS"] = "3"  # as on a bigger server: the stop below must end every worker
     port = free_port()
     # What the machine changes: where the data lives and which port is free here.
     values |= {"BADGE_DATA_DIR": str(tmp_path / "state"), "BADGE_PORT": str(port)}

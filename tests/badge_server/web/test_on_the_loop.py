@@ -1,6 +1,7 @@
-"""A sign-in step runs on the event loop when SQLite's writer is free, and in a worker thread
-when it is not: never does the event loop wait for the database, and either way the answer is
-the same."""
+"""A sign-in step runs on the event loop when SQLite's writer is free; while another worker has
+it, the step waits for its turn on the loop (which serves other requests meanwhile); a writer
+held longer (a roster import) sends it to a worker thread. Never does the event loop wait for the
+database, and either way the answer is the same. The dashboard only reads: it needs no turn."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import httpx
 import pytest
 
 from badge_server.errors import WriterBusy
-from badge_server.store.db import WITHOUT_WAITING, WithoutWaiting, transaction
-from tests.support.api import exchange
+from badge_server.store.db import WITHOUT_WAITING, WithoutWaiting, make_engine, make_session_factory, transaction
+from badge_server.web.deps import SESSION_COOKIE
+from tests.support.api import exchange, sign_in
 from tests.support.database import on_the_event_loop, writer_taken
 from tests.support.district import District
 from tests.support.servers import LoopbackServer
@@ -44,8 +46,9 @@ def test_an_exchange_runs_on_the_loop_when_the_writer_is_free_and_in_a_thread_wh
         sqlite = database_url.startswith("sqlite")
         assert where_exchanges_ran == ([True] if sqlite else [False])
         where_exchanges_ran.clear()
-        # Another process writes for half a second: the exchange does not wait on the loop (no
-        # statement ran there), it waits in a thread and then succeeds.
+        # Another process, outside the server's queue (a sqlite3 shell), writes for half a second:
+        # the exchange's work starts on the loop, meets the busy file before any statement, looks
+        # again for a quarter of a second, then waits in a thread and succeeds.
         with writer_taken(district.runtime):
             answer: list[httpx.Response] = []
             waiting = threading.Thread(
@@ -61,7 +64,56 @@ def test_an_exchange_runs_on_the_loop_when_the_writer_is_free_and_in_a_thread_wh
             assert httpx.get(f"{server.url}/healthz", timeout=20).status_code == 200
         waiting.join(30)
         assert answer[0].status_code == 200
-        assert where_exchanges_ran == ([True, False] if sqlite else [False])
+        if sqlite:
+            assert len(where_exchanges_ran) > 2 and all(where_exchanges_ran[:-1]), where_exchanges_ran[:5]
+            assert where_exchanges_ran[-1] is False
+        else:
+            assert where_exchanges_ran == [False]
+
+
+def test_an_exchange_waits_on_the_loop_for_another_workers_turn_at_the_writer(
+    server: LoopbackServer, district: District, database_url: str, where_exchanges_ran: list[bool]
+) -> None:
+    """Two workers on one file: the second waits for the first's turn at the writer without
+    starting its work (no statement run twice), then does it on its loop."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL work always runs in a worker thread")
+    other_worker = make_engine(district.runtime.settings.effective_database_url)
+    answers: list[httpx.Response] = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as kiosk:
+            with transaction(make_session_factory(other_worker)) as session:
+                session.connection()  # its turn: BEGIN IMMEDIATE
+                waiting = threading.Thread(
+                    target=lambda: answers.append(exchange(kiosk, district.device_token, district.payloads["st-0002"]))
+                )
+                waiting.start()
+                deadline = time.monotonic() + 10
+                while httpx.get(f"{server.url}/healthz", timeout=10).json()["in_flight"] < 1:
+                    assert time.monotonic() < deadline, "the exchange never arrived"
+                    time.sleep(0.005)
+                started_while_held = list(where_exchanges_ran)
+            waiting.join(30)
+    finally:
+        other_worker.dispose()
+    assert started_while_held == [], "its work started while the other worker had the writer"
+    assert answers[0].status_code == 200, answers[0].text
+    assert where_exchanges_ran == [True]
+
+
+def test_the_dashboard_and_the_kiosks_apps_need_no_turn_at_the_writer(
+    server: LoopbackServer, district: District
+) -> None:
+    """They only read (the idle timer is written apart, every ten seconds at most): while another
+    process writes, they are served at once, where a step that writes would wait."""
+    with httpx.Client(base_url=server.url, timeout=10) as kiosk:
+        token = sign_in(kiosk, district.device_token, district.payloads["st-0001"])
+        with writer_taken(district.runtime):
+            apps = kiosk.get("/api/v1/me/apps", headers={"Authorization": f"Bearer {token}"})
+            kiosk.cookies.set(SESSION_COOKIE, token)
+            page = kiosk.get("/dashboard")
+    assert apps.status_code == 200 and apps.json()["apps"], apps.text
+    assert page.status_code == 200 and "Hi, " in page.text, page.text[:300]
 
 
 def test_a_transaction_that_may_not_wait_is_refused_while_this_process_writes(

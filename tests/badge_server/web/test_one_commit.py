@@ -134,3 +134,14 @@ def test_a_read_only_transaction_refuses_core_writes_too(runtime: Runtime) -> No
         read_only_transaction(runtime.factory) as reading,
     ):
         reading.execute(write)
+
+
+def test_a_read_only_transaction_refuses_a_flush(runtime: Runtime) -> None:
+    with (
+        pytest.raises(RuntimeError, match="read-only transaction tried to write"),
+        read_only_transaction(runtime.factory) as reading,
+    ):
+        reading.add(AuditEvent(at=clock.utcnow(), kind="x", outcome="ok", detail={}))
+        reading.flush()
+    with read_only_transaction(runtime.factory) as reading:  # nothing was written
+        assert reading.query(AuditEvent).filter_by(kind="x").count() == 0
