@@ -73,11 +73,12 @@ def make_engine(url: str) -> Engine:
         _ping_after_idle(engine)
         return engine
 
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    database_file = parsed.database if parsed.database and parsed.database != ":memory:" else None
+    if database_file is not None:
+        Path(database_file).parent.mkdir(parents=True, exist_ok=True)
         # Badge digests and encrypted secrets: owner only. SQLite gives its -wal and -shm files
         # the database file's mode, so creating it 0600 covers them too, whatever the umask.
-        Path(parsed.database).touch(mode=0o600, exist_ok=True)
+        Path(database_file).touch(mode=0o600, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -94,9 +95,7 @@ def make_engine(url: str) -> Engine:
     # SQLite has one writer at a time. Writers queue for it on locks of our own (store/writer.py):
     # waiting on SQLite's own file lock is a sleep-and-retry loop (sleeps of up to 100 ms while
     # the lock may already be free), which under a morning rush cost more than the work itself.
-    writer = _WRITERS[engine] = WriterQueue(
-        parsed.database if parsed.database and parsed.database != ":memory:" else None
-    )
+    writer = _WRITERS[engine] = WriterQueue(database_file)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -7,18 +7,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 from badge_server.store.writer import FifoLock, WriterQueue
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 5) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.001)
+from tests.support.waiting import wait_until
 
 
 def queued(lock: FifoLock, waiters: int) -> bool:
